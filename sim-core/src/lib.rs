@@ -1,0 +1,29 @@
+//! `sim-core`: a deterministic discrete-event simulation engine.
+//!
+//! It knows nothing about RPCs, queues or retries; models live in
+//! `sim-models`. Start with [`sim::Simulation`] and [`sim::Model`].
+//!
+//! - [`time`]: `SimTime` / `SimDuration`, integer nanoseconds, parsed from "120ms".
+//! - [`queue`]: the pending-event heap, ordered by (time, insertion sequence),
+//!   with O(1) cancellation.
+//! - [`sim`]: the run loop, run limits, zero-delay storm detection.
+//! - [`rng`]: one ChaCha8 stream per named component, from one master seed.
+//! - [`dist`]: duration distributions as written in scenario files.
+//! - [`stats`]: streaming statistics and confidence intervals.
+//! - [`analytic`]: queueing-theory formulas the engine is validated against.
+
+pub mod analytic;
+pub mod dist;
+pub mod error;
+pub mod queue;
+pub mod rng;
+pub mod sim;
+pub mod stats;
+pub mod time;
+
+pub use dist::{Dist, DistSpec};
+pub use error::FieldError;
+pub use queue::EventId;
+pub use rng::{RngStream, Seeds};
+pub use sim::{Model, RunLimits, RunReport, Scheduler, SimError, Simulation, StopReason};
+pub use time::{SimDuration, SimTime};

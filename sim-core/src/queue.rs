@@ -1,0 +1,284 @@
+//! The pending-event set: a binary min-heap ordered by (time, insertion
+//! sequence) with O(1) cancellation through generation tombstones.
+//!
+//! Why this shape (measured numbers are in ARCHITECTURE.md): a cancelled event
+//! is not removed from the heap. Each scheduled event owns a slot whose
+//! generation is bumped when the event fires or is cancelled; a heap entry is
+//! live only while its generation matches its slot's. Cancelling is therefore
+//! two array writes, and a stale entry costs one comparison when it surfaces.
+//! When stale entries outnumber live ones the heap is rebuilt in O(n), so
+//! memory stays proportional to the live events even when millions of
+//! timeouts are cancelled long before they would fire.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::time::SimTime;
+
+/// Names one scheduled event so that it can be cancelled.
+///
+/// Ids are never reused in a way that matters: cancelling an id whose event
+/// already fired or was cancelled returns `false` and does nothing, even if
+/// its slot now holds a newer event.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct EventId {
+    slot: u32,
+    generation: u32,
+}
+
+struct Entry<E> {
+    time: SimTime,
+    seq: u64,
+    slot: u32,
+    generation: u32,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.seq == other.seq
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    /// Reversed, so that std's max-heap pops the earliest (time, seq) first.
+    #[inline]
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .time
+            .cmp(&self.time)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// Stale entries below this count are never worth a rebuild.
+const MIN_STALE_FOR_COMPACTION: usize = 4096;
+
+/// A deterministic priority queue of events with cancellation.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_seq: u64,
+    generations: Vec<u32>,
+    free_slots: Vec<u32>,
+    stale: usize,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> EventQueue<E> {
+    pub fn new() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+            generations: Vec::new(),
+            free_slots: Vec::new(),
+            stale: 0,
+        }
+    }
+
+    /// Adds an event; events at equal times pop in the order they were pushed.
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: E) -> EventId {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                let slot = u32::try_from(self.generations.len())
+                    .expect("more than 4 billion simultaneously pending events");
+                self.generations.push(0);
+                slot
+            }
+        };
+        let generation = self.generations[slot as usize];
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry {
+            time,
+            seq,
+            slot,
+            generation,
+            event,
+        });
+        EventId { slot, generation }
+    }
+
+    /// Removes and returns the earliest live event.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        while let Some(entry) = self.heap.pop() {
+            let gen_slot = &mut self.generations[entry.slot as usize];
+            if *gen_slot == entry.generation {
+                *gen_slot = gen_slot.wrapping_add(1);
+                self.free_slots.push(entry.slot);
+                return Some((entry.time, entry.event));
+            }
+            self.stale -= 1;
+        }
+        None
+    }
+
+    /// The time of the earliest live event, discarding stale entries on top.
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        while let Some(top) = self.heap.peek() {
+            if self.generations[top.slot as usize] == top.generation {
+                return Some(top.time);
+            }
+            self.heap.pop();
+            self.stale -= 1;
+        }
+        None
+    }
+
+    /// Cancels a pending event. Returns whether it was still pending; a
+    /// cancelled event never pops.
+    #[inline]
+    pub fn cancel(&mut self, id: EventId) -> bool {
+        match self.generations.get_mut(id.slot as usize) {
+            Some(generation) if *generation == id.generation => {
+                *generation = generation.wrapping_add(1);
+                self.free_slots.push(id.slot);
+                self.stale += 1;
+                if self.stale >= MIN_STALE_FOR_COMPACTION && self.stale > self.len() {
+                    self.compact();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the event is still pending (scheduled, not fired or cancelled).
+    pub fn is_pending(&self, id: EventId) -> bool {
+        self.generations.get(id.slot as usize) == Some(&id.generation)
+    }
+
+    /// Number of live (not cancelled) pending events.
+    pub fn len(&self) -> usize {
+        self.heap.len() - self.stale
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entries held in memory, stale ones included (for memory accounting).
+    pub fn capacity_used(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Drops every stale entry in O(n). Order is unaffected because the
+    /// (time, seq) key is unique.
+    fn compact(&mut self) {
+        let generations = &self.generations;
+        let mut entries = std::mem::take(&mut self.heap).into_vec();
+        entries.retain(|e| generations[e.slot as usize] == e.generation);
+        self.heap = BinaryHeap::from(entries);
+        self.stale = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ns: u64) -> SimTime {
+        SimTime::from_nanos(ns)
+    }
+
+    #[test]
+    fn pops_in_time_then_insertion_order() {
+        let mut q = EventQueue::new();
+        q.push(t(5), "c");
+        q.push(t(1), "a");
+        q.push(t(5), "d");
+        q.push(t(1), "b");
+        q.push(t(3), "x");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(order, ["a", "b", "x", "c", "d"]);
+    }
+
+    #[test]
+    fn ties_keep_insertion_order_at_scale() {
+        let mut q = EventQueue::new();
+        for i in 0..10_000u32 {
+            q.push(t(u64::from(i % 7)), i);
+        }
+        let mut last = (t(0), 0u32);
+        let mut first = true;
+        while let Some((time, i)) = q.pop() {
+            if !first {
+                assert!(time > last.0 || (time == last.0 && i > last.1));
+            }
+            first = false;
+            last = (time, i);
+        }
+    }
+
+    #[test]
+    fn cancel_reports_whether_pending_and_event_never_fires() {
+        let mut q = EventQueue::new();
+        let a = q.push(t(1), 'a');
+        let b = q.push(t(2), 'b');
+        assert!(q.is_pending(a));
+        assert!(q.cancel(a));
+        assert!(!q.is_pending(a));
+        assert!(!q.cancel(a), "second cancel must report not pending");
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop(), Some((t(2), 'b')));
+        assert!(!q.cancel(b), "fired event is not pending");
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn stale_id_cannot_cancel_a_reused_slot() {
+        let mut q = EventQueue::new();
+        let a = q.push(t(1), 1);
+        assert_eq!(q.pop(), Some((t(1), 1)));
+        let b = q.push(t(2), 2); // reuses a's slot
+        assert!(!q.cancel(a));
+        assert!(q.is_pending(b));
+        assert_eq!(q.pop(), Some((t(2), 2)));
+    }
+
+    #[test]
+    fn compaction_bounds_memory_and_keeps_order() {
+        let mut q = EventQueue::new();
+        let mut ids = Vec::new();
+        for i in 0..100_000u64 {
+            ids.push(q.push(t(1_000_000 - i), i));
+        }
+        // Cancel all but every 10th.
+        for (i, id) in ids.iter().enumerate() {
+            if i % 10 != 0 {
+                assert!(q.cancel(*id));
+            }
+        }
+        assert_eq!(q.len(), 10_000);
+        assert!(
+            q.capacity_used() < 30_000,
+            "stale entries were not compacted: {}",
+            q.capacity_used()
+        );
+        let popped: Vec<u64> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(popped.len(), 10_000);
+        assert!(popped.iter().all(|i| i % 10 == 0));
+        assert!(popped.windows(2).all(|w| w[0] > w[1]), "time order broken");
+    }
+
+    #[test]
+    fn peek_skips_cancelled() {
+        let mut q = EventQueue::new();
+        let a = q.push(t(1), ());
+        q.push(t(9), ());
+        q.cancel(a);
+        assert_eq!(q.peek_time(), Some(t(9)));
+    }
+}

@@ -1,0 +1,391 @@
+//! The run loop and the model API.
+//!
+//! A model is a state machine: one `Model::handle` call per event, with a
+//! typed event enum of the model's own. Hundreds of thousands of concurrent
+//! requests are rows in the model's tables plus pending events, not threads
+//! or coroutines. The handler gets a [`Scheduler`] to read the clock,
+//! schedule and cancel; randomness comes from the [`crate::rng::RngStream`]s
+//! a model's components own (see ARCHITECTURE.md for why this shape).
+
+use crate::queue::{EventId, EventQueue};
+use crate::time::{SimDuration, SimTime};
+
+/// The clock and the pending events, as seen by a model's handler.
+pub struct Scheduler<E> {
+    now: SimTime,
+    queue: EventQueue<E>,
+}
+
+impl<E> Default for Scheduler<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E> Scheduler<E> {
+    pub fn new() -> Self {
+        Scheduler {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+        }
+    }
+
+    /// The current simulated time.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules `event` at `at`. An instant in the past is a model bug; it
+    /// is clamped to now (and asserted in debug builds) so time never runs
+    /// backwards.
+    #[inline]
+    pub fn schedule_at(&mut self, at: SimTime, event: E) -> EventId {
+        debug_assert!(
+            at >= self.now,
+            "event scheduled in the past: {at} < {}",
+            self.now
+        );
+        self.queue.push(at.max(self.now), event)
+    }
+
+    /// Schedules `event` after `delay` from now.
+    #[inline]
+    pub fn schedule_in(&mut self, delay: SimDuration, event: E) -> EventId {
+        self.queue.push(self.now + delay, event)
+    }
+
+    /// Schedules `event` now, after every event already scheduled for now.
+    #[inline]
+    pub fn schedule_now(&mut self, event: E) -> EventId {
+        self.queue.push(self.now, event)
+    }
+
+    /// Cancels a pending event; returns whether it was still pending.
+    #[inline]
+    pub fn cancel(&mut self, id: EventId) -> bool {
+        self.queue.cancel(id)
+    }
+
+    /// Whether the event is still pending.
+    pub fn is_pending(&self, id: EventId) -> bool {
+        self.queue.is_pending(id)
+    }
+
+    /// Live pending events.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// A simulation model: its own state plus a handler for its own events.
+pub trait Model {
+    type Event;
+    fn handle(&mut self, sched: &mut Scheduler<Self::Event>, event: Self::Event);
+}
+
+/// When a run stops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Fire every event at or before this instant, then set the clock to it.
+    /// `None` runs until no events remain.
+    pub until: Option<SimTime>,
+    /// Stop after this many events (counted over the simulation's lifetime).
+    pub max_events: Option<u64>,
+    /// More events than this at one instant is reported as a zero-delay storm
+    /// rather than looping forever.
+    pub max_events_per_instant: u64,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            until: None,
+            max_events: None,
+            max_events_per_instant: DEFAULT_MAX_EVENTS_PER_INSTANT,
+        }
+    }
+}
+
+/// Ten million events at one instant: orders of magnitude above any real
+/// burst (S1 fires 2000 arrivals at once), reached in about a second by a
+/// runaway zero-delay loop.
+pub const DEFAULT_MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
+
+impl RunLimits {
+    pub fn until(t: SimTime) -> Self {
+        RunLimits {
+            until: Some(t),
+            ..Self::default()
+        }
+    }
+    pub fn to_exhaustion() -> Self {
+        Self::default()
+    }
+    pub fn with_max_events(mut self, n: u64) -> Self {
+        self.max_events = Some(n);
+        self
+    }
+}
+
+/// Why a run stopped.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The `until` instant was reached.
+    TimeLimit,
+    /// No events remain.
+    NoEvents,
+    /// `max_events` events have been handled.
+    EventLimit,
+}
+
+/// What a finished run did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RunReport {
+    pub reason: StopReason,
+    pub events_handled: u64,
+    pub now: SimTime,
+}
+
+/// A run that could not finish.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error(
+        "zero-delay event storm: {events} events at {at} without the clock advancing \
+         (a model keeps scheduling events with no delay; raise max_events_per_instant \
+         if this is intended)"
+    )]
+    ZeroDelayStorm { at: SimTime, events: u64 },
+}
+
+/// A model together with its scheduler.
+pub struct Simulation<M: Model> {
+    pub model: M,
+    pub sched: Scheduler<M::Event>,
+    events_handled: u64,
+    same_instant: u64,
+}
+
+impl<M: Model> Simulation<M> {
+    pub fn new(model: M) -> Self {
+        Simulation {
+            model,
+            sched: Scheduler::new(),
+            events_handled: 0,
+            same_instant: 0,
+        }
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.sched.now
+    }
+
+    pub fn events_handled(&self) -> u64 {
+        self.events_handled
+    }
+
+    /// Handles the next event, if any, regardless of limits.
+    pub fn step(&mut self) -> Option<SimTime> {
+        let (time, event) = self.sched.queue.pop()?;
+        self.advance_to(time);
+        self.model.handle(&mut self.sched, event);
+        self.events_handled += 1;
+        Some(time)
+    }
+
+    #[inline]
+    fn advance_to(&mut self, time: SimTime) {
+        if time == self.sched.now {
+            self.same_instant += 1;
+        } else {
+            self.same_instant = 1;
+            self.sched.now = time;
+        }
+    }
+
+    /// Runs until a limit is reached. Can be called again to continue.
+    pub fn run(&mut self, limits: &RunLimits) -> Result<RunReport, SimError> {
+        let until = limits.until.unwrap_or(SimTime::MAX);
+        let max_events = limits.max_events.unwrap_or(u64::MAX);
+        let storm = limits.max_events_per_instant.max(1);
+        let reason = loop {
+            if self.events_handled >= max_events {
+                break StopReason::EventLimit;
+            }
+            match self.sched.queue.peek_time() {
+                None => break StopReason::NoEvents,
+                Some(t) if t > until => break StopReason::TimeLimit,
+                Some(_) => {}
+            }
+            let (time, event) = self.sched.queue.pop().expect("peeked event");
+            self.advance_to(time);
+            if self.same_instant > storm {
+                return Err(SimError::ZeroDelayStorm {
+                    at: time,
+                    events: self.same_instant - 1,
+                });
+            }
+            self.model.handle(&mut self.sched, event);
+            self.events_handled += 1;
+        };
+        if reason == StopReason::TimeLimit
+            || (reason == StopReason::NoEvents && limits.until.is_some())
+        {
+            if until > self.sched.now {
+                self.same_instant = 0;
+                self.sched.now = until;
+            }
+        }
+        Ok(RunReport {
+            reason,
+            events_handled: self.events_handled,
+            now: self.sched.now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records the order in which events fire.
+    struct Recorder {
+        fired: Vec<(u64, u32)>,
+        cancel_next: Option<EventId>,
+    }
+
+    impl Model for Recorder {
+        type Event = u32;
+        fn handle(&mut self, sched: &mut Scheduler<u32>, ev: u32) {
+            self.fired.push((sched.now().as_nanos(), ev));
+            if ev == 100 {
+                if let Some(id) = self.cancel_next.take() {
+                    assert!(sched.cancel(id));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simultaneous_events_fire_in_scheduling_order() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        for i in 0..5 {
+            sim.sched.schedule_at(SimTime::from_nanos(10), i);
+        }
+        sim.sched.schedule_at(SimTime::from_nanos(5), 99);
+        sim.run(&RunLimits::to_exhaustion()).unwrap();
+        assert_eq!(
+            sim.model.fired,
+            vec![(5, 99), (10, 0), (10, 1), (10, 2), (10, 3), (10, 4)]
+        );
+    }
+
+    #[test]
+    fn a_handler_can_cancel_a_pending_event() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        sim.sched.schedule_at(SimTime::from_nanos(1), 100);
+        let victim = sim.sched.schedule_at(SimTime::from_nanos(2), 7);
+        sim.model.cancel_next = Some(victim);
+        sim.run(&RunLimits::to_exhaustion()).unwrap();
+        assert_eq!(sim.model.fired, vec![(1, 100)]);
+    }
+
+    #[test]
+    fn until_is_inclusive_and_sets_the_clock() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        for t in [1, 5, 10, 11] {
+            sim.sched.schedule_at(SimTime::from_nanos(t), t as u32);
+        }
+        let r = sim.run(&RunLimits::until(SimTime::from_nanos(10))).unwrap();
+        assert_eq!(r.reason, StopReason::TimeLimit);
+        assert_eq!(r.now, SimTime::from_nanos(10));
+        assert_eq!(sim.model.fired.len(), 3);
+        // Continuing runs the rest.
+        let r = sim.run(&RunLimits::to_exhaustion()).unwrap();
+        assert_eq!(r.reason, StopReason::NoEvents);
+        assert_eq!(sim.model.fired.len(), 4);
+    }
+
+    #[test]
+    fn until_past_the_last_event_still_advances_the_clock() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        sim.sched.schedule_at(SimTime::from_nanos(3), 0);
+        let r = sim.run(&RunLimits::until(SimTime::from_nanos(50))).unwrap();
+        assert_eq!(r.reason, StopReason::NoEvents);
+        assert_eq!(r.now, SimTime::from_nanos(50));
+    }
+
+    #[test]
+    fn max_events_stops_the_run() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        for t in 0..10 {
+            sim.sched.schedule_at(SimTime::from_nanos(t), 0);
+        }
+        let r = sim
+            .run(&RunLimits::to_exhaustion().with_max_events(4))
+            .unwrap();
+        assert_eq!(r.reason, StopReason::EventLimit);
+        assert_eq!(r.events_handled, 4);
+    }
+
+    /// Reschedules itself with zero delay forever.
+    struct Storm;
+    impl Model for Storm {
+        type Event = ();
+        fn handle(&mut self, sched: &mut Scheduler<()>, _: ()) {
+            sched.schedule_now(());
+        }
+    }
+
+    #[test]
+    fn zero_delay_storm_is_an_error_not_a_hang() {
+        let mut sim = Simulation::new(Storm);
+        sim.sched.schedule_at(SimTime::from_nanos(42), ());
+        let limits = RunLimits {
+            max_events_per_instant: 1000,
+            ..RunLimits::default()
+        };
+        let err = sim.run(&limits).unwrap_err();
+        assert_eq!(
+            err,
+            SimError::ZeroDelayStorm {
+                at: SimTime::from_nanos(42),
+                events: 1000
+            }
+        );
+        assert!(err.to_string().contains("zero-delay"));
+    }
+
+    /// Many events at one instant that do terminate are not a storm.
+    #[test]
+    fn a_large_finite_burst_is_not_a_storm() {
+        let mut sim = Simulation::new(Recorder {
+            fired: vec![],
+            cancel_next: None,
+        });
+        for i in 0..5000 {
+            sim.sched.schedule_at(SimTime::from_nanos(1), i);
+        }
+        sim.sched.schedule_at(SimTime::from_nanos(2), 0);
+        let limits = RunLimits {
+            max_events_per_instant: 5000,
+            ..RunLimits::default()
+        };
+        assert!(sim.run(&limits).is_ok());
+    }
+}

@@ -1,0 +1,203 @@
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::time::SimDuration;
+
+/// Highest value the histogram resolves: one hour. Longer latencies are
+/// counted at one hour in the percentiles; mean and max stay exact.
+const HIGHEST_TRACKABLE_NS: u64 = 3_600_000_000_000;
+/// Three significant digits: every percentile is within 0.1% of the truth.
+pub const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A latency distribution in bounded memory (about 270 KiB, whatever the
+/// number of observations).
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    hist: Histogram<u64>,
+    sum_ns: u128,
+    min_ns: u64,
+    max_ns: u64,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LatencyHistogram {
+    pub fn new() -> Self {
+        LatencyHistogram {
+            hist: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NS, SIGNIFICANT_DIGITS)
+                .expect("static histogram bounds are valid"),
+            sum_ns: 0,
+            min_ns: u64::MAX,
+            max_ns: 0,
+        }
+    }
+
+    #[inline]
+    pub fn record(&mut self, d: SimDuration) {
+        let ns = d.as_nanos();
+        self.hist.saturating_record(ns);
+        self.sum_ns += u128::from(ns);
+        self.min_ns = self.min_ns.min(ns);
+        self.max_ns = self.max_ns.max(ns);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    /// Exact mean, or `None` without observations.
+    pub fn mean(&self) -> Option<SimDuration> {
+        let n = self.count();
+        (n > 0).then(|| SimDuration::from_nanos((self.sum_ns / u128::from(n)) as u64))
+    }
+
+    pub fn mean_secs(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum_ns as f64 / n as f64 / 1e9)
+    }
+
+    pub fn max(&self) -> Option<SimDuration> {
+        (!self.is_empty()).then_some(SimDuration::from_nanos(self.max_ns))
+    }
+
+    pub fn min(&self) -> Option<SimDuration> {
+        (!self.is_empty()).then_some(SimDuration::from_nanos(self.min_ns))
+    }
+
+    /// The value at quantile `q` in [0, 1] within 0.1%, or `None` if empty.
+    pub fn quantile(&self, q: f64) -> Option<SimDuration> {
+        if self.is_empty() {
+            return None;
+        }
+        let v = self.hist.value_at_quantile(q.clamp(0.0, 1.0));
+        // The bucket's midpoint halves the worst-case error of its top edge;
+        // clamping keeps p100 equal to the exact max.
+        let v = self
+            .hist
+            .median_equivalent(v)
+            .min(self.max_ns)
+            .max(self.min_ns);
+        Some(SimDuration::from_nanos(v))
+    }
+
+    /// Adds another histogram's observations to this one.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        if other.is_empty() {
+            return;
+        }
+        self.hist
+            .add(&other.hist)
+            .expect("histograms share the same bounds");
+        self.sum_ns += other.sum_ns;
+        self.min_ns = self.min_ns.min(other.min_ns);
+        self.max_ns = self.max_ns.max(other.max_ns);
+    }
+
+    /// Clears all observations (used at the end of a warm-up period).
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.sum_ns = 0;
+        self.min_ns = u64::MAX;
+        self.max_ns = 0;
+    }
+
+    /// Percentiles and moments in milliseconds.
+    pub fn summary(&self) -> LatencySummary {
+        let ms = |d: Option<SimDuration>| d.map(|d| d.as_millis_f64());
+        LatencySummary {
+            count: self.count(),
+            mean: self.mean_secs().map(|s| s * 1e3),
+            p50: ms(self.quantile(0.50)),
+            p90: ms(self.quantile(0.90)),
+            p95: ms(self.quantile(0.95)),
+            p99: ms(self.quantile(0.99)),
+            p999: ms(self.quantile(0.999)),
+            max: ms(self.max()),
+        }
+    }
+}
+
+/// A latency distribution in milliseconds. Fields are `None` (JSON `null`)
+/// when there were no observations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_within_stated_relative_error() {
+        let mut h = LatencyHistogram::new();
+        for us in 1..=100_000u64 {
+            h.record(SimDuration::from_micros(us));
+        }
+        for (q, exact_us) in [
+            (0.5, 50_000.0),
+            (0.9, 90_000.0),
+            (0.99, 99_000.0),
+            (0.999, 99_900.0),
+        ] {
+            let got = h.quantile(q).unwrap().as_nanos() as f64 / 1e3;
+            assert!(
+                (got - exact_us).abs() / exact_us <= 1e-3,
+                "q={q}: {got} vs {exact_us}"
+            );
+        }
+        assert_eq!(h.max().unwrap(), SimDuration::from_micros(100_000));
+        assert_eq!(h.min().unwrap(), SimDuration::from_micros(1));
+        let mean = h.mean_secs().unwrap();
+        assert!((mean - 0.0500005).abs() < 1e-12, "{mean}");
+    }
+
+    #[test]
+    fn empty_summary_is_null_not_zero() {
+        let s = LatencyHistogram::new().summary();
+        assert_eq!(s.count, 0);
+        assert_eq!(s.p99, None);
+        assert_eq!(s.mean, None);
+    }
+
+    #[test]
+    fn merge_equals_recording_together() {
+        let mut a = LatencyHistogram::new();
+        let mut b = LatencyHistogram::new();
+        let mut both = LatencyHistogram::new();
+        for i in 0..1000u64 {
+            let d = SimDuration::from_micros(i * 37 % 1009 + 1);
+            if i % 3 == 0 {
+                a.record(d)
+            } else {
+                b.record(d)
+            }
+            both.record(d);
+        }
+        a.merge(&b);
+        assert_eq!(a.summary(), both.summary());
+    }
+
+    #[test]
+    fn huge_values_saturate_without_panicking() {
+        let mut h = LatencyHistogram::new();
+        h.record(SimDuration::from_secs(100_000));
+        assert_eq!(h.max().unwrap(), SimDuration::from_secs(100_000));
+        assert!(h.quantile(0.5).is_some());
+    }
+}

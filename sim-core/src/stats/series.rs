@@ -1,0 +1,241 @@
+use crate::time::{SimDuration, SimTime};
+
+/// Buckets of a fixed width over simulated time. When an instant falls past
+/// the last allowed bucket, neighbouring buckets merge pairwise and the width
+/// doubles, so memory is bounded by `max_buckets` however long a run lasts.
+#[derive(Clone, Debug)]
+struct Buckets {
+    width_ns: u64,
+    sums: Vec<u128>,
+    maxima: Vec<u64>,
+    max_buckets: usize,
+}
+
+impl Buckets {
+    fn new(width: SimDuration, max_buckets: usize) -> Self {
+        Buckets {
+            width_ns: width.as_nanos().max(1),
+            sums: Vec::new(),
+            maxima: Vec::new(),
+            max_buckets: max_buckets.max(2),
+        }
+    }
+
+    /// The bucket holding `t`, coarsening first if needed.
+    fn index(&mut self, t: SimTime) -> usize {
+        loop {
+            let i = (t.as_nanos() / self.width_ns) as usize;
+            if i < self.max_buckets {
+                if i >= self.sums.len() {
+                    self.sums.resize(i + 1, 0);
+                    self.maxima.resize(i + 1, 0);
+                }
+                return i;
+            }
+            self.coarsen();
+        }
+    }
+
+    fn coarsen(&mut self) {
+        let pairs = |v: &[u128]| v.chunks(2).map(|c| c.iter().sum()).collect::<Vec<u128>>();
+        self.sums = pairs(&self.sums);
+        self.maxima = self
+            .maxima
+            .chunks(2)
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect();
+        self.width_ns = self.width_ns.saturating_mul(2);
+    }
+
+    fn width(&self) -> SimDuration {
+        SimDuration::from_nanos(self.width_ns)
+    }
+
+    /// Number of buckets needed to cover [0, end].
+    fn covering(&self, end: SimTime) -> usize {
+        (end.as_nanos().div_ceil(self.width_ns) as usize).max(self.sums.len())
+    }
+}
+
+/// Default bound on the number of buckets of one series.
+pub const DEFAULT_MAX_BUCKETS: usize = 10_000;
+
+/// Counts of events per bucket (arrivals, completions, failures).
+#[derive(Clone, Debug)]
+pub struct CountSeries {
+    buckets: Buckets,
+}
+
+impl CountSeries {
+    pub fn new(width: SimDuration) -> Self {
+        Self::with_max_buckets(width, DEFAULT_MAX_BUCKETS)
+    }
+
+    pub fn with_max_buckets(width: SimDuration, max_buckets: usize) -> Self {
+        CountSeries {
+            buckets: Buckets::new(width, max_buckets),
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, now: SimTime, n: u64) {
+        let i = self.buckets.index(now);
+        self.buckets.sums[i] += u128::from(n);
+    }
+
+    /// The current bucket width (it doubles when the series is coarsened).
+    pub fn width(&self) -> SimDuration {
+        self.buckets.width()
+    }
+
+    /// Counts per bucket covering [0, end].
+    pub fn counts(&self, end: SimTime) -> Vec<u64> {
+        let mut out: Vec<u64> = self.buckets.sums.iter().map(|&s| s as u64).collect();
+        out.resize(self.buckets.covering(end), 0);
+        out
+    }
+
+    /// Counts per second per bucket covering [0, end].
+    pub fn rates_per_sec(&self, end: SimTime) -> Vec<f64> {
+        let w = self.width().as_secs_f64();
+        self.counts(end).into_iter().map(|c| c as f64 / w).collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.buckets.sums.iter().sum::<u128>() as u64
+    }
+}
+
+/// The time-weighted mean and the maximum of a gauge per bucket (in flight,
+/// queue depth).
+#[derive(Clone, Debug)]
+pub struct GaugeSeries {
+    buckets: Buckets,
+    last: SimTime,
+    value: u64,
+}
+
+impl GaugeSeries {
+    pub fn new(width: SimDuration) -> Self {
+        Self::with_max_buckets(width, DEFAULT_MAX_BUCKETS)
+    }
+
+    pub fn with_max_buckets(width: SimDuration, max_buckets: usize) -> Self {
+        GaugeSeries {
+            buckets: Buckets::new(width, max_buckets),
+            last: SimTime::ZERO,
+            value: 0,
+        }
+    }
+
+    /// Sets the gauge to `value` at `now`.
+    #[inline]
+    pub fn set(&mut self, now: SimTime, value: u64) {
+        self.accumulate(now);
+        self.value = value;
+        let i = self.buckets.index(now);
+        self.buckets.maxima[i] = self.buckets.maxima[i].max(value);
+    }
+
+    /// Adds the area of the current value from `last` up to `now`.
+    fn accumulate(&mut self, now: SimTime) {
+        let mut t = self.last.as_nanos();
+        let end = now.as_nanos();
+        while t < end {
+            let i = self.buckets.index(SimTime::from_nanos(t));
+            let bucket_end = (i as u64 + 1).saturating_mul(self.buckets.width_ns);
+            let seg = end.min(bucket_end) - t;
+            self.buckets.sums[i] += u128::from(self.value) * u128::from(seg);
+            self.buckets.maxima[i] = self.buckets.maxima[i].max(self.value);
+            t += seg;
+        }
+        self.last = self.last.max(now);
+    }
+
+    pub fn width(&self) -> SimDuration {
+        self.buckets.width()
+    }
+
+    fn finished(&self, end: SimTime) -> GaugeSeries {
+        let mut done = self.clone();
+        done.accumulate(end);
+        done
+    }
+
+    /// Time-weighted mean per bucket covering [0, end]. The last bucket is
+    /// averaged over the part of it before `end`.
+    pub fn means(&self, end: SimTime) -> Vec<f64> {
+        let done = self.finished(end);
+        let w = done.buckets.width_ns;
+        let n = done.buckets.covering(end);
+        (0..n)
+            .map(|i| {
+                let start = i as u64 * w;
+                let span = (end.as_nanos().min(start + w)).saturating_sub(start).max(1);
+                let area = done.buckets.sums.get(i).copied().unwrap_or(0);
+                area as f64 / span.min(w) as f64
+            })
+            .collect()
+    }
+
+    /// Maximum per bucket covering [0, end].
+    pub fn maxima(&self, end: SimTime) -> Vec<u64> {
+        let done = self.finished(end);
+        let mut out = done.buckets.maxima.clone();
+        out.resize(done.buckets.covering(end), done.value);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> SimTime {
+        SimTime::from_nanos(v * 1_000_000)
+    }
+
+    #[test]
+    fn counts_land_in_their_buckets() {
+        let mut s = CountSeries::new(SimDuration::from_millis(10));
+        s.add(ms(0), 1);
+        s.add(ms(9), 2);
+        s.add(ms(10), 5);
+        s.add(ms(35), 1);
+        assert_eq!(s.counts(ms(50)), vec![3, 5, 0, 1, 0]);
+        assert_eq!(s.rates_per_sec(ms(20)), vec![300.0, 500.0, 0.0, 100.0]);
+        assert_eq!(s.total(), 9);
+    }
+
+    #[test]
+    fn coarsening_keeps_totals_and_bounds_memory() {
+        let mut s = CountSeries::with_max_buckets(SimDuration::from_millis(1), 8);
+        for i in 0..100 {
+            s.add(ms(i), 1);
+        }
+        assert_eq!(s.total(), 100);
+        assert!(s.counts(ms(99)).len() <= 8);
+        assert_eq!(s.width(), SimDuration::from_millis(16));
+    }
+
+    #[test]
+    fn gauge_means_are_time_weighted_per_bucket() {
+        let mut g = GaugeSeries::new(SimDuration::from_millis(10));
+        g.set(ms(5), 2); // [0,5)=0, [5,10)=2 -> mean 1
+        g.set(ms(15), 4); // [10,15)=2, [15,20)=4 -> mean 3
+        let m = g.means(ms(25)); // [20,25)=4 -> mean 4 over the partial bucket
+        assert_eq!(m, vec![1.0, 3.0, 4.0]);
+        assert_eq!(g.maxima(ms(25)), vec![2, 4, 4]);
+    }
+
+    #[test]
+    fn gauge_survives_coarsening() {
+        let mut g = GaugeSeries::with_max_buckets(SimDuration::from_millis(1), 4);
+        g.set(ms(0), 1);
+        g.set(ms(7), 3);
+        let m = g.means(ms(8));
+        // width 2ms after coarsening: buckets [0,2) .. [6,8): 1,1,1, (1+3)/2
+        assert_eq!(g.width(), SimDuration::from_millis(2));
+        assert_eq!(m, vec![1.0, 1.0, 1.0, 2.0]);
+    }
+}
