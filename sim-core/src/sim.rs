@@ -228,13 +228,11 @@ impl<M: Model> Simulation<M> {
             self.model.handle(&mut self.sched, event);
             self.events_handled += 1;
         };
-        if reason == StopReason::TimeLimit
-            || (reason == StopReason::NoEvents && limits.until.is_some())
-        {
-            if until > self.sched.now {
-                self.same_instant = 0;
-                self.sched.now = until;
-            }
+        let reached_until = reason == StopReason::TimeLimit
+            || (reason == StopReason::NoEvents && limits.until.is_some());
+        if reached_until && until > self.sched.now {
+            self.same_instant = 0;
+            self.sched.now = until;
         }
         Ok(RunReport {
             reason,

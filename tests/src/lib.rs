@@ -1,1 +1,77 @@
-//! helpers
+//! Helpers shared by the cross-crate tests in `tests/tests/`.
+
+use sim_core::stats::{Estimate, confidence_interval};
+use sim_core::{Dist, DistSpec, Seeds, SimDuration};
+use sim_models::station::{Discipline, StationConfig, StationReport, run_station};
+
+/// Family-wise error rate of all analytic checks together. Each check uses a
+/// Bonferroni-corrected level, so that a correct engine fails any of them with
+/// probability below 1% for an arbitrary seed, rather than one in twenty
+/// checks failing by chance at 95%.
+pub const FAMILY_ALPHA: f64 = 0.01;
+/// Number of analytic checks in `tests/tests/analytic.rs`.
+pub const ANALYTIC_CHECKS: usize = 16;
+
+/// The per-check confidence level after the Bonferroni correction.
+pub fn check_level() -> f64 {
+    1.0 - FAMILY_ALPHA / ANALYTIC_CHECKS as f64
+}
+
+pub fn exp_ms(mean_ms: f64) -> Dist {
+    DistSpec::Exponential {
+        mean: SimDuration::from_secs_f64(mean_ms / 1e3),
+    }
+    .validate()
+    .expect("positive mean")
+}
+
+pub fn const_ms(ms: f64) -> Dist {
+    Dist::constant(SimDuration::from_secs_f64(ms / 1e3))
+}
+
+/// An M/M/c/K station in milliseconds: arrival rate `lambda` and service
+/// rate `mu` per millisecond.
+pub fn mmck(lambda: f64, mu: f64, servers: usize, capacity: Option<usize>) -> StationConfig {
+    StationConfig {
+        interarrival: exp_ms(1.0 / lambda),
+        service: exp_ms(1.0 / mu),
+        servers: Some(servers),
+        capacity,
+        discipline: Discipline::Fifo,
+        warmup: SimDuration::from_secs(10),
+        measure: SimDuration::from_secs(200),
+    }
+}
+
+/// Runs `reps` independent replications (master seeds `seed`, `seed + 1`, ...).
+pub fn replicate(config: &StationConfig, reps: u64, seed: u64) -> Vec<StationReport> {
+    (0..reps)
+        .map(|k| run_station(config, &Seeds::new(seed).replication(k)).expect("station run"))
+        .collect()
+}
+
+/// The across-replication estimate of one metric.
+pub fn estimate(reports: &[StationReport], metric: impl Fn(&StationReport) -> f64) -> Estimate {
+    let samples: Vec<f64> = reports.iter().map(metric).collect();
+    confidence_interval(&samples, check_level())
+}
+
+/// Asserts that the analytic value lies inside the simulation's confidence
+/// interval, and that the interval is narrow enough (relative half-width
+/// below `max_rel_half_width`) for the check to detect a wrong model.
+pub fn assert_agrees(what: &str, analytic: f64, est: &Estimate, max_rel_half_width: f64) {
+    let hw = est.half_width.expect("at least two replications");
+    let lo = est.mean - hw;
+    let hi = est.mean + hw;
+    assert!(
+        hw <= max_rel_half_width * analytic.abs(),
+        "{what}: interval too wide to be a test: ±{hw:.5} around {:.5} (analytic {analytic:.5})",
+        est.mean
+    );
+    assert!(
+        est.contains(analytic),
+        "{what}: analytic {analytic:.6} outside the {:.4}% interval [{lo:.6}, {hi:.6}] (n = {})",
+        check_level() * 100.0,
+        est.n
+    );
+}

@@ -37,8 +37,7 @@ impl Buckets {
     }
 
     fn coarsen(&mut self) {
-        let pairs = |v: &[u128]| v.chunks(2).map(|c| c.iter().sum()).collect::<Vec<u128>>();
-        self.sums = pairs(&self.sums);
+        self.sums = self.sums.chunks(2).map(|c| c.iter().sum()).collect();
         self.maxima = self
             .maxima
             .chunks(2)

@@ -1,0 +1,449 @@
+//! A queueing station: c servers (or unlimited), a FIFO or LIFO queue with an
+//! optional system capacity K, and the statistics queueing theory talks about.
+//!
+//! [`Station`] is only the queueing discipline and its bookkeeping; it does
+//! not schedule anything. Whoever owns it (the standalone [`StationModel`]
+//! used to validate the engine against M/M/c, M/M/1/K, M/D/1 and Erlang B,
+//! or a scenario `Service`) samples service times and schedules completions.
+//! One implementation therefore serves both the validated model and the
+//! resilience scenarios.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use sim_core::stats::{LatencyHistogram, TimeWeighted};
+use sim_core::{
+    Dist, Model, RngStream, RunLimits, Scheduler, Seeds, SimDuration, SimError, SimTime, Simulation,
+};
+
+/// Order in which waiting jobs are served.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Discipline {
+    /// First come, first served.
+    #[default]
+    Fifo,
+    /// Last come, first served: the newest waiting job starts next. Under
+    /// overload this serves fresh requests whose callers are still waiting.
+    Lifo,
+}
+
+/// What happened to an arriving job.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// A server was free: service starts now.
+    Started,
+    /// All servers busy: the job waits in the queue.
+    Queued,
+    /// The system was at capacity K: the job is turned away.
+    Blocked,
+}
+
+#[derive(Clone, Debug)]
+struct Waiting<K> {
+    key: K,
+    arrived: SimTime,
+}
+
+/// Counters and time-weighted gauges of a station.
+#[derive(Clone, Debug)]
+pub struct StationStats {
+    pub arrivals: u64,
+    pub blocked: u64,
+    pub started: u64,
+    /// Jobs that had to wait (all servers busy on arrival).
+    pub waited: u64,
+    pub completed: u64,
+    /// Jobs removed from the queue before they started (caller cancelled).
+    pub abandoned: u64,
+    pub wait: LatencyHistogram,
+    pub queue_len: TimeWeighted,
+    pub in_service: TimeWeighted,
+}
+
+impl StationStats {
+    fn new(now: SimTime) -> Self {
+        StationStats {
+            arrivals: 0,
+            blocked: 0,
+            started: 0,
+            waited: 0,
+            completed: 0,
+            abandoned: 0,
+            wait: LatencyHistogram::new(),
+            queue_len: TimeWeighted::new(now, 0),
+            in_service: TimeWeighted::new(now, 0),
+        }
+    }
+}
+
+/// The queueing core: admission, queue discipline, server occupancy.
+///
+/// Jobs are named by keys of the owner's choosing. Cancelling a queued job is
+/// O(1): the owner marks it dead in its own table and calls
+/// [`Station::forget_queued`]; the stale key is skipped when it reaches the
+/// head of the queue (the owner's `is_live` says so).
+#[derive(Clone, Debug)]
+pub struct Station<K> {
+    servers: Option<usize>,
+    capacity: Option<usize>,
+    discipline: Discipline,
+    queue: VecDeque<Waiting<K>>,
+    forgotten: usize,
+    busy: usize,
+    pub stats: StationStats,
+}
+
+impl<K: Copy> Station<K> {
+    /// `servers`: `None` for unlimited concurrency. `capacity`: the most jobs
+    /// in the system (waiting plus in service), Kendall's K; `None` for no
+    /// bound.
+    pub fn new(servers: Option<usize>, capacity: Option<usize>, discipline: Discipline) -> Self {
+        Station {
+            servers,
+            capacity,
+            discipline,
+            queue: VecDeque::new(),
+            forgotten: 0,
+            busy: 0,
+            stats: StationStats::new(SimTime::ZERO),
+        }
+    }
+
+    /// Jobs waiting (cancelled ones excluded).
+    pub fn queue_len(&self) -> usize {
+        self.queue.len() - self.forgotten
+    }
+
+    /// Jobs in service.
+    pub fn busy(&self) -> usize {
+        self.busy
+    }
+
+    pub fn in_system(&self) -> usize {
+        self.busy + self.queue_len()
+    }
+
+    /// Changes the number of servers (a capacity drop or its end). Jobs in
+    /// service finish; no new job starts while `busy >= servers`. Returns
+    /// the number of queued jobs that may start now (call [`Station::next`]
+    /// that many times).
+    pub fn set_servers(&mut self, servers: Option<usize>) -> usize {
+        self.servers = servers;
+        let free = match servers {
+            None => usize::MAX,
+            Some(c) => c.saturating_sub(self.busy),
+        };
+        free.min(self.queue_len())
+    }
+
+    fn has_free_server(&self) -> bool {
+        self.servers.is_none_or(|c| self.busy < c)
+    }
+
+    /// A job arrives. On `Started` the caller begins its service.
+    pub fn arrive(&mut self, now: SimTime, key: K) -> Admission {
+        self.stats.arrivals += 1;
+        if self.capacity.is_some_and(|k| self.in_system() >= k) {
+            self.stats.blocked += 1;
+            return Admission::Blocked;
+        }
+        if self.has_free_server() && self.queue_len() == 0 {
+            self.start(now, now, false);
+            Admission::Started
+        } else {
+            self.queue.push_back(Waiting { key, arrived: now });
+            self.stats.queue_len.set(now, self.queue_len() as u64);
+            Admission::Queued
+        }
+    }
+
+    fn start(&mut self, now: SimTime, arrived: SimTime, waited: bool) {
+        self.busy += 1;
+        self.stats.started += 1;
+        if waited {
+            self.stats.waited += 1;
+        }
+        self.stats.wait.record(now.since(arrived));
+        self.stats.in_service.set(now, self.busy as u64);
+    }
+
+    /// A job in service finishes (or is cancelled while in service) and
+    /// frees its server.
+    pub fn finish(&mut self, now: SimTime, completed: bool) {
+        debug_assert!(self.busy > 0);
+        self.busy = self.busy.saturating_sub(1);
+        if completed {
+            self.stats.completed += 1;
+        }
+        self.stats.in_service.set(now, self.busy as u64);
+    }
+
+    /// If a server is free and a live job waits, starts it and returns its
+    /// key and how long it waited. `is_live` lets the owner skip jobs it has
+    /// cancelled.
+    pub fn next(
+        &mut self,
+        now: SimTime,
+        mut is_live: impl FnMut(K) -> bool,
+    ) -> Option<(K, SimDuration)> {
+        if !self.has_free_server() {
+            return None;
+        }
+        loop {
+            let w = match self.discipline {
+                Discipline::Fifo => self.queue.pop_front(),
+                Discipline::Lifo => self.queue.pop_back(),
+            }?;
+            if !is_live(w.key) {
+                self.forgotten -= 1;
+                continue;
+            }
+            self.start(now, w.arrived, true);
+            self.stats.queue_len.set(now, self.queue_len() as u64);
+            return Some((w.key, now.since(w.arrived)));
+        }
+    }
+
+    /// The owner cancelled a queued job: it no longer counts as waiting and
+    /// will be skipped by [`Station::next`].
+    pub fn forget_queued(&mut self, now: SimTime) {
+        self.forgotten += 1;
+        self.stats.abandoned += 1;
+        self.stats.queue_len.set(now, self.queue_len() as u64);
+    }
+
+    /// Removes every waiting job (a crash), returning their keys (live ones
+    /// only, as judged by `is_live`).
+    pub fn drain_queue(&mut self, now: SimTime, mut is_live: impl FnMut(K) -> bool) -> Vec<K> {
+        let keys = self
+            .queue
+            .drain(..)
+            .map(|w| w.key)
+            .filter(|&k| is_live(k))
+            .collect();
+        self.forgotten = 0;
+        self.stats.queue_len.set(now, 0);
+        keys
+    }
+
+    /// Starts the statistics afresh at `now` (end of warm-up).
+    pub fn reset_stats(&mut self, now: SimTime) {
+        let mut fresh = StationStats::new(now);
+        fresh.queue_len = TimeWeighted::new(now, self.queue_len() as u64);
+        fresh.in_service = TimeWeighted::new(now, self.busy as u64);
+        self.stats = fresh;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The standalone station model used for validation against queueing theory.
+// ---------------------------------------------------------------------------
+
+/// A single station fed by a renewal arrival process (`G/G/c/K`).
+#[derive(Clone, Debug)]
+pub struct StationConfig {
+    /// Time between arrivals (exponential for Poisson arrivals).
+    pub interarrival: Dist,
+    pub service: Dist,
+    /// `None`: infinitely many servers.
+    pub servers: Option<usize>,
+    /// System capacity K (waiting plus in service); `None`: unbounded.
+    pub capacity: Option<usize>,
+    pub discipline: Discipline,
+    /// Statistics are reset at the end of the warm-up.
+    pub warmup: SimDuration,
+    /// Length of the measured period after the warm-up.
+    pub measure: SimDuration,
+}
+
+/// What one run of a station measured after the warm-up.
+#[derive(Clone, Debug)]
+pub struct StationReport {
+    pub arrivals: u64,
+    pub blocked: u64,
+    pub completed: u64,
+    /// Fraction of arrivals turned away.
+    pub blocking_probability: f64,
+    /// Fraction of admitted (started) jobs that had to wait.
+    pub wait_probability: f64,
+    /// Mean wait in queue of started jobs, seconds.
+    pub mean_wait: f64,
+    /// Mean time in system of completed jobs, seconds.
+    pub mean_sojourn: f64,
+    /// Time-weighted mean number waiting.
+    pub mean_queue_len: f64,
+    /// Time-weighted mean number in the system.
+    pub mean_in_system: f64,
+    pub sojourn: LatencyHistogram,
+    pub events: u64,
+}
+
+/// Events of the standalone station model.
+#[derive(Copy, Clone, Debug)]
+pub enum StationEvent {
+    Arrival,
+    Departure { arrived: SimTime },
+    EndWarmup,
+}
+
+/// The station plus its arrival process, as a simulation model.
+pub struct StationModel {
+    station: Station<SimTime>,
+    interarrival: Dist,
+    service: Dist,
+    arrivals_rng: RngStream,
+    service_rng: RngStream,
+    sojourn: LatencyHistogram,
+    in_system: TimeWeighted,
+}
+
+impl StationModel {
+    pub fn new(config: &StationConfig, seeds: &Seeds) -> Self {
+        StationModel {
+            station: Station::new(config.servers, config.capacity, config.discipline),
+            interarrival: config.interarrival.clone(),
+            service: config.service.clone(),
+            arrivals_rng: seeds.stream("station/arrivals"),
+            service_rng: seeds.stream("station/service"),
+            sojourn: LatencyHistogram::new(),
+            in_system: TimeWeighted::new(SimTime::ZERO, 0),
+        }
+    }
+
+    fn begin_service(&mut self, sched: &mut Scheduler<StationEvent>, arrived: SimTime) {
+        let d = self.service.sample(&mut self.service_rng);
+        sched.schedule_in(d, StationEvent::Departure { arrived });
+    }
+}
+
+impl Model for StationModel {
+    type Event = StationEvent;
+
+    fn handle(&mut self, sched: &mut Scheduler<StationEvent>, event: StationEvent) {
+        let now = sched.now();
+        match event {
+            StationEvent::Arrival => {
+                let gap = self.interarrival.sample(&mut self.arrivals_rng);
+                sched.schedule_in(gap, StationEvent::Arrival);
+                if self.station.arrive(now, now) == Admission::Started {
+                    self.begin_service(sched, now);
+                }
+                self.in_system.set(now, self.station.in_system() as u64);
+            }
+            StationEvent::Departure { arrived } => {
+                self.station.finish(now, true);
+                self.sojourn.record(now.since(arrived));
+                if let Some((next_arrived, _)) = self.station.next(now, |_| true) {
+                    self.begin_service(sched, next_arrived);
+                }
+                self.in_system.set(now, self.station.in_system() as u64);
+            }
+            StationEvent::EndWarmup => {
+                self.station.reset_stats(now);
+                self.sojourn.reset();
+                self.in_system.reset(now);
+            }
+        }
+    }
+}
+
+/// Runs one replication of a station and reports what it measured.
+pub fn run_station(config: &StationConfig, seeds: &Seeds) -> Result<StationReport, SimError> {
+    let mut sim = Simulation::new(StationModel::new(config, seeds));
+    sim.sched.schedule_at(SimTime::ZERO, StationEvent::Arrival);
+    sim.sched
+        .schedule_at(SimTime::at(config.warmup), StationEvent::EndWarmup);
+    let end = SimTime::at(config.warmup + config.measure);
+    let run = sim.run(&RunLimits::until(end))?;
+    let m = &sim.model;
+    let s = &m.station.stats;
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    Ok(StationReport {
+        arrivals: s.arrivals,
+        blocked: s.blocked,
+        completed: s.completed,
+        blocking_probability: ratio(s.blocked, s.arrivals),
+        wait_probability: ratio(s.waited, s.started),
+        mean_wait: s.wait.mean_secs().unwrap_or(0.0),
+        mean_sojourn: m.sojourn.mean_secs().unwrap_or(0.0),
+        mean_queue_len: s.queue_len.mean(end),
+        mean_in_system: m.in_system.mean(end),
+        sojourn: m.sojourn.clone(),
+        events: run.events_handled,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ns: u64) -> SimTime {
+        SimTime::from_nanos(ns)
+    }
+
+    #[test]
+    fn admission_respects_servers_and_capacity() {
+        let mut s: Station<u32> = Station::new(Some(1), Some(3), Discipline::Fifo);
+        assert_eq!(s.arrive(t(0), 1), Admission::Started);
+        assert_eq!(s.arrive(t(1), 2), Admission::Queued);
+        assert_eq!(s.arrive(t(2), 3), Admission::Queued);
+        assert_eq!(s.arrive(t(3), 4), Admission::Blocked);
+        assert_eq!(s.stats.blocked, 1);
+        s.finish(t(10), true);
+        assert_eq!(
+            s.next(t(10), |_| true),
+            Some((2, SimDuration::from_nanos(9)))
+        );
+        assert_eq!(s.in_system(), 2);
+    }
+
+    #[test]
+    fn lifo_serves_newest_first() {
+        let mut s: Station<u32> = Station::new(Some(1), None, Discipline::Lifo);
+        s.arrive(t(0), 1);
+        s.arrive(t(1), 2);
+        s.arrive(t(2), 3);
+        s.finish(t(5), true);
+        assert_eq!(s.next(t(5), |_| true).map(|x| x.0), Some(3));
+    }
+
+    #[test]
+    fn forgotten_jobs_are_skipped_and_not_counted() {
+        let mut s: Station<u32> = Station::new(Some(1), Some(3), Discipline::Fifo);
+        s.arrive(t(0), 1);
+        s.arrive(t(0), 2);
+        s.arrive(t(0), 3);
+        // Job 2 is cancelled by its caller.
+        s.forget_queued(t(1));
+        assert_eq!(s.queue_len(), 1);
+        assert_eq!(
+            s.arrive(t(1), 4),
+            Admission::Queued,
+            "capacity freed by the cancel"
+        );
+        s.finish(t(2), true);
+        assert_eq!(s.next(t(2), |k| k != 2).map(|x| x.0), Some(3));
+    }
+
+    #[test]
+    fn unlimited_servers_never_queue() {
+        let mut s: Station<u32> = Station::new(None, None, Discipline::Fifo);
+        for i in 0..1000 {
+            assert_eq!(s.arrive(t(0), i), Admission::Started);
+        }
+        assert_eq!(s.busy(), 1000);
+    }
+
+    #[test]
+    fn capacity_drop_stops_new_starts_until_restored() {
+        let mut s: Station<u32> = Station::new(Some(2), None, Discipline::Fifo);
+        s.arrive(t(0), 1);
+        s.arrive(t(0), 2);
+        s.arrive(t(0), 3);
+        assert_eq!(s.set_servers(Some(1)), 0);
+        s.finish(t(1), true);
+        assert_eq!(s.next(t(1), |_| true), None, "still at the reduced limit");
+        assert_eq!(s.set_servers(Some(2)), 1);
+        assert!(s.next(t(2), |_| true).is_some());
+    }
+}
