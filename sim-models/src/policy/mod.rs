@@ -5,4 +5,6 @@
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
+pub mod limiter;
+pub mod throttle;
 pub mod window;

@@ -1,0 +1,98 @@
+//! Finding scenarios: a path, or the name of a shipped experiment.
+
+use std::path::{Path, PathBuf};
+
+use sim_models::scenario::{self, Scenario, ScenarioFile};
+
+use crate::error::{CliError, Result};
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+/// The scenario `sim run` runs without arguments.
+pub const DEFAULT_SCENARIO: &str = "s1-rpc.ron";
+
+/// A scenario's text and the path it is known by (relative paths inside it
+/// resolve against that path's directory).
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Resolves `arg`: an existing file, else a shipped experiment by file name
+/// or by name without `.ron`; `None` gives the default scenario.
+pub fn resolve(arg: Option<&Path>) -> Result<Source> {
+    let Some(arg) = arg else {
+        return embedded(DEFAULT_SCENARIO).ok_or_else(|| {
+            CliError::runtime("the default scenario is not embedded in this build")
+        });
+    };
+    if arg.exists() {
+        return Ok(Source {
+            path: arg.to_path_buf(),
+            text: crate::io::read_text(arg)?,
+        });
+    }
+    let name = arg.to_string_lossy();
+    let bare = !name.contains('/') && !name.contains('\\');
+    if bare {
+        for candidate in [name.to_string(), format!("{name}.ron")] {
+            if let Some(s) = embedded(&candidate) {
+                return Ok(s);
+            }
+        }
+    }
+    Err(CliError::input(format!(
+        "{}: no such file{}",
+        arg.display(),
+        if bare {
+            " (nor a shipped experiment; `sim list` shows them)"
+        } else {
+            ""
+        }
+    )))
+}
+
+fn embedded(file_name: &str) -> Option<Source> {
+    EMBEDDED
+        .iter()
+        .find(|(name, _, _)| *name == file_name)
+        .map(|(_, path, text)| Source {
+            path: PathBuf::from(path),
+            text: text.to_string(),
+        })
+}
+
+/// Parses, overrides and validates.
+pub fn load(source: &Source, overrides: &[String]) -> Result<(ScenarioFile, Scenario)> {
+    let mut file = scenario::parse(&source.text, &source.path)?;
+    scenario::apply_overrides(&mut file, overrides)?;
+    let validated = scenario::check(&file, &source.path)?;
+    Ok((file, validated))
+}
+
+/// Shipped experiments: (file name, description).
+pub fn shipped() -> Vec<(&'static str, String)> {
+    EMBEDDED
+        .iter()
+        .map(|(name, _, text)| (*name, describe(text)))
+        .collect()
+}
+
+/// The `description` field of a scenario or sweep file, or its first
+/// comment line.
+fn describe(text: &str) -> String {
+    let from_field = text.lines().find_map(|l| {
+        let l = l.trim();
+        let rest = l.strip_prefix("description:")?;
+        let rest = rest.trim().trim_end_matches(',');
+        rest.strip_prefix('"')?
+            .strip_suffix('"')
+            .map(str::to_string)
+    });
+    from_field
+        .or_else(|| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("//").map(|c| c.trim().to_string()))
+        })
+        .unwrap_or_default()
+}

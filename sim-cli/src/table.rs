@@ -1,0 +1,174 @@
+//! Plain-text tables for the terminal.
+
+use serde_json::Value;
+
+pub struct Table {
+    title: String,
+    columns: Vec<String>,
+    rows: Vec<(String, Vec<String>)>,
+}
+
+impl Table {
+    pub fn new(title: &str, columns: Vec<String>) -> Self {
+        Table {
+            title: title.to_string(),
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, label: &str, cells: Vec<String>) {
+        self.rows.push((label.to_string(), cells));
+    }
+
+    pub fn render(&self) -> String {
+        // Row labels are indented by two spaces under the title.
+        let label_w = self
+            .rows
+            .iter()
+            .map(|r| r.0.chars().count() + 2)
+            .chain([self.title.chars().count()])
+            .max()
+            .unwrap_or(0);
+        let widths: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                self.rows
+                    .iter()
+                    .map(|r| r.1.get(i).map_or(0, |s| s.chars().count()))
+                    .chain([c.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = format!("{:<label_w$}", self.title);
+        for (c, w) in self.columns.iter().zip(&widths) {
+            out.push_str(&format!("  {c:>w$}"));
+        }
+        out.push('\n');
+        for (label, cells) in &self.rows {
+            out.push_str(&format!("  {:<w$}", label, w = label_w.saturating_sub(2)));
+            for (c, w) in cells.iter().zip(&widths) {
+                out.push_str(&format!("  {c:>w$}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn num(doc: &Value, path: &str) -> Option<f64> {
+    path.split('.')
+        .try_fold(doc, |node, key| node.get(key))
+        .and_then(Value::as_f64)
+}
+
+/// The side-by-side comparison of request paths (S1): every client group
+/// (RPC path) and every bus (event-driven path) as a column, with the
+/// counters both paths share. Shown only when the scenario has buses.
+pub fn paths_table(doc: &Value) -> Option<Table> {
+    let buses: Vec<String> = doc
+        .get("buses")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    if buses.is_empty() {
+        return None;
+    }
+    let clients: Vec<String> = doc
+        .get("clients")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    // (label, client path suffix, bus path suffix, decimals)
+    const ROWS: &[(&str, &str, &str, usize)] = &[
+        ("requests", "offered", "published", 0),
+        ("ok", "ok", "ok", 0),
+        ("failed", "failed", "failed", 0),
+        ("dropped", "-", "dropped", 0),
+        ("retries", "retries", "retries", 0),
+        ("timeouts", "timeouts", "timeouts", 0),
+        ("cb_open", "cb_open", "-", 0),
+        ("dlq", "-", "dead_lettered", 0),
+        (
+            "latency p50 (ms)",
+            "latency_ms.p50",
+            "delivery_latency_ms.p50",
+            1,
+        ),
+        (
+            "latency p95 (ms)",
+            "latency_ms.p95",
+            "delivery_latency_ms.p95",
+            1,
+        ),
+        (
+            "latency p99 (ms)",
+            "latency_ms.p99",
+            "delivery_latency_ms.p99",
+            1,
+        ),
+        (
+            "latency mean (ms)",
+            "latency_ms.mean",
+            "delivery_latency_ms.mean",
+            1,
+        ),
+        (
+            "end-to-end p99 (ms)",
+            "latency_ms.p99",
+            "end_to_end_latency_ms.p99",
+            1,
+        ),
+        (
+            "end-to-end mean (ms)",
+            "latency_ms.mean",
+            "end_to_end_latency_ms.mean",
+            1,
+        ),
+    ];
+    let columns: Vec<String> = clients
+        .iter()
+        .map(|c| format!("{c} (rpc)"))
+        .chain(buses.iter().map(|b| format!("{b} (events)")))
+        .collect();
+    let mut t = Table::new("paths", columns);
+    for (label, client_suffix, bus_suffix, decimals) in ROWS {
+        let fmt = |x: Option<f64>| match x {
+            None => "-".to_string(),
+            Some(v) if *decimals == 0 => format!("{}", v.round() as i64),
+            Some(v) => format!("{v:.1}"),
+        };
+        let mut cells: Vec<String> = clients
+            .iter()
+            .map(|c| match *client_suffix {
+                "-" => "-".into(),
+                s => fmt(num(doc, &format!("clients.{c}.{s}"))),
+            })
+            .collect();
+        cells.extend(buses.iter().map(|b| match *bus_suffix {
+            "-" => "-".into(),
+            s => fmt(num(doc, &format!("buses.{b}.{s}"))),
+        }));
+        t.row(label, cells);
+    }
+    Some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align() {
+        let mut t = Table::new("clients", vec!["a".into(), "longname".into()]);
+        t.row("ok", vec!["1".into(), "22".into()]);
+        t.row("failed requests", vec!["333".into(), "4".into()]);
+        let r = t.render();
+        let lines: Vec<&str> = r.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{r}");
+    }
+}

@@ -1,0 +1,282 @@
+//! What one run reports: per client group and per service counters,
+//! latency summaries, amplification, time to recover, and time series.
+//! Every name here is part of the JSON contract of `sim run --json`.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use sim_core::SimTime;
+use sim_core::stats::LatencySummary;
+
+use crate::policy::breaker::BreakerState;
+
+/// A list of named entries that serializes as a JSON object in list order
+/// (the scenario's order), never in hash order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Everything one replication measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunMetrics {
+    pub clients: Named<ClientMetrics>,
+    pub services: Named<ServiceMetrics>,
+    pub engine: EngineMetrics,
+}
+
+impl<T> Named<T> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineMetrics {
+    pub events: u64,
+    /// Simulated time at the end of the run.
+    pub end_s: f64,
+}
+
+/// Requests that failed, by the outcome that ended them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FailureBreakdown {
+    pub error: u64,
+    pub timeout: u64,
+    pub breaker: u64,
+    pub bulkhead: u64,
+    pub rate_limiter: u64,
+    pub throttle: u64,
+    pub server_rejected: u64,
+}
+
+/// One client group. Request-level counts (`offered`, `ok`, `failed`...)
+/// and attempt-level counts (`attempts`, `retries`, `timeouts`...) are kept
+/// apart: S1's source mixes them.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientMetrics {
+    /// Requests issued by the workload.
+    pub offered: u64,
+    pub ok: u64,
+    /// Failed calls turned into successes by a fallback.
+    pub degraded: u64,
+    pub failed: u64,
+    /// Still in progress when the run ended.
+    pub unfinished: u64,
+    /// (ok + degraded) / offered.
+    pub success_rate: Option<f64>,
+    pub failures: FailureBreakdown,
+    /// Attempts sent to the target (first attempts and retries).
+    pub attempts: u64,
+    pub retries: u64,
+    /// Attempts ended by the per-attempt timeout.
+    pub timeouts: u64,
+    /// Requests ended by the overall deadline.
+    pub deadlines_exceeded: u64,
+    /// Calls refused because the breaker was open (or its probes were out).
+    pub cb_open: u64,
+    pub bulkhead_rejected: u64,
+    pub rate_limited: u64,
+    pub throttled: u64,
+    /// Retries refused by the retry budget.
+    pub budget_denied: u64,
+    pub breaker_opened: u64,
+    /// Attempts per offered request.
+    pub retry_amplification: Option<f64>,
+    /// Latency of successful requests (ok or degraded), from the request's
+    /// start, earlier attempts and backoff included.
+    pub latency_ms: LatencySummary,
+    /// Latency of every finished request, failures included.
+    pub latency_all_ms: LatencySummary,
+    /// When the last request finished (time to drain).
+    pub makespan_s: Option<f64>,
+    /// Time from the end of the disturbance until the windowed success rate
+    /// is back within the tolerance of its level before the disturbance;
+    /// null when it never was, or when there is no disturbance.
+    pub time_to_recover_s: Option<f64>,
+    /// Whether it recovered (null without a disturbance).
+    pub recovered: Option<bool>,
+    /// Success rate before the disturbance.
+    pub pre_disturbance_success_rate: Option<f64>,
+    /// Most attempts sent in one time bucket (the herd's peak).
+    pub peak_attempts_per_bucket: u64,
+}
+
+/// Calls a service makes downstream.
+#[derive(Clone, Debug, Serialize)]
+pub struct CallMetrics {
+    pub target: String,
+    pub calls: u64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub timeouts: u64,
+    pub cb_open: u64,
+    pub failed: u64,
+    /// Attempts per call at this hop.
+    pub retry_amplification: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceMetrics {
+    /// Attempts that reached the service.
+    pub arrivals: u64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Refused because the queue was full.
+    pub rejected: u64,
+    /// Lost to an outage (failed or dropped).
+    pub lost: u64,
+    /// Cancelled because the caller gave up (on_abandon: Cancel).
+    pub cancelled: u64,
+    /// Finished after the caller had given up: wasted work.
+    pub orphaned: u64,
+    /// Failed optimistic-concurrency writes.
+    pub conflicts: u64,
+    /// Arrivals per request offered by all clients: the load multiplication
+    /// that reaches this service.
+    pub amplification: Option<f64>,
+    pub in_flight_mean: f64,
+    pub in_flight_max: u64,
+    pub queue_mean: f64,
+    pub queue_max: u64,
+    /// Time at the service (arrival to answer) of jobs that finished.
+    pub latency_ms: LatencySummary,
+    pub calls: Vec<CallMetrics>,
+}
+
+/// Per-bucket series of one run, for charts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Series {
+    pub bucket_s: f64,
+    pub clients: Named<ClientSeries>,
+    pub services: Named<ServiceSeries>,
+    pub breakers: Named<Vec<StateChange>>,
+    pub faults: Vec<FaultWindow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientSeries {
+    pub offered: Vec<u64>,
+    pub ok: Vec<u64>,
+    pub failed: Vec<u64>,
+    pub attempts: Vec<u64>,
+    pub in_flight: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceSeries {
+    pub arrivals: Vec<u64>,
+    pub completed: Vec<u64>,
+    pub in_flight: Vec<f64>,
+    pub queue: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StateChange {
+    pub t_s: f64,
+    pub state: BreakerState,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultWindow {
+    pub kind: String,
+    pub target: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+/// Time to recover from per-bucket completion counts.
+///
+/// `pre` is the success rate of requests completing before the disturbance
+/// starts. Recovery is the first window of `window_buckets` buckets, starting
+/// at or after the disturbance's end, that holds completions and whose
+/// success rate is at least `pre * (1 - tolerance)`. Returns (pre-level,
+/// time to recover in seconds, recovered).
+pub fn time_to_recover(
+    ok: &[u64],
+    failed: &[u64],
+    bucket_s: f64,
+    window_buckets: usize,
+    disturbance: (SimTime, SimTime),
+    tolerance: f64,
+) -> (Option<f64>, Option<f64>, bool) {
+    let window_buckets = window_buckets.max(1);
+    let (start, end) = disturbance;
+    let start_bucket = ((start.as_secs_f64() / bucket_s).floor() as usize).min(ok.len());
+    let pre_ok: u64 = ok[..start_bucket].iter().sum();
+    let pre_failed: u64 = failed[..start_bucket].iter().sum();
+    if pre_ok + pre_failed == 0 {
+        return (None, None, false);
+    }
+    let pre = pre_ok as f64 / (pre_ok + pre_failed) as f64;
+    let end_s = end.as_secs_f64();
+    let first = (end_s / bucket_s).ceil() as usize;
+    let target = pre * (1.0 - tolerance);
+    let mut b = first;
+    while b + window_buckets <= ok.len() {
+        let o: u64 = ok[b..b + window_buckets].iter().sum();
+        let f: u64 = failed[b..b + window_buckets].iter().sum();
+        if o + f > 0 && o as f64 / (o + f) as f64 >= target - 1e-12 {
+            let t = (b as f64 * bucket_s - end_s).max(0.0);
+            return (Some(pre), Some(t), true);
+        }
+        b += 1;
+    }
+    (Some(pre), None, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::SimDuration;
+
+    fn at(s: f64) -> SimTime {
+        SimTime::at(SimDuration::from_secs_f64(s))
+    }
+
+    #[test]
+    fn recovery_is_the_first_healthy_window_after_the_end() {
+        // 1 s buckets; healthy (10 ok), fault in [3, 5), sick until bucket 7.
+        let ok = [10, 10, 10, 0, 0, 2, 5, 10, 10, 10];
+        let failed = [0, 0, 0, 10, 10, 8, 5, 0, 0, 0];
+        let (pre, ttr, rec) = time_to_recover(&ok, &failed, 1.0, 1, (at(3.0), at(5.0)), 0.05);
+        assert_eq!(pre, Some(1.0));
+        assert_eq!(ttr, Some(2.0));
+        assert!(rec);
+        // With a 2-bucket window it is the same start.
+        let (_, ttr, _) = time_to_recover(&ok, &failed, 1.0, 2, (at(3.0), at(5.0)), 0.05);
+        assert_eq!(ttr, Some(2.0));
+    }
+
+    #[test]
+    fn never_recovering_is_reported() {
+        let ok = [10, 10, 0, 0, 1, 1];
+        let failed = [0, 0, 10, 10, 9, 9];
+        let (_, ttr, rec) = time_to_recover(&ok, &failed, 1.0, 1, (at(2.0), at(3.0)), 0.05);
+        assert_eq!(ttr, None);
+        assert!(!rec);
+    }
+
+    #[test]
+    fn tolerance_is_relative_to_the_pre_level() {
+        // Pre level 0.8; 0.77 is within 5% (>= 0.76).
+        let ok = [80, 0, 77];
+        let failed = [20, 100, 23];
+        let (pre, ttr, _) = time_to_recover(&ok, &failed, 1.0, 1, (at(1.0), at(2.0)), 0.05);
+        assert_eq!(pre, Some(0.8));
+        assert_eq!(ttr, Some(0.0));
+    }
+}

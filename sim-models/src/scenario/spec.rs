@@ -1,0 +1,477 @@
+//! The scenario file as written: serde types, every field documented with
+//! its default. `docs/scenario-format.md` is the user-facing reference and
+//! must agree with this file. Nothing here is validated; see
+//! `validate.rs` for the checked `Scenario`.
+
+use serde::{Deserialize, Serialize};
+use sim_core::{DistSpec, SimDuration};
+
+use crate::policy::backoff::BackoffSpec;
+use crate::policy::breaker::BreakerSpec;
+use crate::policy::budget::BudgetSpec;
+use crate::policy::limiter::RateLimiterSpec;
+use crate::policy::throttle::ThrottleSpec;
+use crate::station::Discipline;
+
+fn one() -> u32 {
+    1
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Master seed (default 1). Replication k uses seed + k.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run. `None`: until all work is done, which needs
+    /// every workload to be finite (a `requests` limit, a `stop`, or a replay).
+    #[serde(default)]
+    pub duration: Option<SimDuration>,
+    /// Independent replications (default 1); metrics are averaged with 95%
+    /// confidence intervals when there are several.
+    #[serde(default = "one")]
+    pub replications: u32,
+    #[serde(default)]
+    pub metrics: MetricsSpec,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub clients: Vec<ClientSpec>,
+    /// Token buckets that `rate_limit` policies refer to by name.
+    #[serde(default)]
+    pub rate_limiters: Vec<RateLimiterSpec>,
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+fn hundred_ms() -> SimDuration {
+    SimDuration::from_millis(100)
+}
+fn one_second() -> SimDuration {
+    SimDuration::from_secs(1)
+}
+fn five_percent() -> f64 {
+    0.05
+}
+
+/// How metrics over time are kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// Width of the time-series buckets (default 100ms).
+    #[serde(default = "hundred_ms")]
+    pub bucket: SimDuration,
+    /// Window over which the success rate is judged when measuring the time
+    /// to recover (default 1s).
+    #[serde(default = "one_second")]
+    pub recovery_window: SimDuration,
+    /// Recovered means the windowed success rate is back within this
+    /// fraction of its pre-disturbance level (default 0.05, i.e. 5%).
+    #[serde(default = "five_percent")]
+    pub recovery_tolerance: f64,
+    /// The disturbance that recovery is measured from, as [start, end].
+    /// Default: the span of the fault schedule; without faults, the span of
+    /// workload schedule steps above their first rate; otherwise none.
+    #[serde(default)]
+    pub disturbance: Option<(SimDuration, SimDuration)>,
+}
+
+impl Default for MetricsSpec {
+    fn default() -> Self {
+        MetricsSpec {
+            bucket: hundred_ms(),
+            recovery_window: one_second(),
+            recovery_tolerance: five_percent(),
+            disturbance: None,
+        }
+    }
+}
+
+/// What happens to work at a service when its caller stops waiting for it
+/// (a timeout or deadline fires, or the caller itself is cancelled).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AbandonMode {
+    /// The work keeps running to completion and its result is thrown away
+    /// (counted as `orphaned`): what real servers do unless told otherwise,
+    /// and what feeds metastable collapse.
+    #[default]
+    Orphan,
+    /// The work is cancelled at once (S1): it leaves the queue or frees its
+    /// worker, and in-flight drops at the timeout.
+    Cancel,
+}
+
+/// A service: workers, a queue, service time, failures, overload behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    /// Concurrent jobs in service. `None` (default): unlimited, every
+    /// arriving job starts at once (S1).
+    #[serde(default)]
+    pub workers: Option<u32>,
+    /// Jobs that may wait for a worker. `None` (default): unbounded. A job
+    /// arriving at a full queue is rejected.
+    #[serde(default)]
+    pub queue_capacity: Option<u32>,
+    /// Fifo (default) or Lifo.
+    #[serde(default)]
+    pub discipline: Discipline,
+    pub service_time: DistSpec,
+    /// Probability that a job fails (reported when its service time ends).
+    #[serde(default)]
+    pub failure_probability: f64,
+    #[serde(default)]
+    pub overload: Option<OverloadSpec>,
+    #[serde(default)]
+    pub on_abandon: AbandonMode,
+    /// Optimistic concurrency: a job fails (a write conflict) if another job
+    /// of this service succeeded between its start and its end.
+    #[serde(default)]
+    pub write_conflicts: bool,
+    /// Downstream calls made in order after the service's own work, each
+    /// through its own policies; the worker is held meanwhile. A failed call
+    /// fails the job.
+    #[serde(default)]
+    pub calls: Vec<CallSpec>,
+}
+
+fn half() -> f64 {
+    0.5
+}
+fn one_f() -> f64 {
+    1.0
+}
+
+/// Latency and failure rising with work in flight past a knee (S1):
+/// `load = max(min_load_factor, in_flight / knee_in_flight)` with
+/// `in_flight` counting the starting job itself; past load 1, latency gains
+/// `(load - 1) * latency_per_unit` and the failure probability becomes
+/// `min(max_failure, failure_probability + (load - 1) * failure_per_unit)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverloadSpec {
+    pub knee_in_flight: f64,
+    #[serde(default = "half")]
+    pub min_load_factor: f64,
+    pub latency_per_unit: SimDuration,
+    pub failure_per_unit: f64,
+    #[serde(default = "one_f")]
+    pub max_failure: f64,
+}
+
+/// The policies around one caller's calls to one target. Each is optional;
+/// `order` lists them outermost first.
+///
+/// The default order follows Polly v8's recommended pipeline and matches
+/// S1: Fallback, Deadline, Retry, Throttle, Breaker, RateLimit, Bulkhead,
+/// Timeout. The per-attempt timeout is innermost, so it does not cover the
+/// bulkhead wait; the deadline is outside the retries and covers them all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub target: String,
+    /// One-way network latency, applied to the request and to the response.
+    #[serde(default)]
+    pub network: Option<DistSpec>,
+    /// Per-attempt timeout.
+    #[serde(default)]
+    pub timeout: Option<SimDuration>,
+    /// Overall deadline of the call, retries and backoff included.
+    #[serde(default)]
+    pub deadline: Option<SimDuration>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadSpec>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Turn a failed call into a degraded success.
+    #[serde(default)]
+    pub fallback: bool,
+    #[serde(default)]
+    pub order: Option<Vec<PolicyKind>>,
+}
+
+/// A policy's place in `order`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyKind {
+    Fallback,
+    Deadline,
+    Retry,
+    Throttle,
+    Breaker,
+    RateLimit,
+    Bulkhead,
+    Timeout,
+}
+
+impl PolicyKind {
+    pub const DEFAULT_ORDER: [PolicyKind; 8] = [
+        PolicyKind::Fallback,
+        PolicyKind::Deadline,
+        PolicyKind::Retry,
+        PolicyKind::Throttle,
+        PolicyKind::Breaker,
+        PolicyKind::RateLimit,
+        PolicyKind::Bulkhead,
+        PolicyKind::Timeout,
+    ];
+}
+
+fn three() -> Option<u32> {
+    Some(3)
+}
+fn default_retry_on() -> Vec<RetryOn> {
+    vec![RetryOn::Error, RetryOn::Timeout]
+}
+
+/// Retries. `max_attempts` counts attempts, the first included (like
+/// resilience4j, gRPC and AWS; Polly and Envoy count retries instead).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySpec {
+    /// Default 3. `None`: retry until success.
+    #[serde(default = "three")]
+    pub max_attempts: Option<u32>,
+    /// Default `Immediate`.
+    #[serde(default)]
+    pub backoff: BackoffSpec,
+    /// Outcomes that are retried. Default `[Error, Timeout]`.
+    #[serde(default = "default_retry_on")]
+    pub retry_on: Vec<RetryOn>,
+    #[serde(default)]
+    pub budget: Option<BudgetSpec>,
+}
+
+/// Kinds of failed outcome a retry policy may handle.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetryOn {
+    /// The service answered with an error.
+    Error,
+    /// An attempt timed out.
+    Timeout,
+    /// The service refused the attempt (its queue was full).
+    Rejection,
+    /// A policy inside the retry refused the attempt locally (breaker open,
+    /// bulkhead full, rate limited, throttled).
+    LocalRejection,
+}
+
+fn zero_waiting() -> Option<u32> {
+    Some(0)
+}
+
+/// Concurrency limit on attempts in flight.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkheadSpec {
+    pub max_concurrent: u32,
+    /// Calls that may wait (FIFO) for a slot: default 0, rejecting at once
+    /// like resilience4j's semaphore bulkhead; `None` waits without bound.
+    #[serde(default = "zero_waiting")]
+    pub max_waiting: Option<u32>,
+    /// Longest wait for a slot; `None` (default): no limit.
+    #[serde(default)]
+    pub max_wait: Option<SimDuration>,
+}
+
+/// Takes a token from a named rate limiter before each call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub limiter: String,
+    /// How long a call may wait for a token (default 0: reject at once).
+    #[serde(default)]
+    pub max_wait: SimDuration,
+}
+
+/// A group of callers sharing one workload and one set of policies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub name: String,
+    pub workload: WorkloadSpec,
+    /// Stop after this many requests.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// No requests before this instant (default 0s).
+    #[serde(default)]
+    pub start: SimDuration,
+    /// No new requests from this instant on.
+    #[serde(default)]
+    pub stop: Option<SimDuration>,
+    pub target: String,
+    #[serde(default)]
+    pub network: Option<DistSpec>,
+    #[serde(default)]
+    pub timeout: Option<SimDuration>,
+    #[serde(default)]
+    pub deadline: Option<SimDuration>,
+    #[serde(default)]
+    pub retry: Option<RetrySpec>,
+    #[serde(default)]
+    pub breaker: Option<BreakerSpec>,
+    #[serde(default)]
+    pub bulkhead: Option<BulkheadSpec>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSpec>,
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    #[serde(default)]
+    pub fallback: bool,
+    #[serde(default)]
+    pub order: Option<Vec<PolicyKind>>,
+}
+
+impl ClientSpec {
+    /// The client's calls, described like any other caller's.
+    pub fn call(&self) -> CallSpec {
+        CallSpec {
+            target: self.target.clone(),
+            network: self.network.clone(),
+            timeout: self.timeout,
+            deadline: self.deadline,
+            retry: self.retry.clone(),
+            breaker: self.breaker.clone(),
+            bulkhead: self.bulkhead.clone(),
+            rate_limit: self.rate_limit.clone(),
+            throttle: self.throttle.clone(),
+            fallback: self.fallback,
+            order: self.order.clone(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How requests arrive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum WorkloadSpec {
+    /// Open loop, exponential gaps.
+    Poisson { rate_per_s: f64 },
+    /// Open loop, equal gaps.
+    Constant { rate_per_s: f64 },
+    /// Open loop: `size` requests at once, one burst every `every` (S1:
+    /// 350 every 80ms). With `size` equal to `requests`, all at once.
+    Bursts { size: u32, every: SimDuration },
+    /// Open loop, piecewise-constant rate: each step holds from its `at`
+    /// until the next step (e.g. 8/s with a 5 s spike to 30/s). Poisson
+    /// arrivals unless `poisson: false` (equal gaps).
+    Schedule {
+        steps: Vec<RateStep>,
+        #[serde(default = "yes")]
+        poisson: bool,
+    },
+    /// Open loop: arrival instants from a CSV file (path relative to the
+    /// scenario), one per line in the first column, either seconds
+    /// ("0.125") or with a unit ("125ms"); a header line is skipped.
+    Replay { file: String },
+    /// Closed loop: `users` callers, each sending a request, waiting for it
+    /// to end, then thinking before the next.
+    ClosedLoop {
+        users: u32,
+        #[serde(default)]
+        think: Option<DistSpec>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateStep {
+    pub at: SimDuration,
+    pub rate_per_s: f64,
+}
+
+/// Whether an unavailable service answers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutageMode {
+    /// Every request fails at once with an error (connection refused).
+    #[default]
+    FailFast,
+    /// Requests vanish without an answer; only a caller's timeout ends them.
+    Hang,
+}
+
+/// A fault at simulated times [start, end). `target` names a service (or,
+/// for outages, a bus or log: the broker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FaultSpec {
+    /// Unavailable: work in progress is lost (failed at once with FailFast,
+    /// dropped silently with Hang) and arrivals are refused or dropped.
+    Outage {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        #[serde(default)]
+        mode: OutageMode,
+    },
+    /// Jobs starting in the window take `service_time * multiply + add`.
+    LatencySpike {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        #[serde(default)]
+        add: SimDuration,
+        #[serde(default = "one_f")]
+        multiply: f64,
+    },
+    /// Jobs starting in the window also fail with this probability
+    /// (independently of the service's own failures).
+    ErrorSpike {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        failure_probability: f64,
+    },
+    /// The service has only `workers` workers in the window; jobs in service
+    /// finish, new ones wait.
+    CapacityDrop {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        workers: u32,
+    },
+}
+
+impl FaultSpec {
+    pub fn target(&self) -> &str {
+        match self {
+            FaultSpec::Outage { target, .. }
+            | FaultSpec::LatencySpike { target, .. }
+            | FaultSpec::ErrorSpike { target, .. }
+            | FaultSpec::CapacityDrop { target, .. } => target,
+        }
+    }
+    pub fn window(&self) -> (SimDuration, SimDuration) {
+        match self {
+            FaultSpec::Outage { start, end, .. }
+            | FaultSpec::LatencySpike { start, end, .. }
+            | FaultSpec::ErrorSpike { start, end, .. }
+            | FaultSpec::CapacityDrop { start, end, .. } => (*start, *end),
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultSpec::Outage { .. } => "outage",
+            FaultSpec::LatencySpike { .. } => "latency_spike",
+            FaultSpec::ErrorSpike { .. } => "error_spike",
+            FaultSpec::CapacityDrop { .. } => "capacity_drop",
+        }
+    }
+}

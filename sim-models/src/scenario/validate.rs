@@ -1,0 +1,889 @@
+//! From a parsed file to a `Scenario` that can only hold sensible values:
+//! names resolved to indices, distributions and policies validated,
+//! probabilities in [0, 1], rates finite and positive, the call graph free
+//! of cycles. Every problem is reported with its field path, all at once.
+
+use std::path::Path;
+
+use sim_core::{Dist, DistSpec, FieldError, SimDuration, SimTime};
+
+use super::spec::*;
+use crate::policy::backoff::Backoff;
+use crate::policy::breaker::Breaker;
+use crate::policy::budget::RetryBudget;
+use crate::policy::limiter::TokenBucket;
+use crate::policy::throttle::AdaptiveThrottle;
+use crate::station::Discipline;
+
+/// A probability, known to lie in [0, 1].
+#[derive(Copy, Clone, Debug, Default, PartialEq, PartialOrd)]
+pub struct Probability(f64);
+
+impl Probability {
+    pub fn new(p: f64, field: &str) -> Result<Self, FieldError> {
+        if (0.0..=1.0).contains(&p) {
+            Ok(Probability(p))
+        } else {
+            Err(FieldError::new(
+                field,
+                format!("must be a probability in [0, 1], got {p}"),
+            ))
+        }
+    }
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub duration: Option<SimDuration>,
+    pub replications: u32,
+    pub metrics: MetricsConfig,
+    pub services: Vec<Service>,
+    pub clients: Vec<Client>,
+    pub limiters: Vec<(String, TokenBucket)>,
+    pub faults: Vec<Fault>,
+    /// The file this was validated from (after any overrides).
+    pub source: ScenarioFile,
+}
+
+#[derive(Clone, Debug)]
+pub struct MetricsConfig {
+    pub bucket: SimDuration,
+    pub recovery_window: SimDuration,
+    pub recovery_tolerance: f64,
+    pub disturbance: Option<(SimTime, SimTime)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: String,
+    pub workers: Option<usize>,
+    pub queue_capacity: Option<usize>,
+    pub discipline: Discipline,
+    pub service_time: Dist,
+    pub failure_probability: Probability,
+    pub overload: Option<Overload>,
+    pub on_abandon: AbandonMode,
+    pub write_conflicts: bool,
+    pub calls: Vec<Caller>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Overload {
+    pub knee_in_flight: f64,
+    pub min_load_factor: f64,
+    pub latency_per_unit: SimDuration,
+    pub failure_per_unit: f64,
+    pub max_failure: Probability,
+}
+
+impl Overload {
+    /// Extra latency and the failure probability for a job starting with
+    /// `in_flight` jobs in service (itself included).
+    pub fn apply(&self, in_flight: usize, base_failure: f64) -> (SimDuration, f64) {
+        let load = (in_flight as f64 / self.knee_in_flight).max(self.min_load_factor);
+        if load > 1.0 {
+            let over = load - 1.0;
+            (
+                self.latency_per_unit.mul_f64(over),
+                (base_failure + over * self.failure_per_unit).min(self.max_failure.get()),
+            )
+        } else {
+            (SimDuration::ZERO, base_failure)
+        }
+    }
+}
+
+/// One layer of a call pipeline, outermost first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Fallback,
+    Deadline(SimDuration),
+    Retry,
+    Throttle,
+    Breaker,
+    RateLimit,
+    Bulkhead,
+    Timeout(SimDuration),
+}
+
+/// A validated caller: the policies around calls to one target.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub target: usize,
+    pub network: Option<Dist>,
+    pub layers: Vec<Layer>,
+    pub retry: Option<Retry>,
+    pub breaker: Option<Breaker>,
+    pub bulkhead: Option<BulkheadConfig>,
+    pub rate_limit: Option<(usize, SimDuration)>,
+    pub throttle: Option<AdaptiveThrottle>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Retry {
+    pub max_attempts: Option<u32>,
+    pub backoff: Backoff,
+    pub retry_on: Vec<RetryOn>,
+    pub budget: Option<RetryBudget>,
+}
+
+#[derive(Copy, Clone, Debug)]
+pub struct BulkheadConfig {
+    pub max_concurrent: usize,
+    pub max_waiting: Option<usize>,
+    pub max_wait: Option<SimDuration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub name: String,
+    pub workload: Workload,
+    pub requests: Option<u64>,
+    pub start: SimTime,
+    pub stop: Option<SimTime>,
+    pub call: Caller,
+}
+
+#[derive(Clone, Debug)]
+pub enum Workload {
+    Poisson {
+        mean_gap: Dist,
+    },
+    Constant {
+        gap: SimDuration,
+    },
+    Bursts {
+        size: u32,
+        every: SimDuration,
+    },
+    /// Steps sorted by time; rates per second.
+    Schedule {
+        steps: Vec<(SimTime, f64)>,
+        poisson: bool,
+    },
+    Replay {
+        arrivals: Vec<SimTime>,
+    },
+    ClosedLoop {
+        users: u32,
+        think: Option<Dist>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub spec: FaultSpec,
+    pub target: usize,
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+/// Collects errors with their paths instead of stopping at the first.
+#[derive(Default)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    /// Keeps `r`'s value, or records its error under `path`.
+    pub fn check<T>(&mut self, path: &str, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e.under(path));
+                None
+            }
+        }
+    }
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(path, message));
+    }
+}
+
+fn positive_rate(v: f64, field: &str) -> Result<f64, FieldError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be a finite number > 0, got {v}"),
+        ))
+    }
+}
+
+fn dist(errors: &mut Errors, path: &str, spec: &DistSpec) -> Option<Dist> {
+    errors.check(path, spec.validate())
+}
+
+fn find(names: &[&str], wanted: &str) -> Option<usize> {
+    names.iter().position(|n| *n == wanted)
+}
+
+fn check_names<'a>(errors: &mut Errors, what: &str, names: impl Iterator<Item = &'a str>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, n) in names.enumerate() {
+        if n.is_empty() {
+            errors.push(format!("{what}[{i}].name"), "must not be empty");
+        } else if !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            // Names become parts of dotted metric paths and file names.
+            errors.push(
+                format!("{what}[{i}].name"),
+                format!("{n:?} may only hold letters, digits, '_' and '-'"),
+            );
+        } else if seen.contains(&n) {
+            errors.push(format!("{what}[{i}].name"), format!("duplicate name {n:?}"));
+        }
+        seen.push(n);
+    }
+}
+
+/// Validates a parsed scenario. `base_dir` resolves relative paths (replay
+/// files).
+pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<FieldError>> {
+    let mut e = Errors::default();
+    if file.name.trim().is_empty() {
+        e.push("name", "must not be empty");
+    }
+    if file.replications == 0 {
+        e.push("replications", "must be >= 1");
+    }
+    if file.duration.is_some_and(|d| d.is_zero()) {
+        e.push(
+            "duration",
+            "must be > 0 (or None to run until all work is done)",
+        );
+    }
+    let metrics = validate_metrics(&mut e, &file.metrics);
+
+    check_names(
+        &mut e,
+        "services",
+        file.services.iter().map(|s| s.name.as_str()),
+    );
+    check_names(
+        &mut e,
+        "clients",
+        file.clients.iter().map(|c| c.name.as_str()),
+    );
+    check_names(
+        &mut e,
+        "rate_limiters",
+        file.rate_limiters.iter().map(|l| l.name.as_str()),
+    );
+    let service_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
+    let limiter_names: Vec<&str> = file.rate_limiters.iter().map(|l| l.name.as_str()).collect();
+    let ctx = Names {
+        services: &service_names,
+        limiters: &limiter_names,
+    };
+
+    let limiters: Vec<(String, TokenBucket)> = file
+        .rate_limiters
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            e.check(&format!("rate_limiters[{i}]"), l.validate())
+                .map(|b| (l.name.clone(), b))
+        })
+        .collect();
+
+    let services: Vec<Service> = file
+        .services
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| validate_service(&mut e, &format!("services[{i}]"), s, &ctx))
+        .collect();
+    check_call_graph(&mut e, file, &service_names);
+
+    let clients: Vec<Client> = file
+        .clients
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            validate_client(
+                &mut e,
+                &format!("clients[{i}]"),
+                c,
+                &ctx,
+                base_dir,
+                file.duration,
+            )
+        })
+        .collect();
+
+    let faults: Vec<Fault> = file
+        .faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| validate_fault(&mut e, &format!("faults[{i}]"), f, &ctx))
+        .collect();
+
+    let disturbance = metrics.as_ref().and_then(|m| m.disturbance).or_else(|| {
+        let windows: Vec<(SimTime, SimTime)> = faults.iter().map(|f| (f.start, f.end)).collect();
+        span(&windows).or_else(|| schedule_spike_span(&clients))
+    });
+
+    if !e.0.is_empty() {
+        return Err(e.0);
+    }
+    let mut metrics = metrics.expect("no errors");
+    metrics.disturbance = disturbance;
+    Ok(Scenario {
+        name: file.name.clone(),
+        description: file.description.clone(),
+        seed: file.seed,
+        duration: file.duration,
+        replications: file.replications,
+        metrics,
+        services,
+        clients,
+        limiters,
+        faults,
+        source: file.clone(),
+    })
+}
+
+fn span(windows: &[(SimTime, SimTime)]) -> Option<(SimTime, SimTime)> {
+    let start = windows.iter().map(|w| w.0).min()?;
+    let end = windows.iter().map(|w| w.1).max()?;
+    Some((start, end))
+}
+
+/// The span of schedule steps whose rate exceeds the schedule's first rate.
+fn schedule_spike_span(clients: &[Client]) -> Option<(SimTime, SimTime)> {
+    let mut windows = Vec::new();
+    for c in clients {
+        if let Workload::Schedule { steps, .. } = &c.workload {
+            let base = steps.first().map_or(0.0, |s| s.1);
+            for (k, &(at, rate)) in steps.iter().enumerate() {
+                if rate > base {
+                    let end = steps.get(k + 1).map_or(SimTime::MAX, |s| s.0);
+                    windows.push((at, end));
+                }
+            }
+        }
+    }
+    span(&windows)
+}
+
+struct Names<'a> {
+    services: &'a [&'a str],
+    limiters: &'a [&'a str],
+}
+
+fn validate_metrics(e: &mut Errors, m: &MetricsSpec) -> Option<MetricsConfig> {
+    let mut ok = true;
+    if m.bucket.is_zero() {
+        e.push("metrics.bucket", "must be > 0");
+        ok = false;
+    }
+    if m.recovery_window.is_zero() {
+        e.push("metrics.recovery_window", "must be > 0");
+        ok = false;
+    }
+    if !(0.0..1.0).contains(&m.recovery_tolerance) {
+        e.push(
+            "metrics.recovery_tolerance",
+            format!("must be in [0, 1), got {}", m.recovery_tolerance),
+        );
+        ok = false;
+    }
+    let disturbance = match m.disturbance {
+        Some((s, end)) if end <= s => {
+            e.push("metrics.disturbance", "end must be after start");
+            ok = false;
+            None
+        }
+        Some((s, end)) => Some((SimTime::at(s), SimTime::at(end))),
+        None => None,
+    };
+    ok.then_some(MetricsConfig {
+        bucket: m.bucket,
+        recovery_window: m.recovery_window,
+        recovery_tolerance: m.recovery_tolerance,
+        disturbance,
+    })
+}
+
+fn validate_service(e: &mut Errors, path: &str, s: &ServiceSpec, names: &Names) -> Option<Service> {
+    let before = e.0.len();
+    if s.workers == Some(0) {
+        e.push(
+            format!("{path}.workers"),
+            "must be >= 1 (or None for unlimited)",
+        );
+    }
+    let service_time = dist(e, &format!("{path}.service_time"), &s.service_time);
+    let failure_probability = e.check(
+        path,
+        Probability::new(s.failure_probability, "failure_probability"),
+    );
+    let overload = s.overload.as_ref().and_then(|o| {
+        let p = format!("{path}.overload");
+        if !(o.knee_in_flight.is_finite() && o.knee_in_flight > 0.0) {
+            e.push(
+                format!("{p}.knee_in_flight"),
+                format!("must be > 0, got {}", o.knee_in_flight),
+            );
+        }
+        if !(o.min_load_factor.is_finite() && o.min_load_factor >= 0.0) {
+            e.push(
+                format!("{p}.min_load_factor"),
+                format!("must be >= 0, got {}", o.min_load_factor),
+            );
+        }
+        if !(o.failure_per_unit.is_finite() && o.failure_per_unit >= 0.0) {
+            e.push(
+                format!("{p}.failure_per_unit"),
+                format!("must be >= 0, got {}", o.failure_per_unit),
+            );
+        }
+        let max_failure = e.check(&p, Probability::new(o.max_failure, "max_failure"))?;
+        Some(Overload {
+            knee_in_flight: o.knee_in_flight,
+            min_load_factor: o.min_load_factor,
+            latency_per_unit: o.latency_per_unit,
+            failure_per_unit: o.failure_per_unit,
+            max_failure,
+        })
+    });
+    let calls: Vec<Caller> = s
+        .calls
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| validate_caller(e, &format!("{path}.calls[{i}]"), c, names))
+        .collect();
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Service {
+        name: s.name.clone(),
+        workers: s.workers.map(|w| w as usize),
+        queue_capacity: s.queue_capacity.map(|q| q as usize),
+        discipline: s.discipline,
+        service_time: service_time?,
+        failure_probability: failure_probability?,
+        overload,
+        on_abandon: s.on_abandon,
+        write_conflicts: s.write_conflicts,
+        calls,
+    })
+}
+
+/// Rejects cycles in the service call graph: a cycle makes every request
+/// call itself forever.
+fn check_call_graph(e: &mut Errors, file: &ScenarioFile, names: &[&str]) {
+    let edges: Vec<Vec<usize>> = file
+        .services
+        .iter()
+        .map(|s| {
+            s.calls
+                .iter()
+                .filter_map(|c| find(names, &c.target))
+                .collect()
+        })
+        .collect();
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    fn visit(
+        v: usize,
+        edges: &[Vec<usize>],
+        mark: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
+        mark[v] = 1;
+        stack.push(v);
+        for &w in &edges[v] {
+            if mark[w] == 1 {
+                let from = stack.iter().position(|&x| x == w).unwrap_or(0);
+                let mut cycle = stack[from..].to_vec();
+                cycle.push(w);
+                return Some(cycle);
+            }
+            if mark[w] == 0 {
+                if let Some(c) = visit(w, edges, mark, stack) {
+                    return Some(c);
+                }
+            }
+        }
+        stack.pop();
+        mark[v] = 2;
+        None
+    }
+    let mut mark = vec![0u8; edges.len()];
+    for v in 0..edges.len() {
+        if mark[v] == 0 {
+            if let Some(cycle) = visit(v, &edges, &mut mark, &mut Vec::new()) {
+                let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+                e.push(
+                    format!("services[{}].calls", cycle[0]),
+                    format!("services call each other in a cycle: {}", path.join(" -> ")),
+                );
+                return;
+            }
+        }
+    }
+}
+
+fn validate_caller(e: &mut Errors, path: &str, c: &CallSpec, names: &Names) -> Option<Caller> {
+    let before = e.0.len();
+    let target = find(names.services, &c.target);
+    if target.is_none() {
+        e.push(
+            format!("{path}.target"),
+            format!(
+                "no service named {:?} (services: {})",
+                c.target,
+                names.services.join(", ")
+            ),
+        );
+    }
+    let network = c
+        .network
+        .as_ref()
+        .and_then(|d| dist(e, &format!("{path}.network"), d));
+    if c.timeout.is_some_and(|t| t.is_zero()) {
+        e.push(format!("{path}.timeout"), "must be > 0");
+    }
+    if c.deadline.is_some_and(|t| t.is_zero()) {
+        e.push(format!("{path}.deadline"), "must be > 0");
+    }
+    let retry = c.retry.as_ref().and_then(|r| {
+        let p = format!("{path}.retry");
+        if r.max_attempts == Some(0) {
+            e.push(
+                format!("{p}.max_attempts"),
+                "must be >= 1 (it counts the first attempt)",
+            );
+        }
+        let backoff = e.check(&format!("{p}.backoff"), r.backoff.validate());
+        let budget = match &r.budget {
+            None => Some(None),
+            Some(b) => e.check(&format!("{p}.budget"), b.validate()).map(Some),
+        };
+        Some(Retry {
+            max_attempts: r.max_attempts,
+            backoff: backoff?,
+            retry_on: r.retry_on.clone(),
+            budget: budget?,
+        })
+    });
+    let breaker = c
+        .breaker
+        .as_ref()
+        .and_then(|b| e.check(&format!("{path}.breaker"), b.validate()));
+    let bulkhead = c.bulkhead.as_ref().and_then(|b| {
+        if b.max_concurrent == 0 {
+            e.push(format!("{path}.bulkhead.max_concurrent"), "must be >= 1");
+            return None;
+        }
+        if b.max_wait.is_some_and(|w| w.is_zero()) {
+            e.push(
+                format!("{path}.bulkhead.max_wait"),
+                "must be > 0 (use max_waiting: 0 to refuse waiting)",
+            );
+        }
+        Some(BulkheadConfig {
+            max_concurrent: b.max_concurrent as usize,
+            max_waiting: b.max_waiting.map(|w| w as usize),
+            max_wait: b.max_wait,
+        })
+    });
+    let rate_limit = c
+        .rate_limit
+        .as_ref()
+        .and_then(|r| match find(names.limiters, &r.limiter) {
+            Some(i) => Some((i, r.max_wait)),
+            None => {
+                e.push(
+                    format!("{path}.rate_limit.limiter"),
+                    format!("no rate limiter named {:?} in rate_limiters", r.limiter),
+                );
+                None
+            }
+        });
+    let throttle = c
+        .throttle
+        .as_ref()
+        .and_then(|t| e.check(&format!("{path}.throttle"), t.validate()));
+
+    let configured = |k: PolicyKind| match k {
+        PolicyKind::Fallback => c.fallback,
+        PolicyKind::Deadline => c.deadline.is_some(),
+        PolicyKind::Retry => c.retry.is_some(),
+        PolicyKind::Throttle => c.throttle.is_some(),
+        PolicyKind::Breaker => c.breaker.is_some(),
+        PolicyKind::RateLimit => c.rate_limit.is_some(),
+        PolicyKind::Bulkhead => c.bulkhead.is_some(),
+        PolicyKind::Timeout => c.timeout.is_some(),
+    };
+    let order: Vec<PolicyKind> = match &c.order {
+        None => PolicyKind::DEFAULT_ORDER
+            .iter()
+            .copied()
+            .filter(|&k| configured(k))
+            .collect(),
+        Some(order) => {
+            for (i, k) in order.iter().enumerate() {
+                if order[..i].contains(k) {
+                    e.push(
+                        format!("{path}.order[{i}]"),
+                        format!("{k:?} is listed twice"),
+                    );
+                } else if !configured(*k) {
+                    e.push(
+                        format!("{path}.order[{i}]"),
+                        format!("{k:?} is listed but not configured"),
+                    );
+                }
+            }
+            for k in PolicyKind::DEFAULT_ORDER {
+                if configured(k) && !order.contains(&k) {
+                    e.push(
+                        format!("{path}.order"),
+                        format!("{k:?} is configured but missing from the order"),
+                    );
+                }
+            }
+            order.clone()
+        }
+    };
+    let layers = order
+        .iter()
+        .map(|k| match k {
+            PolicyKind::Fallback => Layer::Fallback,
+            PolicyKind::Deadline => Layer::Deadline(c.deadline.unwrap_or_default()),
+            PolicyKind::Retry => Layer::Retry,
+            PolicyKind::Throttle => Layer::Throttle,
+            PolicyKind::Breaker => Layer::Breaker,
+            PolicyKind::RateLimit => Layer::RateLimit,
+            PolicyKind::Bulkhead => Layer::Bulkhead,
+            PolicyKind::Timeout => Layer::Timeout(c.timeout.unwrap_or_default()),
+        })
+        .collect();
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Caller {
+        target: target?,
+        network,
+        layers,
+        retry,
+        breaker,
+        bulkhead,
+        rate_limit,
+        throttle,
+    })
+}
+
+fn validate_client(
+    e: &mut Errors,
+    path: &str,
+    c: &ClientSpec,
+    names: &Names,
+    base_dir: &Path,
+    duration: Option<SimDuration>,
+) -> Option<Client> {
+    let before = e.0.len();
+    let call = validate_caller(e, path, &c.call(), names);
+    let wpath = format!("{path}.workload");
+    let workload = match &c.workload {
+        WorkloadSpec::Poisson { rate_per_s } => e
+            .check(&wpath, positive_rate(*rate_per_s, "rate_per_s"))
+            .map(|r| Workload::Poisson {
+                mean_gap: Dist::exponential(SimDuration::from_secs_f64(1.0 / r)),
+            }),
+        WorkloadSpec::Constant { rate_per_s } => e
+            .check(&wpath, positive_rate(*rate_per_s, "rate_per_s"))
+            .map(|r| Workload::Constant {
+                gap: SimDuration::from_secs_f64(1.0 / r),
+            }),
+        WorkloadSpec::Bursts { size, every } => {
+            if *size == 0 {
+                e.push(format!("{wpath}.size"), "must be >= 1");
+            }
+            if every.is_zero() {
+                e.push(format!("{wpath}.every"), "must be > 0");
+            }
+            Some(Workload::Bursts {
+                size: *size,
+                every: *every,
+            })
+        }
+        WorkloadSpec::Schedule { steps, poisson } => {
+            if steps.is_empty() {
+                e.push(format!("{wpath}.steps"), "must hold at least one step");
+            }
+            for (i, s) in steps.iter().enumerate() {
+                if !(s.rate_per_s.is_finite() && s.rate_per_s >= 0.0) {
+                    e.push(
+                        format!("{wpath}.steps[{i}].rate_per_s"),
+                        format!("must be a finite number >= 0, got {}", s.rate_per_s),
+                    );
+                }
+                if i > 0 && s.at <= steps[i - 1].at {
+                    e.push(
+                        format!("{wpath}.steps[{i}].at"),
+                        "steps must be in increasing order of time",
+                    );
+                }
+            }
+            Some(Workload::Schedule {
+                steps: steps
+                    .iter()
+                    .map(|s| (SimTime::at(s.at), s.rate_per_s))
+                    .collect(),
+                poisson: *poisson,
+            })
+        }
+        WorkloadSpec::Replay { file } => match load_replay(&base_dir.join(file)) {
+            Ok(arrivals) => Some(Workload::Replay { arrivals }),
+            Err(msg) => {
+                e.push(format!("{wpath}.file"), msg);
+                None
+            }
+        },
+        WorkloadSpec::ClosedLoop { users, think } => {
+            if *users == 0 {
+                e.push(format!("{wpath}.users"), "must be >= 1");
+            }
+            let think = match think {
+                None => Some(None),
+                Some(d) => dist(e, &format!("{wpath}.think"), d).map(Some),
+            };
+            think.map(|think| Workload::ClosedLoop {
+                users: *users,
+                think,
+            })
+        }
+    };
+    if c.requests == Some(0) {
+        e.push(
+            format!("{path}.requests"),
+            "must be >= 1 (or None for no limit)",
+        );
+    }
+    if let Some(stop) = c.stop {
+        if stop <= c.start {
+            e.push(format!("{path}.stop"), "must be after start");
+        }
+    }
+    let finite = c.requests.is_some()
+        || c.stop.is_some()
+        || matches!(c.workload, WorkloadSpec::Replay { .. });
+    if duration.is_none() && !finite {
+        e.push(
+            format!("{path}.requests"),
+            "the scenario has no duration, so this client needs a requests limit or a stop time",
+        );
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Client {
+        name: c.name.clone(),
+        workload: workload?,
+        requests: c.requests,
+        start: SimTime::at(c.start),
+        stop: c.stop.map(SimTime::at),
+        call: call?,
+    })
+}
+
+/// Reads arrival instants: first CSV column, seconds or a duration with a
+/// unit; a first line that is not a time is a header.
+fn load_replay(path: &Path) -> Result<Vec<SimTime>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let cell = line.split(',').next().unwrap_or("").trim();
+        if cell.is_empty() || cell.starts_with('#') {
+            continue;
+        }
+        let parsed = cell.parse::<SimDuration>().ok().or_else(|| {
+            cell.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(SimDuration::from_secs_f64)
+        });
+        match parsed {
+            Some(d) => out.push(SimTime::at(d)),
+            None if n == 0 => {} // header
+            None => {
+                return Err(format!(
+                    "{}:{}: {cell:?} is not a time (seconds, or a duration like \"125ms\")",
+                    path.display(),
+                    n + 1
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("{} holds no arrival times", path.display()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn validate_fault(e: &mut Errors, path: &str, f: &FaultSpec, names: &Names) -> Option<Fault> {
+    let before = e.0.len();
+    let target = find(names.services, f.target());
+    if target.is_none() {
+        e.push(
+            format!("{path}.target"),
+            format!("no service named {:?}", f.target()),
+        );
+    }
+    let (start, end) = f.window();
+    if end <= start {
+        e.push(
+            format!("{path}.end"),
+            format!("must be after start ({start}), got {end}"),
+        );
+    }
+    match f {
+        FaultSpec::LatencySpike { multiply, .. } => {
+            if !(multiply.is_finite() && *multiply >= 0.0) {
+                e.push(
+                    format!("{path}.multiply"),
+                    format!("must be >= 0, got {multiply}"),
+                );
+            }
+        }
+        FaultSpec::ErrorSpike {
+            failure_probability,
+            ..
+        } => {
+            e.check(
+                path,
+                Probability::new(*failure_probability, "failure_probability"),
+            );
+        }
+        FaultSpec::CapacityDrop { workers, .. } => {
+            if *workers == 0 {
+                e.push(
+                    format!("{path}.workers"),
+                    "must be >= 1 (use an Outage for no capacity at all)",
+                );
+            }
+        }
+        FaultSpec::Outage { .. } => {}
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Fault {
+        spec: f.clone(),
+        target: target?,
+        start: SimTime::at(start),
+        end: SimTime::at(end),
+    })
+}

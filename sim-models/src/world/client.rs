@@ -1,0 +1,222 @@
+//! Workloads (when requests start) and the end of requests.
+//!
+//! Open-loop workloads keep arriving whatever happens to earlier requests;
+//! closed-loop users wait for their request to end and think before the
+//! next, so they slow down when the system does (backoff helps them, not
+//! open-loop arrivals).
+
+use sim_core::{Scheduler, SimDuration, SimTime};
+
+use super::{Event, Origin, Outcome, Rejection, World};
+use crate::scenario::Workload;
+
+impl World {
+    /// Whether client `k` may start another request now.
+    fn can_issue(&self, k: usize, now: SimTime) -> bool {
+        let c = &self.clients[k];
+        c.cfg.requests.is_none_or(|r| c.offered < r) && c.cfg.stop.is_none_or(|s| now < s)
+    }
+
+    pub(crate) fn schedule_first_arrivals(&mut self, sched: &mut Scheduler<Event>, k: usize) {
+        let start = self.clients[k].cfg.start;
+        let client = k as u16;
+        let c = &mut self.clients[k];
+        match &c.cfg.workload {
+            Workload::ClosedLoop { users, .. } => {
+                for user in 0..*users {
+                    sched.schedule_at(start, Event::UserReady { client, user });
+                }
+            }
+            Workload::Poisson { mean_gap } => {
+                let gap = mean_gap.sample(&mut c.rng);
+                sched.schedule_at(start + gap, Event::Arrival { client });
+            }
+            Workload::Constant { .. } | Workload::Bursts { .. } => {
+                sched.schedule_at(start, Event::Arrival { client });
+            }
+            Workload::Schedule { .. } => {
+                if let Some(t) = self.next_scheduled_arrival(k, start) {
+                    sched.schedule_at(t, Event::Arrival { client });
+                }
+            }
+            Workload::Replay { arrivals } => {
+                if let Some(&t) = arrivals.iter().find(|&&t| t >= start) {
+                    sched.schedule_at(t, Event::Arrival { client });
+                }
+            }
+        }
+    }
+
+    /// The next arrival of a piecewise-constant rate schedule after `from`.
+    /// Poisson gaps are memoryless, so a gap crossing a step boundary is
+    /// simply redrawn from the boundary at the new rate.
+    fn next_scheduled_arrival(&mut self, k: usize, from: SimTime) -> Option<SimTime> {
+        let c = &mut self.clients[k];
+        let Workload::Schedule { steps, poisson } = &c.cfg.workload else {
+            return None;
+        };
+        let mut t = from;
+        loop {
+            let idx = steps.iter().rposition(|s| s.0 <= t);
+            let seg_end = steps
+                .get(idx.map_or(0, |i| i + 1))
+                .map_or(SimTime::MAX, |s| s.0);
+            let rate = idx.map_or(0.0, |i| steps[i].1);
+            if rate <= 0.0 {
+                if seg_end == SimTime::MAX {
+                    return None;
+                }
+                t = seg_end;
+                continue;
+            }
+            let mean = 1.0 / rate;
+            let gap = if *poisson {
+                SimDuration::from_secs_f64(c.rng.exponential(mean))
+            } else {
+                SimDuration::from_secs_f64(mean)
+            };
+            let next = t + gap;
+            if next < seg_end {
+                return Some(next);
+            }
+            t = seg_end;
+        }
+    }
+
+    pub(crate) fn on_arrival(&mut self, sched: &mut Scheduler<Event>, k: usize) {
+        let now = sched.now();
+        if !self.can_issue(k, now) {
+            return;
+        }
+        let client = k as u16;
+        let c = &mut self.clients[k];
+        let next = match &c.cfg.workload {
+            Workload::Poisson { mean_gap } => {
+                let gap = mean_gap.sample(&mut c.rng);
+                self.issue(sched, k, 0);
+                Some(now + gap)
+            }
+            Workload::Constant { gap } => {
+                let gap = *gap;
+                self.issue(sched, k, 0);
+                Some(now + gap)
+            }
+            Workload::Bursts { size, every } => {
+                let (size, every) = (*size, *every);
+                for _ in 0..size {
+                    if !self.can_issue(k, now) {
+                        break;
+                    }
+                    self.issue(sched, k, 0);
+                }
+                Some(now + every)
+            }
+            Workload::Schedule { .. } => {
+                self.issue(sched, k, 0);
+                self.next_scheduled_arrival(k, now)
+            }
+            Workload::Replay { .. } => {
+                self.issue(sched, k, 0);
+                let c = &mut self.clients[k];
+                c.replay_next += 1;
+                let Workload::Replay { arrivals } = &c.cfg.workload else {
+                    unreachable!()
+                };
+                arrivals.get(c.replay_next).copied()
+            }
+            Workload::ClosedLoop { .. } => None,
+        };
+        if let Some(t) = next {
+            if self.can_issue(k, t) {
+                sched.schedule_at(t, Event::Arrival { client });
+            }
+        }
+    }
+
+    pub(crate) fn on_user_ready(&mut self, sched: &mut Scheduler<Event>, k: usize, user: u32) {
+        if self.can_issue(k, sched.now()) {
+            self.issue(sched, k, user);
+        }
+    }
+
+    /// Starts one request of client `k`.
+    fn issue(&mut self, sched: &mut Scheduler<Event>, k: usize, user: u32) {
+        let now = sched.now();
+        let c = &mut self.clients[k];
+        c.offered += 1;
+        c.offered_series.add(now, 1);
+        let in_flight = c.in_flight.value() + 1;
+        c.in_flight.set(now, in_flight);
+        c.in_flight_series.set(now, in_flight);
+        self.total_offered += 1;
+        let p = c.pipeline;
+        self.start_call(
+            sched,
+            p,
+            Origin::Client {
+                client: k as u16,
+                user,
+            },
+        );
+    }
+
+    /// A request of client `k` ended.
+    pub(crate) fn finish_request(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        k: usize,
+        user: u32,
+        start: SimTime,
+        outcome: Outcome,
+    ) {
+        let now = sched.now();
+        let c = &mut self.clients[k];
+        let latency = now.since(start);
+        c.latency_all.record(latency);
+        let f = &mut c.stats.failures;
+        match outcome {
+            Outcome::Ok => c.stats.ok += 1,
+            Outcome::Degraded => c.stats.degraded += 1,
+            Outcome::Error => f.error += 1,
+            Outcome::Timeout => f.timeout += 1,
+            Outcome::Rejected(Rejection::Breaker) => f.breaker += 1,
+            Outcome::Rejected(Rejection::Bulkhead) => f.bulkhead += 1,
+            Outcome::Rejected(Rejection::RateLimit) => f.rate_limiter += 1,
+            Outcome::Rejected(Rejection::Throttle) => f.throttle += 1,
+            Outcome::Rejected(Rejection::Server) => f.server_rejected += 1,
+        }
+        if outcome.is_success() {
+            c.latency_ok.record(latency);
+            c.ok_series.add(now, 1);
+        } else {
+            c.failed_series.add(now, 1);
+        }
+        let in_flight = c.in_flight.value().saturating_sub(1);
+        c.in_flight.set(now, in_flight);
+        c.in_flight_series.set(now, in_flight);
+        c.last_completion = Some(now);
+        if let Workload::ClosedLoop { think, .. } = &c.cfg.workload {
+            let think = think
+                .as_ref()
+                .map_or(SimDuration::ZERO, |d| d.sample(&mut c.rng));
+            if self.can_issue(k, now + think) {
+                sched.schedule_in(
+                    think,
+                    Event::UserReady {
+                        client: k as u16,
+                        user,
+                    },
+                );
+            }
+        }
+        if self.trace.is_some() {
+            let line = format!(
+                r#"{{"t_ns":{},"event":"request_end","client":"{}","outcome":"{outcome:?}","latency_ns":{}}}"#,
+                now.as_nanos(),
+                self.clients[k].cfg.name,
+                latency.as_nanos()
+            );
+            self.trace_line(|| line);
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! The scenario world: client groups, services, their call pipelines and
+//! faults, as one `sim_core::Model`.
+//!
+//! Requests, calls and jobs are rows in generational slabs; everything that
+//! happens to them is an [`Event`]. Where to read:
+//! - `pipeline.rs`: how a call passes through its policies (enter a layer,
+//!   get the inner result, a timer fires, abort the inner layers).
+//! - `service.rs`: jobs at a service: queueing, overload, failures,
+//!   downstream calls, cancellation, faults.
+//! - `client.rs`: workloads and the end of requests.
+//! - `collect.rs`: turning the state at the end into [`RunMetrics`].
+
+mod client;
+mod collect;
+mod pipeline;
+mod service;
+pub mod slab;
+
+use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
+use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError, SimTime};
+
+use crate::metrics::{RunMetrics, Series};
+use crate::policy::breaker::Breaker;
+use crate::policy::budget::RetryBudget;
+use crate::policy::limiter::TokenBucket;
+use crate::policy::throttle::AdaptiveThrottle;
+use crate::scenario::{Caller, Client, Fault, MetricsConfig, Scenario, Service};
+use crate::station::Station;
+use slab::{Ref, Slab};
+
+/// Most layers a pipeline can hold (one of each policy kind).
+pub const MAX_LAYERS: usize = 8;
+/// Buckets kept per time series; longer runs get wider buckets.
+const MAX_SERIES_BUCKETS: usize = 2000;
+
+/// How a call (or an attempt) ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// A failure turned into a success by a fallback.
+    Degraded,
+    Error,
+    Timeout,
+    Rejected(Rejection),
+}
+
+/// Who refused a call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// The service's queue was full.
+    Server,
+    Breaker,
+    Bulkhead,
+    RateLimit,
+    Throttle,
+}
+
+impl Outcome {
+    pub fn is_success(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::Degraded)
+    }
+}
+
+/// Everything that can happen in the world.
+#[derive(Copy, Clone, Debug)]
+pub enum Event {
+    /// The next arrival (or burst) of an open-loop client group.
+    Arrival { client: u16 },
+    /// A closed-loop user is ready to send its next request.
+    UserReady { client: u16, user: u32 },
+    /// A timer of a call's layer: a timeout, a backoff, a wait.
+    Timer { call: Ref, layer: u8 },
+    /// A bulkhead slot was handed to a waiting call.
+    Grant { call: Ref, layer: u8 },
+    /// An attempt reaches its service after the network delay.
+    Transmit { call: Ref },
+    /// An answer reaches the caller.
+    Reply { call: Ref, outcome: Outcome },
+    /// A job's own work at a service is done.
+    WorkDone { job: Ref },
+    /// A fault window opens or closes.
+    FaultEdge { fault: u16, begin: bool },
+}
+
+/// Where a call came from, to be told how it ended.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Origin {
+    Client { client: u16, user: u32 },
+    Job(Ref),
+}
+
+#[derive(Copy, Clone, Debug, Default)]
+pub(crate) struct Frame {
+    /// The layer's pending timer (timeout, backoff, wait, grant).
+    timer: Option<EventId>,
+    /// When the layer let the call through (breaker: call duration).
+    started: SimTime,
+    /// Holding a bulkhead slot or a breaker permit.
+    holding: bool,
+    /// The permit is a half-open probe.
+    probe: bool,
+    /// Waiting for a bulkhead slot or a rate-limiter token.
+    waiting: bool,
+    /// Tries through a retry layer, the first included.
+    tries: u32,
+    /// Last backoff delay (decorrelated jitter).
+    prev_delay: Option<sim_core::SimDuration>,
+}
+
+/// One call through one pipeline: a client request, or a service's
+/// downstream call.
+#[derive(Clone, Debug)]
+pub(crate) struct Call {
+    pipeline: u32,
+    origin: Origin,
+    start: SimTime,
+    /// Positions entered: layers `0..depth` are active; `depth ==
+    /// layers.len() + 1` means an attempt is out.
+    depth: u8,
+    /// Retries made so far (0 on the first attempt).
+    retries: u32,
+    frames: [Frame; MAX_LAYERS],
+    /// The job serving the current attempt, once it has arrived.
+    job: Option<Ref>,
+    /// The attempt or its answer in the network.
+    transit: Option<EventId>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum JobState {
+    Queued,
+    Working(EventId),
+    /// Waiting for downstream call (None while it is being started).
+    Calling(Option<Ref>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Job {
+    service: u16,
+    caller: Option<Ref>,
+    arrived: SimTime,
+    state: JobState,
+    fail: bool,
+    version: u64,
+    next_call: u16,
+}
+
+/// Counters of one pipeline.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PipelineStats {
+    calls: u64,
+    attempts: u64,
+    retries: u64,
+    timeouts: u64,
+    deadlines: u64,
+    budget_denied: u64,
+    bulkhead_rejected: u64,
+    rate_limited: u64,
+    throttled: u64,
+    failed: u64,
+}
+
+/// A caller's policies with their running state.
+pub(crate) struct Pipeline {
+    caller: Caller,
+    breaker: Option<Breaker>,
+    bulkhead: Option<Station<Ref>>,
+    bulkhead_layer: usize,
+    budget: Option<RetryBudget>,
+    throttle: Option<AdaptiveThrottle>,
+    rng: RngStream,
+    net_rng: RngStream,
+    stats: PipelineStats,
+    attempts_series: CountSeries,
+}
+
+pub(crate) struct ServiceRt {
+    cfg: Service,
+    station: Station<Ref>,
+    rng: RngStream,
+    calls: Vec<u32>,
+    fail_fast: u32,
+    hang: u32,
+    /// Faults active now (latency and error spikes).
+    active: Vec<u16>,
+    version: u64,
+    stats: ServiceStats,
+    latency: LatencyHistogram,
+    arrivals_series: CountSeries,
+    completed_series: CountSeries,
+    in_flight_series: GaugeSeries,
+    queue_series: GaugeSeries,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServiceStats {
+    arrivals: u64,
+    ok: u64,
+    errors: u64,
+    rejected: u64,
+    lost: u64,
+    cancelled: u64,
+    orphaned: u64,
+    conflicts: u64,
+}
+
+pub(crate) struct ClientRt {
+    cfg: Client,
+    pipeline: u32,
+    rng: RngStream,
+    offered: u64,
+    replay_next: usize,
+    stats: ClientStats,
+    latency_ok: LatencyHistogram,
+    latency_all: LatencyHistogram,
+    in_flight: TimeWeighted,
+    offered_series: CountSeries,
+    ok_series: CountSeries,
+    failed_series: CountSeries,
+    in_flight_series: GaugeSeries,
+    last_completion: Option<SimTime>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientStats {
+    ok: u64,
+    degraded: u64,
+    failures: crate::metrics::FailureBreakdown,
+}
+
+/// The whole simulated system.
+pub struct World {
+    clients: Vec<ClientRt>,
+    services: Vec<ServiceRt>,
+    pipelines: Vec<Pipeline>,
+    limiters: Vec<TokenBucket>,
+    faults: Vec<Fault>,
+    calls: Slab<Call>,
+    jobs: Slab<Job>,
+    metrics: MetricsConfig,
+    total_offered: u64,
+    trace: Option<Vec<String>>,
+}
+
+/// Options of one run that are not part of the scenario.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Record a JSON-lines trace of every event (for small runs).
+    pub trace: bool,
+    /// Stop with an error after this many events (protects `--trace`).
+    pub max_events: Option<u64>,
+}
+
+/// What one replication produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    pub metrics: RunMetrics,
+    pub series: Series,
+    pub trace: Vec<String>,
+    pub events: u64,
+}
+
+/// Why a replication could not finish.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Engine(#[from] SimError),
+    #[error("stopped after {0} events (--max-events)")]
+    EventLimit(u64),
+}
+
+fn pipeline(
+    name: String,
+    caller: &Caller,
+    seeds: &Seeds,
+    bucket: sim_core::SimDuration,
+) -> Pipeline {
+    let bulkhead_layer = caller
+        .layers
+        .iter()
+        .position(|l| matches!(l, crate::scenario::Layer::Bulkhead))
+        .unwrap_or(usize::MAX);
+    Pipeline {
+        breaker: caller.breaker.clone(),
+        bulkhead: caller.bulkhead.map(|b| {
+            Station::new(
+                Some(b.max_concurrent),
+                b.max_waiting.map(|w| w + b.max_concurrent),
+                crate::station::Discipline::Fifo,
+            )
+        }),
+        bulkhead_layer,
+        budget: caller.retry.as_ref().and_then(|r| r.budget.clone()),
+        throttle: caller.throttle.clone(),
+        rng: seeds.stream(&format!("{name}/policies")),
+        net_rng: seeds.stream(&format!("{name}/network")),
+        stats: PipelineStats::default(),
+        attempts_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+        caller: caller.clone(),
+    }
+}
+
+impl World {
+    /// Builds the world of one replication.
+    pub fn new(scenario: &Scenario, seeds: &Seeds, options: &RunOptions) -> Self {
+        let bucket = scenario.metrics.bucket;
+        let mut pipelines = Vec::new();
+        let services = scenario
+            .services
+            .iter()
+            .map(|s| {
+                let calls = s
+                    .calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        pipelines.push(pipeline(
+                            format!("services.{}.calls[{i}]", s.name),
+                            c,
+                            seeds,
+                            bucket,
+                        ));
+                        (pipelines.len() - 1) as u32
+                    })
+                    .collect();
+                ServiceRt {
+                    // Kendall's K is workers plus waiting room; with unlimited
+                    // workers nothing ever waits.
+                    station: Station::new(
+                        s.workers,
+                        s.workers.zip(s.queue_capacity).map(|(w, q)| w + q),
+                        s.discipline,
+                    ),
+                    rng: seeds.stream(&format!("services.{}", s.name)),
+                    calls,
+                    fail_fast: 0,
+                    hang: 0,
+                    active: Vec::new(),
+                    version: 0,
+                    stats: ServiceStats::default(),
+                    latency: LatencyHistogram::new(),
+                    arrivals_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    completed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    in_flight_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    queue_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    cfg: s.clone(),
+                }
+            })
+            .collect();
+        let clients = scenario
+            .clients
+            .iter()
+            .map(|c| {
+                let name = format!("clients.{}", c.name);
+                pipelines.push(pipeline(name.clone(), &c.call, seeds, bucket));
+                ClientRt {
+                    pipeline: (pipelines.len() - 1) as u32,
+                    rng: seeds.stream(&format!("{name}/workload")),
+                    offered: 0,
+                    replay_next: 0,
+                    stats: ClientStats::default(),
+                    latency_ok: LatencyHistogram::new(),
+                    latency_all: LatencyHistogram::new(),
+                    in_flight: TimeWeighted::new(SimTime::ZERO, 0),
+                    offered_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    ok_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    failed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    in_flight_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    last_completion: None,
+                    cfg: c.clone(),
+                }
+            })
+            .collect();
+        World {
+            clients,
+            services,
+            pipelines,
+            limiters: scenario.limiters.iter().map(|(_, b)| b.clone()).collect(),
+            faults: scenario.faults.clone(),
+            calls: Slab::default(),
+            jobs: Slab::default(),
+            metrics: scenario.metrics.clone(),
+            total_offered: 0,
+            trace: options.trace.then(Vec::new),
+        }
+    }
+
+    /// Schedules the first arrivals and the fault edges.
+    pub fn start(&mut self, sched: &mut Scheduler<Event>) {
+        for k in 0..self.clients.len() {
+            self.schedule_first_arrivals(sched, k);
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            sched.schedule_at(
+                f.start,
+                Event::FaultEdge {
+                    fault: i as u16,
+                    begin: true,
+                },
+            );
+            sched.schedule_at(
+                f.end,
+                Event::FaultEdge {
+                    fault: i as u16,
+                    begin: false,
+                },
+            );
+        }
+    }
+
+    fn trace_event(&mut self, now: SimTime, event: &Event) {
+        if self.trace.is_none() {
+            return;
+        }
+        {
+            let line = match *event {
+                Event::Arrival { client } => format!(
+                    r#"{{"t_ns":{},"event":"arrival","client":"{}"}}"#,
+                    now.as_nanos(),
+                    self.clients[client as usize].cfg.name
+                ),
+                Event::UserReady { client, user } => format!(
+                    r#"{{"t_ns":{},"event":"user_ready","client":"{}","user":{user}}}"#,
+                    now.as_nanos(),
+                    self.clients[client as usize].cfg.name
+                ),
+                Event::Timer { call, layer } => format!(
+                    r#"{{"t_ns":{},"event":"timer","call":"{call:?}","layer":{}}}"#,
+                    now.as_nanos(),
+                    self.layer_name(call, layer as usize)
+                ),
+                Event::Grant { call, layer } => format!(
+                    r#"{{"t_ns":{},"event":"bulkhead_grant","call":"{call:?}","layer":{layer}}}"#,
+                    now.as_nanos()
+                ),
+                Event::Transmit { call } => format!(
+                    r#"{{"t_ns":{},"event":"transmit","call":"{call:?}"}}"#,
+                    now.as_nanos()
+                ),
+                Event::Reply { call, outcome } => format!(
+                    r#"{{"t_ns":{},"event":"reply","call":"{call:?}","outcome":"{outcome:?}"}}"#,
+                    now.as_nanos()
+                ),
+                Event::WorkDone { job } => format!(
+                    r#"{{"t_ns":{},"event":"work_done","job":"{job:?}","service":"{}"}}"#,
+                    now.as_nanos(),
+                    self.jobs
+                        .get(job)
+                        .map_or("?", |j| self.services[j.service as usize].cfg.name.as_str())
+                ),
+                Event::FaultEdge { fault, begin } => format!(
+                    r#"{{"t_ns":{},"event":"{}","fault":"{}","target":"{}"}}"#,
+                    now.as_nanos(),
+                    if begin { "fault_begin" } else { "fault_end" },
+                    self.faults[fault as usize].spec.kind(),
+                    self.services[self.faults[fault as usize].target].cfg.name
+                ),
+            };
+            self.trace_line(|| line);
+        }
+    }
+
+    fn layer_name(&self, call: Ref, layer: usize) -> String {
+        self.calls
+            .get(call)
+            .and_then(|c| self.pipelines[c.pipeline as usize].caller.layers.get(layer))
+            .map_or_else(|| format!("\"{layer}\""), |l| format!("\"{l:?}\""))
+    }
+
+    pub(crate) fn trace_line(&mut self, line: impl FnOnce() -> String) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(line());
+        }
+    }
+}
+
+impl Model for World {
+    type Event = Event;
+
+    fn handle(&mut self, sched: &mut Scheduler<Event>, event: Event) {
+        if self.trace.is_some() {
+            self.trace_event(sched.now(), &event);
+        }
+        match event {
+            Event::Arrival { client } => self.on_arrival(sched, client as usize),
+            Event::UserReady { client, user } => self.on_user_ready(sched, client as usize, user),
+            Event::Timer { call, layer } => self.on_timer(sched, call, layer as usize),
+            Event::Grant { call, layer } => self.on_grant(sched, call, layer as usize),
+            Event::Transmit { call } => self.on_transmit(sched, call),
+            Event::Reply { call, outcome } => self.on_reply(sched, call, outcome),
+            Event::WorkDone { job } => self.on_work_done(sched, job),
+            Event::FaultEdge { fault, begin } => self.on_fault_edge(sched, fault as usize, begin),
+        }
+    }
+}
+
+/// Runs one replication of a scenario with the given seeds.
+pub fn run_replication(
+    scenario: &Scenario,
+    seeds: &Seeds,
+    options: &RunOptions,
+) -> Result<RunOutput, RunError> {
+    let mut sim = sim_core::Simulation::new(World::new(scenario, seeds, options));
+    sim.model.start(&mut sim.sched);
+    let mut limits = match scenario.duration {
+        Some(d) => RunLimits::until(SimTime::at(d)),
+        None => RunLimits::to_exhaustion(),
+    };
+    limits.max_events = options.max_events;
+    let report = sim.run(&limits)?;
+    if report.reason == sim_core::StopReason::EventLimit {
+        return Err(RunError::EventLimit(report.events_handled));
+    }
+    let end = report.now;
+    let world = &mut sim.model;
+    let (metrics, series) = world.collect(end, report.events_handled);
+    Ok(RunOutput {
+        metrics,
+        series,
+        trace: world.trace.take().unwrap_or_default(),
+        events: report.events_handled,
+    })
+}

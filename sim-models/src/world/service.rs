@@ -1,0 +1,331 @@
+//! Jobs at a service.
+//!
+//! A job is one attempt that reached a service. It waits for a worker
+//! (the service's [`Station`](crate::station::Station)), does its own work
+//! (service time, stretched by overload and latency spikes, failing with the
+//! service's probability plus overload and error spikes), then makes the
+//! service's downstream calls in order while holding its worker, and answers.
+//! Answers always travel as events (`Reply`), after the caller's network
+//! delay if it has one.
+
+use sim_core::{Scheduler, SimDuration};
+
+use super::slab::Ref;
+use super::{Event, Job, JobState, Origin, Outcome, Rejection, World};
+use crate::scenario::{AbandonMode, FaultSpec, OutageMode};
+use crate::station::Admission;
+
+impl World {
+    fn gauges(&mut self, s: usize, now: sim_core::SimTime) {
+        let svc = &mut self.services[s];
+        svc.in_flight_series.set(now, svc.station.busy() as u64);
+        svc.queue_series.set(now, svc.station.queue_len() as u64);
+    }
+
+    /// An attempt of `call` reaches its target.
+    pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
+        let now = sched.now();
+        let p = self.calls[call].pipeline as usize;
+        let s = self.pipelines[p].caller.target;
+        let svc = &mut self.services[s];
+        svc.stats.arrivals += 1;
+        svc.arrivals_series.add(now, 1);
+        let job = self.jobs.insert(Job {
+            service: s as u16,
+            caller: Some(call),
+            arrived: now,
+            state: JobState::Queued,
+            fail: false,
+            version: 0,
+            next_call: 0,
+        });
+        self.calls[call].job = Some(job);
+        let svc = &mut self.services[s];
+        if svc.fail_fast > 0 {
+            svc.stats.lost += 1;
+            self.respond(sched, job, Outcome::Error);
+            self.jobs.remove(job);
+            return;
+        }
+        if svc.hang > 0 {
+            svc.stats.lost += 1;
+            self.jobs.remove(job);
+            self.calls[call].job = None;
+            return;
+        }
+        match svc.station.arrive(now, job) {
+            Admission::Started => self.start_work(sched, job),
+            Admission::Queued => {}
+            Admission::Blocked => {
+                self.services[s].stats.rejected += 1;
+                self.respond(sched, job, Outcome::Rejected(Rejection::Server));
+                self.jobs.remove(job);
+            }
+        }
+        self.gauges(s, now);
+    }
+
+    /// A worker takes the job: draws its service time and whether it fails.
+    fn start_work(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        let s = self.jobs[job].service as usize;
+        let svc = &mut self.services[s];
+        let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
+        let mut p_fail = svc.cfg.failure_probability.get();
+        if let Some(overload) = &svc.cfg.overload {
+            let (extra, p) = overload.apply(svc.station.busy(), p_fail);
+            duration += extra;
+            p_fail = p;
+        }
+        for &f in &svc.active {
+            match self.faults[f as usize].spec {
+                FaultSpec::LatencySpike { add, multiply, .. } => {
+                    duration = duration.mul_f64(multiply) + add;
+                }
+                FaultSpec::ErrorSpike {
+                    failure_probability,
+                    ..
+                } => p_fail = 1.0 - (1.0 - p_fail) * (1.0 - failure_probability),
+                _ => {}
+            }
+        }
+        let fail = svc.rng.bernoulli(p_fail);
+        let version = svc.version;
+        let done = sched.schedule_in(duration, Event::WorkDone { job });
+        let j = &mut self.jobs[job];
+        j.fail = fail;
+        j.version = version;
+        j.state = JobState::Working(done);
+    }
+
+    pub(crate) fn on_work_done(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        let Some(j) = self.jobs.get(job) else {
+            return;
+        };
+        let s = j.service as usize;
+        let svc = &mut self.services[s];
+        if j.fail {
+            return self.finish_job(sched, job, Outcome::Error);
+        }
+        if svc.cfg.write_conflicts && svc.version != j.version {
+            svc.stats.conflicts += 1;
+            return self.finish_job(sched, job, Outcome::Error);
+        }
+        self.next_downstream_call(sched, job);
+    }
+
+    /// Makes the job's next downstream call, or finishes it when none is left.
+    fn next_downstream_call(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        let j = &self.jobs[job];
+        let s = j.service as usize;
+        match self.services[s].calls.get(j.next_call as usize).copied() {
+            None => {
+                let svc = &mut self.services[s];
+                if svc.cfg.write_conflicts {
+                    svc.version += 1;
+                }
+                self.finish_job(sched, job, Outcome::Ok);
+            }
+            Some(p) => {
+                self.jobs[job].state = JobState::Calling(None);
+                let call = self.start_call(sched, p, Origin::Job(job));
+                // The call may already have ended (refused at once); then the
+                // job has moved on and must not be pointed at it.
+                if let Some(j) = self.jobs.get_mut(job) {
+                    if j.state == JobState::Calling(None) && self.calls.contains(call) {
+                        j.state = JobState::Calling(Some(call));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A downstream call of `job` ended.
+    pub(crate) fn on_downstream_done(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        job: Ref,
+        outcome: Outcome,
+    ) {
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        j.next_call += 1;
+        if outcome.is_success() {
+            self.next_downstream_call(sched, job);
+        } else {
+            // The service answers its own caller with an error (a 5xx),
+            // whatever went wrong downstream.
+            self.finish_job(sched, job, Outcome::Error);
+        }
+    }
+
+    /// A job that held a worker is done: answer, free the worker, start the
+    /// next waiting job.
+    fn finish_job(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
+        let now = sched.now();
+        let j = self.jobs.remove(job).expect("live job");
+        let s = j.service as usize;
+        let svc = &mut self.services[s];
+        svc.station.finish(now, true);
+        svc.completed_series.add(now, 1);
+        svc.latency.record(now.since(j.arrived));
+        if outcome == Outcome::Ok {
+            svc.stats.ok += 1;
+        } else {
+            svc.stats.errors += 1;
+        }
+        match j.caller {
+            Some(call) => self.reply(sched, call, outcome),
+            None => self.services[s].stats.orphaned += 1,
+        }
+        self.start_queued(sched, s);
+    }
+
+    /// Starts waiting jobs while workers are free.
+    fn start_queued(&mut self, sched: &mut Scheduler<Event>, s: usize) {
+        let now = sched.now();
+        loop {
+            let jobs = &self.jobs;
+            let next = self.services[s].station.next(now, |r| jobs.contains(r));
+            match next {
+                Some((job, _)) => self.start_work(sched, job),
+                None => break,
+            }
+        }
+        self.gauges(s, now);
+    }
+
+    /// Sends `outcome` back to the caller of `job` (before the job is freed).
+    fn respond(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
+        if let Some(call) = self.jobs[job].caller.take() {
+            self.reply(sched, call, outcome);
+        }
+    }
+
+    fn reply(&mut self, sched: &mut Scheduler<Event>, call: Ref, outcome: Outcome) {
+        let Some(c) = self.calls.get_mut(call) else {
+            return;
+        };
+        c.job = None;
+        let pl = &mut self.pipelines[c.pipeline as usize];
+        let delay = pl
+            .caller
+            .network
+            .as_ref()
+            .map_or(SimDuration::ZERO, |net| net.sample(&mut pl.net_rng));
+        c.transit = Some(sched.schedule_in(delay, Event::Reply { call, outcome }));
+    }
+
+    /// The caller gave up on `job`: cancel it or let it run orphaned.
+    pub(crate) fn abandon_job(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        j.caller = None;
+        let s = j.service as usize;
+        if self.services[s].cfg.on_abandon == AbandonMode::Cancel {
+            self.services[s].stats.cancelled += 1;
+            self.drop_job(sched, job);
+            self.start_queued(sched, s);
+        }
+    }
+
+    /// Removes a job from its service without answering: from the queue, or
+    /// from its worker (its work or downstream call cancelled).
+    fn drop_job(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        let now = sched.now();
+        let j = self.jobs.remove(job).expect("live job");
+        let s = j.service as usize;
+        match j.state {
+            JobState::Queued => self.services[s].station.forget_queued(now),
+            JobState::Working(done) => {
+                sched.cancel(done);
+                self.services[s].station.finish(now, false);
+            }
+            JobState::Calling(call) => {
+                if let Some(call) = call {
+                    self.cancel_call(sched, call);
+                }
+                self.services[s].station.finish(now, false);
+            }
+        }
+    }
+
+    /// A fault window opens or closes.
+    pub(crate) fn on_fault_edge(&mut self, sched: &mut Scheduler<Event>, f: usize, begin: bool) {
+        let now = sched.now();
+        let s = self.faults[f].target;
+        match self.faults[f].spec.clone() {
+            FaultSpec::Outage { mode, .. } => {
+                let counter = match mode {
+                    OutageMode::FailFast => &mut self.services[s].fail_fast,
+                    OutageMode::Hang => &mut self.services[s].hang,
+                };
+                if begin {
+                    *counter += 1;
+                    self.crash(sched, s, mode);
+                } else {
+                    *counter = counter.saturating_sub(1);
+                }
+            }
+            FaultSpec::LatencySpike { .. } | FaultSpec::ErrorSpike { .. } => {
+                let active = &mut self.services[s].active;
+                if begin {
+                    active.push(f as u16);
+                } else {
+                    active.retain(|&x| x as usize != f);
+                }
+            }
+            FaultSpec::CapacityDrop { .. } => {
+                let svc = &mut self.services[s];
+                if begin {
+                    svc.active.push(f as u16);
+                } else {
+                    svc.active.retain(|&x| x as usize != f);
+                }
+                // The tightest active drop wins; without one, the configured workers.
+                let limit = svc
+                    .active
+                    .iter()
+                    .filter_map(|&x| match self.faults[x as usize].spec {
+                        FaultSpec::CapacityDrop { workers, .. } => Some(workers as usize),
+                        _ => None,
+                    })
+                    .min()
+                    .or(svc.cfg.workers);
+                svc.station.set_servers(limit);
+                self.start_queued(sched, s);
+            }
+        }
+        self.trace_line(|| {
+            format!(
+                r#"{{"t_ns":{},"event":"fault_state","service":{s},"begin":{begin}}}"#,
+                now.as_nanos()
+            )
+        });
+    }
+
+    /// An outage begins: every job at the service is lost, answered with an
+    /// error (FailFast) or never (Hang).
+    fn crash(&mut self, sched: &mut Scheduler<Event>, s: usize, mode: OutageMode) {
+        let victims: Vec<Ref> = self
+            .jobs
+            .iter()
+            .filter(|(_, j)| j.service as usize == s)
+            .map(|(r, _)| r)
+            .collect();
+        for job in victims {
+            self.services[s].stats.lost += 1;
+            match mode {
+                OutageMode::FailFast => self.respond(sched, job, Outcome::Error),
+                OutageMode::Hang => {
+                    if let Some(call) = self.jobs[job].caller.take() {
+                        self.calls[call].job = None;
+                    }
+                }
+            }
+            self.drop_job(sched, job);
+        }
+        self.gauges(s, sched.now());
+    }
+}

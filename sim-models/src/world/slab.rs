@@ -1,0 +1,146 @@
+//! A slab of rows named by generational references: a reference to a row
+//! that was removed (and perhaps reused) no longer resolves. Calls and jobs
+//! live here, so stale events about them are recognised, not misapplied.
+
+/// A reference to a slab row.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ref {
+    idx: u32,
+    generation: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Row<T> {
+    generation: u32,
+    value: Option<T>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Slab<T> {
+    rows: Vec<Row<T>>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            rows: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    pub fn insert(&mut self, value: T) -> Ref {
+        self.live += 1;
+        match self.free.pop() {
+            Some(idx) => {
+                let row = &mut self.rows[idx as usize];
+                row.value = Some(value);
+                Ref {
+                    idx,
+                    generation: row.generation,
+                }
+            }
+            None => {
+                let idx = u32::try_from(self.rows.len()).expect("more than 4 billion live rows");
+                self.rows.push(Row {
+                    generation: 0,
+                    value: Some(value),
+                });
+                Ref { idx, generation: 0 }
+            }
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, r: Ref) -> Option<&T> {
+        let row = self.rows.get(r.idx as usize)?;
+        if row.generation == r.generation {
+            row.value.as_ref()
+        } else {
+            None
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, r: Ref) -> Option<&mut T> {
+        let row = self.rows.get_mut(r.idx as usize)?;
+        if row.generation == r.generation {
+            row.value.as_mut()
+        } else {
+            None
+        }
+    }
+
+    pub fn contains(&self, r: Ref) -> bool {
+        self.get(r).is_some()
+    }
+
+    pub fn remove(&mut self, r: Ref) -> Option<T> {
+        let row = self.rows.get_mut(r.idx as usize)?;
+        if row.generation != r.generation {
+            return None;
+        }
+        let value = row.value.take()?;
+        row.generation = row.generation.wrapping_add(1);
+        self.free.push(r.idx);
+        self.live -= 1;
+        Some(value)
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Live rows in index order (deterministic).
+    pub fn iter(&self) -> impl Iterator<Item = (Ref, &T)> {
+        self.rows.iter().enumerate().filter_map(|(i, row)| {
+            row.value.as_ref().map(|v| {
+                (
+                    Ref {
+                        idx: i as u32,
+                        generation: row.generation,
+                    },
+                    v,
+                )
+            })
+        })
+    }
+}
+
+impl<T> std::ops::Index<Ref> for Slab<T> {
+    type Output = T;
+    fn index(&self, r: Ref) -> &T {
+        self.get(r).expect("stale slab reference")
+    }
+}
+
+impl<T> std::ops::IndexMut<Ref> for Slab<T> {
+    fn index_mut(&mut self, r: Ref) -> &mut T {
+        self.get_mut(r).expect("stale slab reference")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_references_do_not_resolve() {
+        let mut s = Slab::default();
+        let a = s.insert("a");
+        assert_eq!(s.remove(a), Some("a"));
+        let b = s.insert("b");
+        assert_eq!(s.get(a), None);
+        assert_eq!(s.get(b), Some(&"b"));
+        assert_eq!(s.remove(a), None);
+        assert_eq!(s.len(), 1);
+    }
+}
