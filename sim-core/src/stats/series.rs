@@ -50,6 +50,14 @@ impl Buckets {
         SimDuration::from_nanos(self.width_ns)
     }
 
+    /// Coarsens until the width is at least `width`. Series built with the
+    /// same initial width then share buckets exactly.
+    fn coarsen_to(&mut self, width: SimDuration) {
+        while self.width_ns < width.as_nanos() {
+            self.coarsen();
+        }
+    }
+
     /// Number of buckets needed to cover [0, end].
     fn covering(&self, end: SimTime) -> usize {
         (end.as_nanos().div_ceil(self.width_ns) as usize).max(self.sums.len())
@@ -85,6 +93,13 @@ impl CountSeries {
     /// The current bucket width (it doubles when the series is coarsened).
     pub fn width(&self) -> SimDuration {
         self.buckets.width()
+    }
+
+    /// Merges buckets until the width is at least `width` (see
+    /// [`GaugeSeries::coarsen_to`]); used to bring the series of one run to a
+    /// common width.
+    pub fn coarsen_to(&mut self, width: SimDuration) {
+        self.buckets.coarsen_to(width);
     }
 
     /// Counts per bucket covering [0, end].
@@ -153,6 +168,11 @@ impl GaugeSeries {
 
     pub fn width(&self) -> SimDuration {
         self.buckets.width()
+    }
+
+    /// Merges buckets until the width is at least `width`.
+    pub fn coarsen_to(&mut self, width: SimDuration) {
+        self.buckets.coarsen_to(width);
     }
 
     fn finished(&self, end: SimTime) -> GaugeSeries {
