@@ -1,6 +1,6 @@
 //! From replications to one result document (the JSON of `sim run --json`).
 //!
-//! Shape: `scenario`, `description`, `seed`, `replications`, `duration_s`,
+//! Shape: `kind` ("run"), `scenario`, `description`, `seed`, `replications`, `duration_s`,
 //! then the metric groups (`clients`, `services`, and `buses`, `logs`,
 //! `locks` when present), `engine`, `ci95` when there are several
 //! replications, and `series` (of replication 0).
@@ -129,6 +129,7 @@ pub fn aggregate(scenario: &Scenario, seed: u64, outputs: &[RunOutput]) -> Value
         }
     }
     let mut doc = Map::new();
+    doc.insert("kind".into(), Value::String("run".into()));
     doc.insert("scenario".into(), Value::String(scenario.name.clone()));
     doc.insert(
         "description".into(),
