@@ -9,7 +9,7 @@ use crate::error::{CliError, Result};
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
 /// The scenario `sim run` runs without arguments.
-pub const DEFAULT_SCENARIO: &str = "s1-rpc.ron";
+pub const DEFAULT_SCENARIO: &str = "s1.ron";
 
 /// A scenario's text and the path it is known by (relative paths inside it
 /// resolve against that path's directory).

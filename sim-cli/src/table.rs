@@ -77,10 +77,21 @@ pub fn paths_table(doc: &Value) -> Option<Table> {
     if buses.is_empty() {
         return None;
     }
+    // Clients that call services are RPC paths; producers feeding a bus
+    // are part of the bus's path.
     let clients: Vec<String> = doc
         .get("clients")
         .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
+        .map(|m| {
+            m.iter()
+                .filter(|(_, c)| {
+                    c.get("target")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| !buses.iter().any(|b| b == t))
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
         .unwrap_or_default();
     // (label, client path suffix, bus path suffix, decimals)
     const ROWS: &[(&str, &str, &str, usize)] = &[

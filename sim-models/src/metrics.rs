@@ -35,6 +35,12 @@ impl<T: Serialize> Serialize for Named<T> {
 pub struct RunMetrics {
     pub clients: Named<ClientMetrics>,
     pub services: Named<ServiceMetrics>,
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub buses: Named<BusMetrics>,
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub logs: Named<LogMetrics>,
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub locks: Named<LockMetrics>,
     pub engine: EngineMetrics,
 }
 
@@ -68,6 +74,8 @@ pub struct FailureBreakdown {
 /// apart: S1's source mixes them.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClientMetrics {
+    /// The service, bus or log the requests go to.
+    pub target: String,
     /// Requests issued by the workload.
     pub offered: u64,
     pub ok: u64,
@@ -145,8 +153,9 @@ pub struct ServiceMetrics {
     pub orphaned: u64,
     /// Failed optimistic-concurrency writes.
     pub conflicts: u64,
-    /// Arrivals per request offered by all clients: the load multiplication
-    /// that reaches this service.
+    /// Arrivals per request offered by the clients whose calls can reach
+    /// this service: the load multiplication it sees (S4's 3 tiers of 3
+    /// retries give 64 at the bottom).
     pub amplification: Option<f64>,
     pub in_flight_mean: f64,
     pub in_flight_max: u64,
@@ -157,6 +166,107 @@ pub struct ServiceMetrics {
     pub calls: Vec<CallMetrics>,
 }
 
+/// A message bus. Message-level counts (`published`, `ok`, `failed`,
+/// `dead_lettered`, `dropped`) and delivery-level counts (`delivered`,
+/// `failed_deliveries`, `retries`, `timeouts`) are kept apart.
+#[derive(Clone, Debug, Serialize)]
+pub struct BusMetrics {
+    /// Messages published by producers (redeliveries not counted).
+    pub published: u64,
+    /// Messages acknowledged after a successful delivery.
+    pub ok: u64,
+    /// Messages that never succeeded: dead-lettered or dropped.
+    pub failed: u64,
+    /// Messages dropped because the queue was full (or the broker down).
+    pub dropped: u64,
+    pub dead_lettered: u64,
+    /// Messages still queued, held, delayed or waiting when the run ended.
+    pub pending: u64,
+    /// Deliveries (a message taken by a consumer).
+    pub delivered: u64,
+    pub failed_deliveries: u64,
+    /// Deliveries after the first of the same message.
+    pub retries: u64,
+    /// Deliveries ended by the delivery timeout.
+    pub timeouts: u64,
+    /// Times the work of a message took effect (idempotent repeats excluded).
+    pub effects: u64,
+    /// Messages whose work took effect at least once.
+    pub messages_with_effect: u64,
+    /// Effects beyond the first of the same message (duplicates processed).
+    pub duplicates: u64,
+    /// Repeats turned into no-ops by the idempotency key.
+    pub deduplicated: u64,
+    /// Consumer crashes between doing the work and acknowledging it.
+    pub crashes: u64,
+    pub depth_mean: f64,
+    pub depth_max: u64,
+    /// Total time publishers spent blocked on a full queue (backpressure).
+    pub producer_blocked_s: f64,
+    /// Successful deliveries, from dequeue to done (how S1's source measures).
+    pub delivery_latency_ms: LatencySummary,
+    /// From first publish to acknowledgement.
+    pub end_to_end_latency_ms: LatencySummary,
+}
+
+/// A partitioned log and its consumer group.
+#[derive(Clone, Debug, Serialize)]
+pub struct LogMetrics {
+    pub appended: u64,
+    /// Messages processed, replays included.
+    pub processed: u64,
+    /// Messages processed again after a consumer resumed from an older commit.
+    pub duplicates: u64,
+    pub commits: u64,
+    pub crashes: u64,
+    /// Consumer lag (log end offset minus committed offset, all partitions).
+    pub lag_mean: f64,
+    pub lag_max: u64,
+    pub lag_end: u64,
+    /// From the end of the last disturbance (consumer crash or broker
+    /// outage) until the lag is back to its level when it began; null if it
+    /// never was, or there was no disturbance.
+    pub catch_up_s: Option<f64>,
+    /// Total time producers waited on an unavailable broker.
+    pub producer_blocked_s: f64,
+    /// From append to the end of the first processing.
+    pub end_to_end_latency_ms: LatencySummary,
+}
+
+/// A leased lock and its contenders.
+#[derive(Clone, Debug, Serialize)]
+pub struct LockMetrics {
+    pub acquisitions: u64,
+    /// Critical sections finished while still holding the lease.
+    pub completed: u64,
+    /// Leases that ran out while their holder was still working.
+    pub lease_expirations: u64,
+    /// Writes accepted from holders whose lease had expired, without
+    /// fencing. With fencing such a write is refused (`rejected_writes`) or
+    /// lands before any newer holder's write, which is safe.
+    pub unsafe_writes: u64,
+    /// Stale writes refused by fencing tokens.
+    pub rejected_writes: u64,
+    /// Time from asking for the lock to getting it.
+    pub wait_ms: LatencySummary,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BusSeries {
+    pub depth: Vec<f64>,
+    pub published: Vec<u64>,
+    pub acked: Vec<u64>,
+    pub dead_lettered: Vec<u64>,
+    pub blocked_publishers: Vec<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LogSeries {
+    pub lag: Vec<f64>,
+    pub appended: Vec<u64>,
+    pub processed: Vec<u64>,
+}
+
 /// Per-bucket series of one run, for charts.
 #[derive(Clone, Debug, Serialize)]
 pub struct Series {
@@ -165,6 +275,10 @@ pub struct Series {
     pub services: Named<ServiceSeries>,
     pub breakers: Named<Vec<StateChange>>,
     pub faults: Vec<FaultWindow>,
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub buses: Named<BusSeries>,
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub logs: Named<LogSeries>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -75,3 +75,69 @@ pub fn assert_agrees(what: &str, analytic: f64, est: &Estimate, max_rel_half_wid
         est.n
     );
 }
+
+/// Parses, validates and runs a scenario given as RON text; returns the
+/// result document (`sim run --json`).
+pub fn run_ron(text: &str) -> serde_json::Value {
+    let scenario = scenario_from(text);
+    let opts = sim_models::world::RunOptions::default();
+    sim_models::results::run_scenario(&scenario, scenario.seed, &opts)
+        .expect("run")
+        .0
+}
+
+/// Parses and validates a scenario given as RON text.
+pub fn scenario_from(text: &str) -> sim_models::scenario::Scenario {
+    let path = std::path::Path::new("inline.ron");
+    let file = sim_models::scenario::parse(text, path).unwrap_or_else(|e| panic!("{e}"));
+    sim_models::scenario::check(&file, path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The error a scenario given as RON text is rejected with.
+pub fn rejection(text: &str) -> String {
+    let path = std::path::Path::new("bad.ron");
+    match sim_models::scenario::parse(text, path) {
+        Err(e) => e.to_string(),
+        Ok(file) => match sim_models::scenario::check(&file, path) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("scenario was accepted:\n{text}"),
+        },
+    }
+}
+
+/// A number at a dotted path of a result document (`clients.c.ok`).
+pub fn num(doc: &serde_json::Value, path: &str) -> f64 {
+    path.split('.')
+        .try_fold(doc, |node, key| node.get(key))
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {path}"))
+}
+
+/// The 95% interval of a metric in a multi-replication result document.
+pub fn interval(doc: &serde_json::Value, path: &str) -> (f64, f64) {
+    let iv = &doc["ci95"][path];
+    (
+        iv[0]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no interval for {path}")),
+        iv[1]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no interval for {path}")),
+    )
+}
+
+/// Runs `reps` replications of a RON scenario and estimates one metric
+/// (dotted path into a replication's metrics) at confidence `level`.
+pub fn estimate_metric(text: &str, reps: u64, path: &str, level: f64) -> Estimate {
+    let scenario = scenario_from(text);
+    let seeds = sim_core::Seeds::new(scenario.seed);
+    let opts = sim_models::world::RunOptions::default();
+    let samples: Vec<f64> = (0..reps)
+        .map(|k| {
+            let out = sim_models::world::run_replication(&scenario, &seeds.replication(k), &opts)
+                .expect("run");
+            num(&sim_models::results::metrics_value(&out), path)
+        })
+        .collect();
+    confidence_interval(&samples, level)
+}

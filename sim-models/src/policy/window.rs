@@ -48,9 +48,13 @@ impl<const N: usize> SlidingWindow<N> {
     pub fn add(&mut self, now: SimTime, amounts: [i64; N]) {
         self.advance(now);
         let slot = (self.head % self.slots.len() as u64) as usize;
-        for i in 0..N {
-            self.slots[slot][i] += amounts[i];
-            self.totals[i] += amounts[i];
+        for ((v, total), a) in self.slots[slot]
+            .iter_mut()
+            .zip(self.totals.iter_mut())
+            .zip(amounts)
+        {
+            *v += a;
+            *total += a;
         }
     }
 

@@ -298,8 +298,11 @@ mod tests {
     #[test]
     fn minimal_scenario_validates() {
         let s = check(&file(), Path::new("t.ron")).unwrap();
+        let ClientTarget::Service(call) = &s.clients[0].target else {
+            panic!("calls a service");
+        };
         assert_eq!(
-            s.clients[0].call.layers,
+            call.layers,
             vec![
                 Layer::Retry,
                 Layer::Timeout(sim_core::SimDuration::from_millis(100))

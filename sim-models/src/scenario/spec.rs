@@ -49,6 +49,15 @@ pub struct ScenarioFile {
     pub rate_limiters: Vec<RateLimiterSpec>,
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Message queues with consumers (event-driven paths).
+    #[serde(default)]
+    pub buses: Vec<BusSpec>,
+    /// Partitioned, durable logs with a consumer group.
+    #[serde(default)]
+    pub logs: Vec<LogSpec>,
+    /// Leased locks with contending holders.
+    #[serde(default)]
+    pub locks: Vec<LockSpec>,
 }
 
 fn hundred_ms() -> SimDuration {
@@ -474,4 +483,191 @@ impl FaultSpec {
             FaultSpec::CapacityDrop { .. } => "capacity_drop",
         }
     }
+}
+
+/// What a publish to a full queue does.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WhenFull {
+    /// The message is dropped and counted (S1).
+    #[default]
+    Drop,
+    /// The publisher waits until there is room (backpressure, S2).
+    Block,
+}
+
+/// A bounded queue with consumers, redelivery and dead letters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusSpec {
+    pub name: String,
+    /// Messages that may wait in the queue (not counting those held by
+    /// consumers or waiting for redelivery). `None` (default): unbounded.
+    #[serde(default)]
+    pub capacity: Option<u32>,
+    #[serde(default)]
+    pub when_full: WhenFull,
+    /// Consumers, each handling one message at a time.
+    pub consumers: u32,
+    pub handler: HandlerSpec,
+    #[serde(default)]
+    pub redelivery: RedeliverySpec,
+    /// Repeats of a message within the window have no effect.
+    #[serde(default)]
+    pub idempotency: Option<IdempotencySpec>,
+    /// Consumers that crash after doing the work but before acknowledging.
+    #[serde(default)]
+    pub crashes: Option<ConsumerCrashSpec>,
+}
+
+/// What a consumer does with a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum HandlerSpec {
+    /// Calls a service through the given policies (the delivery timeout is
+    /// `timeout`). The work's effect happens at the service, so a timeout
+    /// after the work was done causes a duplicate on redelivery.
+    Call(Box<CallSpec>),
+    /// Does the work itself.
+    Work {
+        duration: DistSpec,
+        #[serde(default)]
+        failure_probability: f64,
+    },
+}
+
+fn four() -> u32 {
+    4
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeliverySpec {
+    /// Deliveries before the message is dead-lettered, the first included
+    /// (default 4: one delivery and 3 retries).
+    #[serde(default = "four")]
+    pub max_deliveries: u32,
+    /// Delay before delivery k + 1 after failed delivery k (default Immediate).
+    #[serde(default)]
+    pub backoff: BackoffSpec,
+    #[serde(default)]
+    pub mode: RedeliveryMode,
+}
+
+impl Default for RedeliverySpec {
+    fn default() -> Self {
+        RedeliverySpec {
+            max_deliveries: four(),
+            backoff: BackoffSpec::Immediate,
+            mode: RedeliveryMode::default(),
+        }
+    }
+}
+
+/// How a failed delivery is retried.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RedeliveryMode {
+    /// The consumer waits out the backoff holding the message (it takes no
+    /// other message meanwhile), then republishes it to the tail (S1).
+    #[default]
+    HoldThenRequeue,
+    /// The consumer waits out the backoff holding the message, then retries
+    /// it itself (S2).
+    HoldThenRetry,
+    /// The message returns to the tail after the backoff; the consumer moves
+    /// on at once (a delay queue, SQS-style).
+    Delay,
+}
+
+fn one_hour() -> SimDuration {
+    SimDuration::from_secs(3600)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySpec {
+    /// How long a processed message's key is remembered (default 1h).
+    #[serde(default = "one_hour")]
+    pub window: SimDuration,
+}
+
+fn thirty_seconds() -> SimDuration {
+    SimDuration::from_secs(30)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerCrashSpec {
+    /// Chance that a consumer crashes after a successful delivery's work,
+    /// before acknowledging it.
+    pub probability: f64,
+    /// How long the crashed consumer is down.
+    pub restart: SimDuration,
+    /// When the unacknowledged message becomes visible again (SQS's
+    /// visibility timeout; default 30s).
+    #[serde(default = "thirty_seconds")]
+    pub visibility_timeout: SimDuration,
+}
+
+/// A partitioned log with one consumer group (S5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSpec {
+    pub name: String,
+    pub partitions: u32,
+    /// Distinct message keys; a message's partition is its key modulo the
+    /// partitions. `None` (default): round robin.
+    #[serde(default)]
+    pub keys: Option<u32>,
+    /// Consumers of the group; partition p belongs to consumer p mod consumers.
+    pub consumers: u32,
+    /// Time to process one message.
+    pub processing: DistSpec,
+    pub commit: CommitSpec,
+    /// Consumer crashes: the consumer resumes from its last commit, so what
+    /// it processed since is processed again (duplicates).
+    #[serde(default)]
+    pub crashes: Vec<LogCrashSpec>,
+}
+
+/// When a consumer commits its offsets: every `every_messages` processed
+/// messages, every `interval`, or both (at least one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitSpec {
+    #[serde(default)]
+    pub every_messages: Option<u32>,
+    #[serde(default)]
+    pub interval: Option<SimDuration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogCrashSpec {
+    pub consumer: u32,
+    pub at: SimDuration,
+    pub restart_after: SimDuration,
+}
+
+/// A lock with a lease, contended by holders that may stall (S8).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockSpec {
+    pub name: String,
+    pub contenders: u32,
+    pub lease: SimDuration,
+    /// Length of the critical section.
+    pub hold: DistSpec,
+    /// Chance that a holder stalls (a GC pause) in its critical section.
+    #[serde(default)]
+    pub stall_probability: f64,
+    /// Length of a stall (required with a stall probability).
+    #[serde(default)]
+    pub stall: Option<DistSpec>,
+    /// Time between a release and the next request (default 0).
+    #[serde(default)]
+    pub think: Option<DistSpec>,
+    /// The protected resource rejects writes carrying an older fencing token
+    /// than one it has already accepted.
+    #[serde(default)]
+    pub fencing: bool,
 }

@@ -48,8 +48,87 @@ pub struct Scenario {
     pub clients: Vec<Client>,
     pub limiters: Vec<(String, TokenBucket)>,
     pub faults: Vec<Fault>,
+    pub buses: Vec<Bus>,
+    pub logs: Vec<Log>,
+    pub locks: Vec<Lock>,
     /// The file this was validated from (after any overrides).
     pub source: ScenarioFile,
+}
+
+/// Where a client's requests go.
+#[derive(Clone, Debug)]
+pub enum ClientTarget {
+    /// Calls to a service through the client's policies.
+    Service(Box<Caller>),
+    /// Publishes to a bus (index into `Scenario::buses`).
+    Bus(usize),
+    /// Appends to a log (index into `Scenario::logs`).
+    Log(usize),
+}
+
+/// What a fault hits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FaultTarget {
+    Service(usize),
+    /// The broker of a bus: outages only.
+    Bus(usize),
+    /// The broker of a log: outages only.
+    Log(usize),
+}
+
+#[derive(Clone, Debug)]
+pub enum Handler {
+    Call(Box<Caller>),
+    Work {
+        duration: Dist,
+        failure_probability: Probability,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsumerCrashes {
+    pub probability: Probability,
+    pub restart: SimDuration,
+    pub visibility_timeout: SimDuration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bus {
+    pub name: String,
+    pub capacity: Option<usize>,
+    pub when_full: WhenFull,
+    pub consumers: usize,
+    pub handler: Handler,
+    pub max_deliveries: u32,
+    pub backoff: Backoff,
+    pub mode: RedeliveryMode,
+    pub idempotency_window: Option<SimDuration>,
+    pub crashes: Option<ConsumerCrashes>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Log {
+    pub name: String,
+    pub partitions: usize,
+    pub keys: Option<u32>,
+    pub consumers: usize,
+    pub processing: Dist,
+    pub commit_every: Option<u32>,
+    pub commit_interval: Option<SimDuration>,
+    /// (consumer, at, down for)
+    pub crashes: Vec<(usize, SimTime, SimDuration)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lock {
+    pub name: String,
+    pub contenders: usize,
+    pub lease: SimDuration,
+    pub hold: Dist,
+    pub stall_probability: Probability,
+    pub stall: Option<Dist>,
+    pub think: Option<Dist>,
+    pub fencing: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -148,7 +227,7 @@ pub struct Client {
     pub requests: Option<u64>,
     pub start: SimTime,
     pub stop: Option<SimTime>,
-    pub call: Caller,
+    pub target: ClientTarget,
 }
 
 #[derive(Clone, Debug)]
@@ -180,7 +259,7 @@ pub enum Workload {
 #[derive(Clone, Debug)]
 pub struct Fault {
     pub spec: FaultSpec,
-    pub target: usize,
+    pub target: FaultTarget,
     pub start: SimTime,
     pub end: SimTime,
 }
@@ -278,11 +357,35 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
         "rate_limiters",
         file.rate_limiters.iter().map(|l| l.name.as_str()),
     );
+    check_names(&mut e, "buses", file.buses.iter().map(|b| b.name.as_str()));
+    check_names(&mut e, "logs", file.logs.iter().map(|l| l.name.as_str()));
+    check_names(&mut e, "locks", file.locks.iter().map(|l| l.name.as_str()));
     let service_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let limiter_names: Vec<&str> = file.rate_limiters.iter().map(|l| l.name.as_str()).collect();
+    let bus_names: Vec<&str> = file.buses.iter().map(|b| b.name.as_str()).collect();
+    let log_names: Vec<&str> = file.logs.iter().map(|l| l.name.as_str()).collect();
+    // Targets share one namespace, so a name always means one thing.
+    for (i, b) in bus_names.iter().enumerate() {
+        if service_names.contains(b) {
+            e.push(
+                format!("buses[{i}].name"),
+                format!("{b:?} is also a service name"),
+            );
+        }
+    }
+    for (i, l) in log_names.iter().enumerate() {
+        if service_names.contains(l) || bus_names.contains(l) {
+            e.push(
+                format!("logs[{i}].name"),
+                format!("{l:?} is also a service or bus name"),
+            );
+        }
+    }
     let ctx = Names {
         services: &service_names,
         limiters: &limiter_names,
+        buses: &bus_names,
+        logs: &log_names,
     };
 
     let limiters: Vec<(String, TokenBucket)> = file
@@ -325,6 +428,30 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
         .enumerate()
         .filter_map(|(i, f)| validate_fault(&mut e, &format!("faults[{i}]"), f, &ctx))
         .collect();
+    let buses: Vec<Bus> = file
+        .buses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, b)| validate_bus(&mut e, &format!("buses[{i}]"), b, &ctx))
+        .collect();
+    let logs: Vec<Log> = file
+        .logs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| validate_log(&mut e, &format!("logs[{i}]"), l))
+        .collect();
+    let locks: Vec<Lock> = file
+        .locks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| validate_lock(&mut e, &format!("locks[{i}]"), l))
+        .collect();
+    if file.duration.is_none() && !file.locks.is_empty() {
+        e.push(
+            "duration",
+            "a scenario with locks needs a duration: lock contenders never stop on their own",
+        );
+    }
 
     let disturbance = metrics.as_ref().and_then(|m| m.disturbance).or_else(|| {
         let windows: Vec<(SimTime, SimTime)> = faults.iter().map(|f| (f.start, f.end)).collect();
@@ -347,6 +474,9 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
         clients,
         limiters,
         faults,
+        buses,
+        logs,
+        locks,
         source: file.clone(),
     })
 }
@@ -377,6 +507,8 @@ fn schedule_spike_span(clients: &[Client]) -> Option<(SimTime, SimTime)> {
 struct Names<'a> {
     services: &'a [&'a str],
     limiters: &'a [&'a str],
+    buses: &'a [&'a str],
+    logs: &'a [&'a str],
 }
 
 fn validate_metrics(e: &mut Errors, m: &MetricsSpec) -> Option<MetricsConfig> {
@@ -692,7 +824,15 @@ fn validate_client(
     duration: Option<SimDuration>,
 ) -> Option<Client> {
     let before = e.0.len();
-    let call = validate_caller(e, path, &c.call(), names);
+    let target = if let Some(b) = find(names.buses, &c.target) {
+        no_policies(e, path, c, "a bus");
+        Some(ClientTarget::Bus(b))
+    } else if let Some(l) = find(names.logs, &c.target) {
+        no_policies(e, path, c, "a log");
+        Some(ClientTarget::Log(l))
+    } else {
+        validate_caller(e, path, &c.call(), names).map(|c| ClientTarget::Service(Box::new(c)))
+    };
     let wpath = format!("{path}.workload");
     let workload = match &c.workload {
         WorkloadSpec::Poisson { rate_per_s } => e
@@ -793,7 +933,7 @@ fn validate_client(
         requests: c.requests,
         start: SimTime::at(c.start),
         stop: c.stop.map(SimTime::at),
-        call: call?,
+        target: target?,
     })
 }
 
@@ -835,12 +975,30 @@ fn load_replay(path: &Path) -> Result<Vec<SimTime>, String> {
 
 fn validate_fault(e: &mut Errors, path: &str, f: &FaultSpec, names: &Names) -> Option<Fault> {
     let before = e.0.len();
-    let target = find(names.services, f.target());
-    if target.is_none() {
-        e.push(
+    let target = if let Some(s) = find(names.services, f.target()) {
+        Some(FaultTarget::Service(s))
+    } else if let Some(b) = find(names.buses, f.target()) {
+        Some(FaultTarget::Bus(b))
+    } else {
+        find(names.logs, f.target()).map(FaultTarget::Log)
+    };
+    match target {
+        None => e.push(
             format!("{path}.target"),
-            format!("no service named {:?}", f.target()),
-        );
+            format!("no service, bus or log named {:?}", f.target()),
+        ),
+        Some(FaultTarget::Bus(_) | FaultTarget::Log(_))
+            if !matches!(f, FaultSpec::Outage { .. }) =>
+        {
+            e.push(
+                format!("{path}.target"),
+                format!(
+                    "{:?} is a bus or log: only outages apply to brokers",
+                    f.target()
+                ),
+            )
+        }
+        Some(_) => {}
     }
     let (start, end) = f.window();
     if end <= start {
@@ -885,5 +1043,198 @@ fn validate_fault(e: &mut Errors, path: &str, f: &FaultSpec, names: &Names) -> O
         target: target?,
         start: SimTime::at(start),
         end: SimTime::at(end),
+    })
+}
+
+/// Clients that publish to a bus or append to a log have no call policies.
+fn no_policies(e: &mut Errors, path: &str, c: &ClientSpec, what: &str) {
+    let set = [
+        ("network", c.network.is_some()),
+        ("timeout", c.timeout.is_some()),
+        ("deadline", c.deadline.is_some()),
+        ("retry", c.retry.is_some()),
+        ("breaker", c.breaker.is_some()),
+        ("bulkhead", c.bulkhead.is_some()),
+        ("rate_limit", c.rate_limit.is_some()),
+        ("throttle", c.throttle.is_some()),
+        ("fallback", c.fallback),
+        ("order", c.order.is_some()),
+    ];
+    for (field, is_set) in set {
+        if is_set {
+            e.push(
+                format!("{path}.{field}"),
+                format!(
+                    "the target {:?} is {what}: publishing has no call policies",
+                    c.target
+                ),
+            );
+        }
+    }
+}
+
+fn validate_bus(e: &mut Errors, path: &str, b: &BusSpec, names: &Names) -> Option<Bus> {
+    let before = e.0.len();
+    if b.capacity == Some(0) {
+        e.push(
+            format!("{path}.capacity"),
+            "must be >= 1 (or None for unbounded)",
+        );
+    }
+    if b.consumers == 0 {
+        e.push(format!("{path}.consumers"), "must be >= 1");
+    }
+    let handler = match &b.handler {
+        HandlerSpec::Call(c) => validate_caller(e, &format!("{path}.handler.Call"), c, names)
+            .map(|c| Handler::Call(Box::new(c))),
+        HandlerSpec::Work {
+            duration,
+            failure_probability,
+        } => {
+            let hp = format!("{path}.handler.Work");
+            let d = dist(e, &format!("{hp}.duration"), duration);
+            let p = e.check(
+                &hp,
+                Probability::new(*failure_probability, "failure_probability"),
+            );
+            d.zip(p)
+                .map(|(duration, failure_probability)| Handler::Work {
+                    duration,
+                    failure_probability,
+                })
+        }
+    };
+    let r = &b.redelivery;
+    if r.max_deliveries == 0 {
+        e.push(
+            format!("{path}.redelivery.max_deliveries"),
+            "must be >= 1 (it counts the first delivery)",
+        );
+    }
+    let backoff = e.check(&format!("{path}.redelivery.backoff"), r.backoff.validate());
+    if b.idempotency.as_ref().is_some_and(|i| i.window.is_zero()) {
+        e.push(format!("{path}.idempotency.window"), "must be > 0");
+    }
+    let crashes = b.crashes.as_ref().and_then(|c| {
+        let cp = format!("{path}.crashes");
+        let p = e.check(&cp, Probability::new(c.probability, "probability"));
+        if c.visibility_timeout.is_zero() {
+            e.push(format!("{cp}.visibility_timeout"), "must be > 0");
+        }
+        p.map(|probability| ConsumerCrashes {
+            probability,
+            restart: c.restart,
+            visibility_timeout: c.visibility_timeout,
+        })
+    });
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Bus {
+        name: b.name.clone(),
+        capacity: b.capacity.map(|c| c as usize),
+        when_full: b.when_full,
+        consumers: b.consumers as usize,
+        handler: handler?,
+        max_deliveries: r.max_deliveries,
+        backoff: backoff?,
+        mode: r.mode,
+        idempotency_window: b.idempotency.as_ref().map(|i| i.window),
+        crashes,
+    })
+}
+
+fn validate_log(e: &mut Errors, path: &str, l: &LogSpec) -> Option<Log> {
+    let before = e.0.len();
+    if l.partitions == 0 {
+        e.push(format!("{path}.partitions"), "must be >= 1");
+    }
+    if l.consumers == 0 {
+        e.push(format!("{path}.consumers"), "must be >= 1");
+    }
+    if l.keys == Some(0) {
+        e.push(
+            format!("{path}.keys"),
+            "must be >= 1 (or None for round robin)",
+        );
+    }
+    let processing = dist(e, &format!("{path}.processing"), &l.processing);
+    match (&l.commit.every_messages, &l.commit.interval) {
+        (None, None) => e.push(
+            format!("{path}.commit"),
+            "needs every_messages, interval, or both",
+        ),
+        (Some(0), _) => e.push(format!("{path}.commit.every_messages"), "must be >= 1"),
+        (_, Some(i)) if i.is_zero() => e.push(format!("{path}.commit.interval"), "must be > 0"),
+        _ => {}
+    }
+    for (i, c) in l.crashes.iter().enumerate() {
+        if c.consumer >= l.consumers {
+            e.push(
+                format!("{path}.crashes[{i}].consumer"),
+                format!("must be < consumers ({}), got {}", l.consumers, c.consumer),
+            );
+        }
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Log {
+        name: l.name.clone(),
+        partitions: l.partitions as usize,
+        keys: l.keys,
+        consumers: l.consumers as usize,
+        processing: processing?,
+        commit_every: l.commit.every_messages,
+        commit_interval: l.commit.interval,
+        crashes: l
+            .crashes
+            .iter()
+            .map(|c| (c.consumer as usize, SimTime::at(c.at), c.restart_after))
+            .collect(),
+    })
+}
+
+fn validate_lock(e: &mut Errors, path: &str, l: &LockSpec) -> Option<Lock> {
+    let before = e.0.len();
+    if l.contenders == 0 {
+        e.push(format!("{path}.contenders"), "must be >= 1");
+    }
+    if l.lease.is_zero() {
+        e.push(format!("{path}.lease"), "must be > 0");
+    }
+    let hold = dist(e, &format!("{path}.hold"), &l.hold);
+    let stall_probability = e.check(
+        path,
+        Probability::new(l.stall_probability, "stall_probability"),
+    );
+    let stall = match &l.stall {
+        Some(d) => dist(e, &format!("{path}.stall"), d),
+        None => {
+            if l.stall_probability > 0.0 {
+                e.push(
+                    format!("{path}.stall"),
+                    "is required when stall_probability > 0",
+                );
+            }
+            None
+        }
+    };
+    let think = l
+        .think
+        .as_ref()
+        .and_then(|d| dist(e, &format!("{path}.think"), d));
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Lock {
+        name: l.name.clone(),
+        contenders: l.contenders as usize,
+        lease: l.lease,
+        hold: hold?,
+        stall_probability: stall_probability?,
+        stall,
+        think,
+        fencing: l.fencing,
     })
 }

@@ -8,7 +8,7 @@
 use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::{Event, Origin, Outcome, Rejection, World};
-use crate::scenario::Workload;
+use crate::scenario::{ClientTarget, Workload};
 
 impl World {
     /// Whether client `k` may start another request now.
@@ -148,16 +148,21 @@ impl World {
         let in_flight = c.in_flight.value() + 1;
         c.in_flight.set(now, in_flight);
         c.in_flight_series.set(now, in_flight);
-        self.total_offered += 1;
-        let p = c.pipeline;
-        self.start_call(
-            sched,
-            p,
-            Origin::Client {
-                client: k as u16,
-                user,
-            },
-        );
+        let client = k as u16;
+        match (&c.cfg.target, c.pipeline) {
+            (ClientTarget::Service(_), Some(p)) => {
+                self.start_call(sched, p, Origin::Client { client, user });
+            }
+            (ClientTarget::Bus(b), _) => {
+                let b = *b;
+                self.publish(sched, b, client, user);
+            }
+            (ClientTarget::Log(l), _) => {
+                let l = *l;
+                self.append(sched, l, client, user);
+            }
+            (ClientTarget::Service(_), None) => unreachable!("service clients have a pipeline"),
+        }
     }
 
     /// A request of client `k` ended.

@@ -4,6 +4,7 @@ use sim_core::{SimDuration, SimTime};
 
 use super::World;
 use crate::metrics::*;
+use crate::scenario::ClientTarget;
 
 fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
@@ -31,7 +32,53 @@ impl World {
         for p in &self.pipelines {
             w = w.max(p.attempts_series.width());
         }
+        for b in &self.buses {
+            w = w.max(b.series_width());
+        }
+        for l in &self.logs {
+            w = w.max(l.series_width());
+        }
         w
+    }
+
+    /// Requests offered by the clients whose calls can reach service `s`
+    /// (directly, through other services, or through a bus's consumers):
+    /// the denominator of the service's load amplification.
+    fn offered_reaching(&self, s: usize) -> u64 {
+        let first_service = |c: &super::ClientRt| match &c.cfg.target {
+            ClientTarget::Service(caller) => Some(caller.target),
+            ClientTarget::Bus(b) => self.buses[*b]
+                .pipeline
+                .map(|p| self.pipelines[p as usize].caller.target),
+            ClientTarget::Log(_) => None,
+        };
+        let reaches = |from: usize| {
+            let mut seen = vec![false; self.services.len()];
+            let mut stack = vec![from];
+            while let Some(v) = stack.pop() {
+                if std::mem::replace(&mut seen[v], true) {
+                    continue;
+                }
+                for &p in &self.services[v].calls {
+                    stack.push(self.pipelines[p as usize].caller.target);
+                }
+            }
+            seen[s]
+        };
+        self.clients
+            .iter()
+            .filter(|c| first_service(c).is_some_and(reaches))
+            .map(|c| c.offered)
+            .sum()
+    }
+
+    /// The name of what a client's requests go to.
+    fn client_target_name(&self, c: &super::ClientRt) -> String {
+        match &c.cfg.target {
+            ClientTarget::Service(caller) => self.services[caller.target].cfg.name.clone(),
+            ClientTarget::Bus(b) => self.buses[*b].cfg.name.clone(),
+            ClientTarget::Log(l) => self.logs[*l].cfg.name.clone(),
+        }
     }
 
     pub(crate) fn collect(&mut self, end: SimTime, events: u64) -> (RunMetrics, Series) {
@@ -61,9 +108,10 @@ impl World {
         let mut clients = Named::default();
         let mut client_series = Named::default();
         let mut breakers = Named::default();
+        let no_pipeline = super::PipelineStats::default();
         for c in &self.clients {
-            let pl = &self.pipelines[c.pipeline as usize];
-            let st = &pl.stats;
+            let pl = c.pipeline.map(|p| &self.pipelines[p as usize]);
+            let st = pl.map_or(&no_pipeline, |p| &p.stats);
             let failed = c.stats.failures.error
                 + c.stats.failures.timeout
                 + c.stats.failures.breaker
@@ -73,7 +121,7 @@ impl World {
                 + c.stats.failures.server_rejected;
             let ok_counts = c.ok_series.counts(end);
             let failed_counts = c.failed_series.counts(end);
-            let attempts_counts = pl.attempts_series.counts(end);
+            let attempts_counts = pl.map_or_else(Vec::new, |p| p.attempts_series.counts(end));
             let (pre, ttr, recovered) = match self.metrics.disturbance {
                 Some(d) => {
                     let (pre, ttr, rec) = time_to_recover(
@@ -88,10 +136,11 @@ impl World {
                 }
                 None => (None, None, None),
             };
-            let breaker = pl.breaker.as_ref();
+            let breaker = pl.and_then(|p| p.breaker.as_ref());
             clients.0.push((
                 c.cfg.name.clone(),
                 ClientMetrics {
+                    target: self.client_target_name(c),
                     offered: c.offered,
                     ok: c.stats.ok,
                     degraded: c.stats.degraded,
@@ -109,7 +158,7 @@ impl World {
                     throttled: st.throttled,
                     budget_denied: st.budget_denied,
                     breaker_opened: breaker.map_or(0, |b| b.opened),
-                    retry_amplification: ratio(st.attempts, c.offered),
+                    retry_amplification: c.pipeline.and_then(|_| ratio(st.attempts, c.offered)),
                     latency_ms: c.latency_ok.summary(),
                     latency_all_ms: c.latency_all.summary(),
                     makespan_s: c.last_completion.map(|t| t.as_secs_f64()),
@@ -145,7 +194,7 @@ impl World {
 
         let mut services = Named::default();
         let mut service_series = Named::default();
-        for s in &self.services {
+        for (s_idx, s) in self.services.iter().enumerate() {
             let calls = s
                 .calls
                 .iter()
@@ -175,7 +224,7 @@ impl World {
                     cancelled: st.cancelled,
                     orphaned: st.orphaned,
                     conflicts: st.conflicts,
-                    amplification: ratio(st.arrivals, self.total_offered),
+                    amplification: ratio(st.arrivals, self.offered_reaching(s_idx)),
                     in_flight_mean: s.station.stats.in_service.mean(end),
                     in_flight_max: s.station.stats.in_service.max(),
                     queue_mean: s.station.stats.queue_len.mean(end),
@@ -198,17 +247,56 @@ impl World {
         let faults = self
             .faults
             .iter()
-            .map(|f| FaultWindow {
+            .enumerate()
+            .map(|(i, f)| FaultWindow {
                 kind: f.spec.kind().to_string(),
-                target: self.services[f.target].cfg.name.clone(),
+                target: self.fault_target_name(i).to_string(),
                 start_s: f.start.as_secs_f64(),
                 end_s: f.end.as_secs_f64(),
             })
             .collect();
+        let buses = Named(
+            (0..self.buses.len())
+                .map(|b| (self.buses[b].cfg.name.clone(), self.bus_metrics(b, end)))
+                .collect(),
+        );
+        let bus_series = Named(
+            (0..self.buses.len())
+                .map(|b| {
+                    (
+                        self.buses[b].cfg.name.clone(),
+                        self.bus_series(b, width, end),
+                    )
+                })
+                .collect(),
+        );
+        let logs = Named(
+            (0..self.logs.len())
+                .map(|l| (self.logs[l].cfg.name.clone(), self.log_metrics(l, end)))
+                .collect(),
+        );
+        let log_series = Named(
+            (0..self.logs.len())
+                .map(|l| {
+                    (
+                        self.logs[l].cfg.name.clone(),
+                        self.log_series(l, width, end),
+                    )
+                })
+                .collect(),
+        );
+        let locks = Named(
+            (0..self.locks.len())
+                .map(|k| (self.locks[k].cfg.name.clone(), self.lock_metrics(k)))
+                .collect(),
+        );
         (
             RunMetrics {
                 clients,
                 services,
+                buses,
+                logs,
+                locks,
                 engine: EngineMetrics {
                     events,
                     end_s: end.as_secs_f64(),
@@ -220,6 +308,8 @@ impl World {
                 services: service_series,
                 breakers,
                 faults,
+                buses: bus_series,
+                logs: log_series,
             },
         )
     }

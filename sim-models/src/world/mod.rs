@@ -10,11 +10,17 @@
 //! - `client.rs`: workloads and the end of requests.
 //! - `collect.rs`: turning the state at the end into [`RunMetrics`].
 
+mod bus;
 mod client;
 mod collect;
+mod lock;
+mod log;
 mod pipeline;
 mod service;
 pub mod slab;
+
+pub use lock::LockWake;
+pub use log::LogWake;
 
 use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError, SimTime};
@@ -24,14 +30,16 @@ use crate::policy::breaker::Breaker;
 use crate::policy::budget::RetryBudget;
 use crate::policy::limiter::TokenBucket;
 use crate::policy::throttle::AdaptiveThrottle;
-use crate::scenario::{Caller, Client, Fault, MetricsConfig, Scenario, Service};
+use crate::scenario::{
+    Caller, Client, ClientTarget, Fault, FaultTarget, Handler, MetricsConfig, Scenario, Service,
+};
 use crate::station::Station;
 use slab::{Ref, Slab};
 
 /// Most layers a pipeline can hold (one of each policy kind).
 pub const MAX_LAYERS: usize = 8;
 /// Buckets kept per time series; longer runs get wider buckets.
-const MAX_SERIES_BUCKETS: usize = 2000;
+pub(crate) const MAX_SERIES_BUCKETS: usize = 2000;
 
 /// How a call (or an attempt) ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -80,13 +88,36 @@ pub enum Event {
     WorkDone { job: Ref },
     /// A fault window opens or closes.
     FaultEdge { fault: u16, begin: bool },
+    /// A bus consumer's work is done, its backoff is over, or it is back
+    /// from a crash.
+    ConsumerReady { bus: u16, consumer: u32 },
+    /// A delayed message (redelivery delay or visibility timeout) is due.
+    MessageDue { msg: Ref },
+    LogWake {
+        log: u16,
+        consumer: u32,
+        wake: LogWake,
+    },
+    LockWake {
+        lock: u16,
+        contender: u32,
+        wake: LockWake,
+    },
 }
 
 /// Where a call came from, to be told how it ended.
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum Origin {
-    Client { client: u16, user: u32 },
+    Client {
+        client: u16,
+        user: u32,
+    },
     Job(Ref),
+    /// A bus consumer handling a message.
+    Consumer {
+        bus: u16,
+        consumer: u32,
+    },
 }
 
 #[derive(Copy, Clone, Debug, Default)]
@@ -143,6 +174,8 @@ pub(crate) struct Job {
     fail: bool,
     version: u64,
     next_call: u16,
+    /// The bus message this job works on, if a consumer's call started it.
+    message: Option<Ref>,
 }
 
 /// Counters of one pipeline.
@@ -206,7 +239,8 @@ pub(crate) struct ServiceStats {
 
 pub(crate) struct ClientRt {
     cfg: Client,
-    pipeline: u32,
+    /// The call pipeline, for clients that call a service.
+    pipeline: Option<u32>,
     rng: RngStream,
     offered: u64,
     replay_next: usize,
@@ -237,8 +271,11 @@ pub struct World {
     faults: Vec<Fault>,
     calls: Slab<Call>,
     jobs: Slab<Job>,
+    buses: Vec<bus::BusRt>,
+    logs: Vec<log::LogRt>,
+    locks: Vec<lock::LockRt>,
+    messages: Slab<bus::Message>,
     metrics: MetricsConfig,
-    total_offered: u64,
     trace: Option<Vec<String>>,
 }
 
@@ -352,9 +389,15 @@ impl World {
             .iter()
             .map(|c| {
                 let name = format!("clients.{}", c.name);
-                pipelines.push(pipeline(name.clone(), &c.call, seeds, bucket));
+                let client_pipeline = match &c.target {
+                    ClientTarget::Service(caller) => {
+                        pipelines.push(pipeline(name.clone(), caller, seeds, bucket));
+                        Some((pipelines.len() - 1) as u32)
+                    }
+                    ClientTarget::Bus(_) | ClientTarget::Log(_) => None,
+                };
                 ClientRt {
-                    pipeline: (pipelines.len() - 1) as u32,
+                    pipeline: client_pipeline,
                     rng: seeds.stream(&format!("{name}/workload")),
                     offered: 0,
                     replay_next: 0,
@@ -371,16 +414,58 @@ impl World {
                 }
             })
             .collect();
+        let buses = scenario
+            .buses
+            .iter()
+            .map(|b| {
+                let name = format!("buses.{}", b.name);
+                let handler = match &b.handler {
+                    Handler::Call(caller) => {
+                        pipelines.push(pipeline(format!("{name}.handler"), caller, seeds, bucket));
+                        Some((pipelines.len() - 1) as u32)
+                    }
+                    Handler::Work { .. } => None,
+                };
+                bus::BusRt::new(b, handler, seeds.stream(&name), bucket)
+            })
+            .collect();
+        let logs = scenario
+            .logs
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let outages = scenario
+                    .faults
+                    .iter()
+                    .filter(|f| f.target == FaultTarget::Log(i))
+                    .map(|f| (f.start, f.end))
+                    .collect();
+                log::LogRt::new(
+                    l,
+                    seeds.stream(&format!("logs.{}", l.name)),
+                    bucket,
+                    outages,
+                )
+            })
+            .collect();
+        let locks = scenario
+            .locks
+            .iter()
+            .map(|l| lock::LockRt::new(l, seeds.stream(&format!("locks.{}", l.name))))
+            .collect();
         World {
             clients,
             services,
+            buses,
+            logs,
+            locks,
+            messages: Slab::default(),
             pipelines,
             limiters: scenario.limiters.iter().map(|(_, b)| b.clone()).collect(),
             faults: scenario.faults.clone(),
             calls: Slab::default(),
             jobs: Slab::default(),
             metrics: scenario.metrics.clone(),
-            total_offered: 0,
             trace: options.trace.then(Vec::new),
         }
     }
@@ -405,6 +490,21 @@ impl World {
                     begin: false,
                 },
             );
+        }
+        for l in 0..self.logs.len() {
+            self.start_log(sched, l);
+        }
+        for k in 0..self.locks.len() {
+            self.start_lock(sched, k);
+        }
+    }
+
+    /// The name of what a fault hits.
+    pub(crate) fn fault_target_name(&self, f: usize) -> &str {
+        match self.faults[f].target {
+            FaultTarget::Service(s) => &self.services[s].cfg.name,
+            FaultTarget::Bus(b) => &self.buses[b].cfg.name,
+            FaultTarget::Log(l) => &self.logs[l].cfg.name,
         }
     }
 
@@ -453,7 +553,34 @@ impl World {
                     now.as_nanos(),
                     if begin { "fault_begin" } else { "fault_end" },
                     self.faults[fault as usize].spec.kind(),
-                    self.services[self.faults[fault as usize].target].cfg.name
+                    self.fault_target_name(fault as usize)
+                ),
+                Event::ConsumerReady { bus, consumer } => format!(
+                    r#"{{"t_ns":{},"event":"consumer_ready","bus":"{}","consumer":{consumer}}}"#,
+                    now.as_nanos(),
+                    self.buses[bus as usize].cfg.name
+                ),
+                Event::MessageDue { msg } => format!(
+                    r#"{{"t_ns":{},"event":"message_due","msg":"{msg:?}"}}"#,
+                    now.as_nanos()
+                ),
+                Event::LogWake {
+                    log,
+                    consumer,
+                    wake,
+                } => format!(
+                    r#"{{"t_ns":{},"event":"log_{wake:?}","log":"{}","consumer":{consumer}}}"#,
+                    now.as_nanos(),
+                    self.logs[log as usize].cfg.name
+                ),
+                Event::LockWake {
+                    lock,
+                    contender,
+                    wake,
+                } => format!(
+                    r#"{{"t_ns":{},"event":"lock_{wake:?}","lock":"{}","contender":{contender}}}"#,
+                    now.as_nanos(),
+                    self.locks[lock as usize].cfg.name
                 ),
             };
             self.trace_line(|| line);
@@ -490,6 +617,20 @@ impl Model for World {
             Event::Reply { call, outcome } => self.on_reply(sched, call, outcome),
             Event::WorkDone { job } => self.on_work_done(sched, job),
             Event::FaultEdge { fault, begin } => self.on_fault_edge(sched, fault as usize, begin),
+            Event::ConsumerReady { bus, consumer } => {
+                self.on_consumer_ready(sched, bus as usize, consumer)
+            }
+            Event::MessageDue { msg } => self.on_message_due(sched, msg),
+            Event::LogWake {
+                log,
+                consumer,
+                wake,
+            } => self.on_log_wake(sched, log as usize, consumer as usize, wake),
+            Event::LockWake {
+                lock,
+                contender,
+                wake,
+            } => self.on_lock_wake(sched, lock as usize, contender, wake),
         }
     }
 }

@@ -442,6 +442,9 @@ impl World {
                 self.finish_request(sched, client as usize, user, c.start, outcome)
             }
             Origin::Job(job) => self.on_downstream_done(sched, job, outcome),
+            Origin::Consumer { bus, consumer } => {
+                self.on_consumer_call_done(sched, bus as usize, consumer, outcome)
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use sim_core::{Scheduler, SimDuration};
 
 use super::slab::Ref;
 use super::{Event, Job, JobState, Origin, Outcome, Rejection, World};
-use crate::scenario::{AbandonMode, FaultSpec, OutageMode};
+use crate::scenario::{AbandonMode, FaultSpec, FaultTarget, OutageMode};
 use crate::station::Admission;
 
 impl World {
@@ -30,6 +30,13 @@ impl World {
         let svc = &mut self.services[s];
         svc.stats.arrivals += 1;
         svc.arrivals_series.add(now, 1);
+        let message = match self.calls[call].origin {
+            Origin::Consumer { bus, consumer } => self.consumer_message(bus as usize, consumer),
+            _ => None,
+        };
+        if let Some(msg) = message {
+            self.retain_message(msg);
+        }
         let job = self.jobs.insert(Job {
             service: s as u16,
             caller: Some(call),
@@ -38,18 +45,19 @@ impl World {
             fail: false,
             version: 0,
             next_call: 0,
+            message,
         });
         self.calls[call].job = Some(job);
         let svc = &mut self.services[s];
         if svc.fail_fast > 0 {
             svc.stats.lost += 1;
             self.respond(sched, job, Outcome::Error);
-            self.jobs.remove(job);
+            self.discard_job(now, job);
             return;
         }
         if svc.hang > 0 {
             svc.stats.lost += 1;
-            self.jobs.remove(job);
+            self.discard_job(now, job);
             self.calls[call].job = None;
             return;
         }
@@ -59,7 +67,7 @@ impl World {
             Admission::Blocked => {
                 self.services[s].stats.rejected += 1;
                 self.respond(sched, job, Outcome::Rejected(Rejection::Server));
-                self.jobs.remove(job);
+                self.discard_job(now, job);
             }
         }
         self.gauges(s, now);
@@ -164,6 +172,10 @@ impl World {
     fn finish_job(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
         let now = sched.now();
         let j = self.jobs.remove(job).expect("live job");
+        if let Some(msg) = j.message {
+            // A consumer's work takes effect at the service, answered or not.
+            self.release_message(now, msg, outcome == Outcome::Ok);
+        }
         let s = j.service as usize;
         let svc = &mut self.services[s];
         svc.station.finish(now, true);
@@ -235,6 +247,9 @@ impl World {
     fn drop_job(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let now = sched.now();
         let j = self.jobs.remove(job).expect("live job");
+        if let Some(msg) = j.message {
+            self.release_message(now, msg, false);
+        }
         let s = j.service as usize;
         match j.state {
             JobState::Queued => self.services[s].station.forget_queued(now),
@@ -251,10 +266,23 @@ impl World {
         }
     }
 
+    /// Frees a job that never held a worker.
+    fn discard_job(&mut self, now: sim_core::SimTime, job: Ref) {
+        if let Some(j) = self.jobs.remove(job) {
+            if let Some(msg) = j.message {
+                self.release_message(now, msg, false);
+            }
+        }
+    }
+
     /// A fault window opens or closes.
     pub(crate) fn on_fault_edge(&mut self, sched: &mut Scheduler<Event>, f: usize, begin: bool) {
         let now = sched.now();
-        let s = self.faults[f].target;
+        let s = match self.faults[f].target {
+            FaultTarget::Service(s) => s,
+            FaultTarget::Bus(b) => return self.bus_outage(sched, b, begin),
+            FaultTarget::Log(l) => return self.log_outage(sched, l, begin),
+        };
         match self.faults[f].spec.clone() {
             FaultSpec::Outage { mode, .. } => {
                 let counter = match mode {
