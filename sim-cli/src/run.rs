@@ -224,6 +224,52 @@ const SERVICE_ROWS: &[(&str, &str, Fmt)] = &[
     ("latency p99 (ms)", "latency_ms.p99", Fmt::Ms),
 ];
 
+const BUS_ROWS: &[(&str, &str, Fmt)] = &[
+    ("published", "published", Fmt::Count),
+    ("acknowledged", "ok", Fmt::Count),
+    ("dead-lettered", "dead_lettered", Fmt::Count),
+    ("dropped", "dropped", Fmt::Count),
+    ("pending at end", "pending", Fmt::Count),
+    ("deliveries", "delivered", Fmt::Count),
+    ("failed deliveries", "failed_deliveries", Fmt::Count),
+    ("redeliveries", "retries", Fmt::Count),
+    ("delivery timeouts", "timeouts", Fmt::Count),
+    ("consumer crashes", "crashes", Fmt::Count),
+    ("duplicates processed", "duplicates", Fmt::Count),
+    ("repeats deduplicated", "deduplicated", Fmt::Count),
+    ("depth mean", "depth_mean", Fmt::Ratio),
+    ("depth max", "depth_max", Fmt::Count),
+    ("producer blocked (s)", "producer_blocked_s", Fmt::Secs),
+    ("delivery p99 (ms)", "delivery_latency_ms.p99", Fmt::Ms),
+    ("end-to-end p50 (ms)", "end_to_end_latency_ms.p50", Fmt::Ms),
+    ("end-to-end p99 (ms)", "end_to_end_latency_ms.p99", Fmt::Ms),
+];
+
+const LOG_ROWS: &[(&str, &str, Fmt)] = &[
+    ("appended", "appended", Fmt::Count),
+    ("processed", "processed", Fmt::Count),
+    ("duplicates (replayed)", "duplicates", Fmt::Count),
+    ("commits", "commits", Fmt::Count),
+    ("consumer crashes", "crashes", Fmt::Count),
+    ("lag mean", "lag_mean", Fmt::Ratio),
+    ("lag max", "lag_max", Fmt::Count),
+    ("lag at end", "lag_end", Fmt::Count),
+    ("catch-up after last outage (s)", "catch_up_s", Fmt::Secs),
+    ("producers blocked (s)", "producer_blocked_s", Fmt::Secs),
+    ("end-to-end p50 (ms)", "end_to_end_latency_ms.p50", Fmt::Ms),
+    ("end-to-end p99 (ms)", "end_to_end_latency_ms.p99", Fmt::Ms),
+];
+
+const LOCK_ROWS: &[(&str, &str, Fmt)] = &[
+    ("acquisitions", "acquisitions", Fmt::Count),
+    ("completed holding the lease", "completed", Fmt::Count),
+    ("lease expirations", "lease_expirations", Fmt::Count),
+    ("unsafe writes", "unsafe_writes", Fmt::Count),
+    ("writes refused by fencing", "rejected_writes", Fmt::Count),
+    ("wait p50 (ms)", "wait_ms.p50", Fmt::Ms),
+    ("wait p99 (ms)", "wait_ms.p99", Fmt::Ms),
+];
+
 /// Rows that are all zero or all missing are left out of the tables, so a
 /// scenario without a bulkhead shows no bulkhead row.
 fn group_table(doc: &Value, group: &str, rows: &[(&str, &str, Fmt)]) -> Option<Table> {
@@ -239,7 +285,14 @@ fn group_table(doc: &Value, group: &str, rows: &[(&str, &str, Fmt)]) -> Option<T
             .collect();
         let always = matches!(
             *suffix,
-            "offered" | "ok" | "failed" | "arrivals" | "latency_ms.p99"
+            "offered"
+                | "ok"
+                | "failed"
+                | "arrivals"
+                | "latency_ms.p99"
+                | "published"
+                | "appended"
+                | "unsafe_writes"
         );
         let any_nonzero = paths.iter().any(|p| {
             p.split('.')
@@ -279,6 +332,9 @@ pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String
         crate::table::paths_table(doc),
         group_table(doc, "clients", CLIENT_ROWS),
         group_table(doc, "services", SERVICE_ROWS),
+        group_table(doc, "buses", BUS_ROWS),
+        group_table(doc, "logs", LOG_ROWS),
+        group_table(doc, "locks", LOCK_ROWS),
     ]
     .into_iter()
     .flatten()

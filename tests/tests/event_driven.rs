@@ -225,7 +225,10 @@ fn log_broker_outage_holds_producers() {
     );
     assert!(num(&doc, "logs.events.producer_blocked_s") > 1000.0);
     assert!(num(&doc, "clients.p.latency_ms.max") > 4900.0);
-    assert!(num(&doc, "logs.events.catch_up_s") < 5.0);
+    // 500 held appends land at 15 s; two consumers at 200/s each work
+    // them off in about 1.25 s (plus commit granularity).
+    let catch_up = num(&doc, "logs.events.catch_up_s");
+    assert!(catch_up > 0.5 && catch_up < 5.0, "catch up {catch_up}");
 }
 
 fn lock(fencing: bool) -> String {

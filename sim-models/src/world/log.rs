@@ -158,8 +158,11 @@ impl LogRt {
         if let (Some(&(_, end)), Some(Some(before))) =
             (self.disturbances.last(), self.lag_at_start.last())
         {
+            // Committed lag moves in steps of up to one commit batch. Strictly
+            // after the end: at the end itself, appends held by a broker
+            // outage are still landing one by one.
             let slack = u64::from(self.cfg.commit_every.unwrap_or(0));
-            if now >= end && self.catch_up.is_none() && lag <= before + slack {
+            if now > end && self.catch_up.is_none() && lag <= before + slack {
                 self.catch_up = Some(now);
             }
         }
