@@ -6,7 +6,10 @@ mod error;
 mod io;
 mod report;
 mod run;
+mod samples;
 mod scenarios;
+mod sweep;
+mod sweepdir;
 mod table;
 
 use std::path::PathBuf;
@@ -23,6 +26,8 @@ Examples:
   sim run s3-breaker --set 'clients[0].retry.max_attempts=5' --seed 42
   sim validate experiments/*.ron
   sim list
+  sim sweep s1-timeout-x-retries --out out/s1 [--shard 2/4] [--threads 8]
+  sim merge out/shard-* --out out/s1
 
 Exit codes:
   0  success
@@ -48,11 +53,16 @@ enum Command {
     Validate(ValidateArgs),
     /// List the shipped experiments with one-line descriptions.
     List,
+    /// Run a parameter sweep (`*.sweep.ron`): one row per cell, with means
+    /// and 95% confidence intervals across replications.
+    Sweep(sweepdir::SweepArgs),
+    /// Combine the output directories of `sim sweep --shard` runs.
+    Merge(sweepdir::MergeArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct ValidateArgs {
-    /// Scenario files (`*.ron`).
+    /// Scenario files (`*.ron`) or sweep files (`*.sweep.ron`).
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -60,10 +70,15 @@ struct ValidateArgs {
 fn validate(args: ValidateArgs) -> Result<()> {
     let mut failures = Vec::new();
     for file in &args.files {
-        let result =
-            scenarios::resolve(Some(file)).and_then(|s| scenarios::load(&s, &[]).map(|_| ()));
+        let result = scenarios::resolve(Some(file)).and_then(|s| {
+            if sweep::is_sweep_file(&s.path) {
+                sweep::validate(&s)
+            } else {
+                scenarios::load(&s, &[]).map(|_| format!("{}: ok", file.display()))
+            }
+        });
         match result {
-            Ok(()) => println!("{}: ok", file.display()),
+            Ok(line) => println!("{line}"),
             Err(e) => failures.push(e.message),
         }
     }
@@ -77,8 +92,17 @@ fn validate(args: ValidateArgs) -> Result<()> {
 fn list() -> Result<()> {
     let shipped = scenarios::shipped();
     let width = shipped.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    for (name, description) in shipped {
+    let (sweeps, plain): (Vec<_>, Vec<_>) = shipped
+        .into_iter()
+        .partition(|(n, _)| sweep::is_sweep_file(std::path::Path::new(n)));
+    for (name, description) in plain {
         println!("{name:<width$}  {description}");
+    }
+    if !sweeps.is_empty() {
+        println!("\nsweeps (sim sweep NAME --out DIR):");
+        for (name, description) in sweeps {
+            println!("{name:<width$}  {description}");
+        }
     }
     Ok(())
 }
@@ -100,6 +124,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate(args),
         Command::List => list(),
+        Command::Sweep(args) => sweepdir::sweep(args),
+        Command::Merge(args) => sweepdir::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -87,6 +87,13 @@ pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Sen
 
 pub fn run(args: RunArgs) -> Result<()> {
     let source = scenarios::resolve(args.scenario.as_deref())?;
+    if crate::sweep::is_sweep_file(&source.path) {
+        return Err(CliError::input(format!(
+            "{}: is a sweep file; run it with `sim sweep {} --out DIR`",
+            source.path.display(),
+            source.path.display()
+        )));
+    }
     let (_, mut scenario) = scenarios::load(&source, &args.set)?;
     if let Some(r) = args.replications {
         scenario.replications = r;

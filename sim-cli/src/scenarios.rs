@@ -16,6 +16,8 @@ pub const DEFAULT_SCENARIO: &str = "s1.ron";
 pub struct Source {
     pub path: PathBuf,
     pub text: String,
+    /// Embedded in the binary (a shipped experiment), not read from disk.
+    pub embedded: bool,
 }
 
 /// Resolves `arg`: an existing file, else a shipped experiment by file name
@@ -30,12 +32,17 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
         return Ok(Source {
             path: arg.to_path_buf(),
             text: crate::io::read_text(arg)?,
+            embedded: false,
         });
     }
     let name = arg.to_string_lossy();
     let bare = !name.contains('/') && !name.contains('\\');
     if bare {
-        for candidate in [name.to_string(), format!("{name}.ron")] {
+        for candidate in [
+            name.to_string(),
+            format!("{name}.ron"),
+            format!("{name}.sweep.ron"),
+        ] {
             if let Some(s) = embedded(&candidate) {
                 return Ok(s);
             }
@@ -52,13 +59,15 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
     )))
 }
 
-fn embedded(file_name: &str) -> Option<Source> {
+/// A shipped experiment by file name.
+pub fn embedded(file_name: &str) -> Option<Source> {
     EMBEDDED
         .iter()
         .find(|(name, _, _)| *name == file_name)
         .map(|(_, path, text)| Source {
             path: PathBuf::from(path),
             text: text.to_string(),
+            embedded: true,
         })
 }
 

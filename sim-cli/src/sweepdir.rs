@@ -1,0 +1,678 @@
+//! `sim sweep` and `sim merge`: the output directory of a sweep.
+//!
+//! ```text
+//! DIR/sweep.json              manifest (identical for every shard)
+//! DIR/cells/cell-000000.json  one per finished cell, written atomically
+//! DIR/results.json            every row, in cell order (when all cells are there)
+//! DIR/results.csv
+//! ```
+//!
+//! results.* are always built from the cell files and the manifest on
+//! disk, by one function, so a merged directory is byte-identical to an
+//! unsharded run's. Nothing holds more than one cell's result in memory.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde_json::{Map, Value};
+use sim_models::results::CI_LEVEL;
+
+use crate::error::{CliError, Result};
+use crate::samples::{self, Samples, num};
+use crate::scenarios;
+use crate::sweep::{self, LoadedSweep, Manifest};
+
+pub const MANIFEST_FILE: &str = "sweep.json";
+pub const RESULTS_JSON: &str = "results.json";
+pub const RESULTS_CSV: &str = "results.csv";
+
+const SWEEP_HELP: &str = "\
+Examples:
+  sim sweep experiments/s1-timeout-x-retries.sweep.ron --out out/s1
+  sim sweep s1-timeout-x-retries --out out/s1 --threads 8
+  # rerunning the same command resumes: finished cells are skipped
+  # one slice of four (e.g. a Slurm array task), then combine:
+  sim sweep s1-timeout-x-retries --out out/shard-2 --shard 2/4
+  sim merge out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out/s1
+
+Output: DIR/sweep.json (manifest), DIR/cells/cell-NNNNNN.json (one per
+finished cell), and, once every cell is there, DIR/results.json and
+DIR/results.csv: one row per cell with each metric's mean and 95%
+confidence interval across replications. See docs/sweeps.md.";
+
+/// Run a parameter sweep.
+#[derive(clap::Args, Debug)]
+#[command(after_help = SWEEP_HELP)]
+pub struct SweepArgs {
+    /// Sweep file (`*.sweep.ron`), or the name of a shipped sweep (`sim list`).
+    pub file: PathBuf,
+    /// Output directory (created if absent; an existing one must hold the
+    /// same sweep, whose finished cells are kept).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores). Outputs do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run only slice I of N (1-based): the cells whose index % N == I - 1.
+    /// A shard writes its cells and the manifest; `sim merge` writes the
+    /// results.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+const MERGE_HELP: &str = "\
+Examples:
+  sim merge out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out/s1
+  sim merge out/shard-* --out out/s1
+
+The directories must hold shards of the same sweep (same manifest); every
+cell must be present in one of them. The result is byte-identical to an
+unsharded run's output directory.";
+
+/// Combine the output directories of `sim sweep --shard` runs.
+#[derive(clap::Args, Debug)]
+#[command(after_help = MERGE_HELP)]
+pub struct MergeArgs {
+    /// Shard output directories.
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Output directory (may be one of the shard directories).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Parses `I/N` with 1 <= I <= N.
+pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
+    let bad = |why: &str| CliError::input(format!("--shard {s}: {why}"));
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| bad("expected I/N, e.g. --shard 2/8 (the 2nd of 8 slices)"))?;
+    let parse = |x: &str| x.trim().parse::<usize>();
+    let (Ok(i), Ok(n)) = (parse(i), parse(n)) else {
+        return Err(bad(
+            "expected I/N with whole numbers, e.g. --shard 2/8 (the 2nd of 8 slices)",
+        ));
+    };
+    if n == 0 {
+        return Err(bad("N must be >= 1"));
+    }
+    if i == 0 || i > n {
+        return Err(bad(&format!("I must be between 1 and N ({n})")));
+    }
+    Ok((i, n))
+}
+
+pub fn cell_path(dir: &Path, i: usize) -> PathBuf {
+    dir.join("cells").join(format!("cell-{i:06}.json"))
+}
+
+/// The manifest of `dir` and its bytes, or `None` when there is none.
+fn read_manifest(dir: &Path) -> Result<Option<(Manifest, Vec<u8>)>> {
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CliError::input(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )));
+        }
+    };
+    let corrupted = |why: String| {
+        CliError::input(format!(
+            "{}: corrupted sweep manifest: {why}",
+            path.display()
+        ))
+    };
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| corrupted(e.to_string()))?;
+    manifest.check().map_err(corrupted)?;
+    Ok(Some((manifest, bytes)))
+}
+
+/// Whether `dir` is absent or holds nothing but stray temporary files.
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(CliError::input(format!(
+            "{}: cannot read: {e}",
+            dir.display()
+        ))),
+        Ok(rd) => Ok(rd
+            .filter_map(|e| e.ok())
+            .all(|e| crate::io::is_temp_name(&e.file_name().to_string_lossy()))),
+    }
+}
+
+/// Makes `dir` hold `manifest`: writes it into a new or empty directory;
+/// accepts a directory that already holds the same sweep; refuses any
+/// other. Returns whether the directory already held the sweep.
+fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<bool> {
+    match read_manifest(dir)? {
+        Some((_, bytes)) if bytes == manifest_bytes => Ok(true),
+        Some((other, _)) if other.fingerprint != manifest.fingerprint => {
+            Err(CliError::input(format!(
+                "{}: holds a different sweep ({:?}, fingerprint {}; this one is {:?}, fingerprint {}): use another --out, or delete the directory to start over",
+                dir.display(),
+                other.sweep,
+                other.fingerprint,
+                manifest.sweep,
+                manifest.fingerprint
+            )))
+        }
+        Some(_) => Err(CliError::input(format!(
+            "{}: corrupted sweep manifest: same fingerprint but different contents",
+            dir.join(MANIFEST_FILE).display()
+        ))),
+        None if is_empty_dir(dir)? => {
+            crate::io::write_atomic(&dir.join(MANIFEST_FILE), manifest_bytes)?;
+            Ok(false)
+        }
+        None => Err(CliError::input(format!(
+            "{}: exists and is not a sweep output directory (no {MANIFEST_FILE}): choose a new or empty directory",
+            dir.display()
+        ))),
+    }
+}
+
+fn manifest_bytes(m: &Manifest) -> Vec<u8> {
+    crate::io::json_bytes(&serde_json::to_value(m).expect("manifest serializes"))
+}
+
+/// The row of cell `i`: its parameters and each metric's mean and
+/// interval. Errors name a requested metric the run does not have.
+fn cell_doc(m: &Manifest, i: usize, s: &Samples) -> std::result::Result<Value, String> {
+    let all: Vec<String>;
+    let names: &[String] = match &m.metrics {
+        Some(list) => {
+            for (k, name) in list.iter().enumerate() {
+                if !s.has(name) {
+                    return Err(format!(
+                        "metrics[{k}]: {name:?} is not a metric of this scenario (`sim run SCENARIO --csv` lists them)"
+                    ));
+                }
+            }
+            list
+        }
+        None => {
+            all = s.paths().to_vec();
+            &all
+        }
+    };
+    let mut metrics = Map::new();
+    for name in names {
+        let est = s.estimate(name, CI_LEVEL);
+        let mut entry = Map::new();
+        entry.insert("mean".into(), num(est.map(|e| e.mean)));
+        entry.insert("ci_low".into(), num(est.and_then(|e| e.lower())));
+        entry.insert("ci_high".into(), num(est.and_then(|e| e.upper())));
+        entry.insert("n".into(), est.map_or(0, |e| e.n).into());
+        metrics.insert(name.clone(), Value::Object(entry));
+    }
+    let (params, labels) = m.cell_params(i);
+    let mut doc = Map::new();
+    doc.insert("cell".into(), i.into());
+    doc.insert("params".into(), Value::Object(params));
+    doc.insert("labels".into(), Value::Object(labels));
+    doc.insert("metrics".into(), Value::Object(metrics));
+    Ok(Value::Object(doc))
+}
+
+/// Checks a cell file against the manifest; returns its parsed contents.
+fn verify_cell(m: &Manifest, i: usize, bytes: &[u8]) -> std::result::Result<Value, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    if keys != ["cell", "params", "labels", "metrics"] {
+        return Err(format!(
+            "keys are {keys:?}, expected [\"cell\", \"params\", \"labels\", \"metrics\"]"
+        ));
+    }
+    if obj["cell"].as_u64() != Some(i as u64) {
+        return Err(format!("\"cell\" is {}, expected {i}", obj["cell"]));
+    }
+    let (params, labels) = m.cell_params(i);
+    if obj["params"] != Value::Object(params) || obj["labels"] != Value::Object(labels) {
+        return Err(format!(
+            "params or labels do not match cell {i} of the sweep"
+        ));
+    }
+    let metrics = obj["metrics"]
+        .as_object()
+        .ok_or("\"metrics\" is not an object")?;
+    for (name, e) in metrics {
+        let ok = e.as_object().is_some_and(|e| {
+            let keys: Vec<&str> = e.keys().map(String::as_str).collect();
+            keys == ["mean", "ci_low", "ci_high", "n"]
+                && ["mean", "ci_low", "ci_high"]
+                    .iter()
+                    .all(|k| e[*k].is_null() || e[*k].is_f64() || e[*k].is_i64() || e[*k].is_u64())
+                && e["n"].is_u64()
+        });
+        if !ok {
+            return Err(format!("metric {name:?} is malformed"));
+        }
+    }
+    if let Some(list) = &m.metrics
+        && !metrics.keys().eq(list.iter())
+    {
+        return Err("its metrics are not the sweep's metrics".into());
+    }
+    Ok(v)
+}
+
+/// The verified bytes and contents of cell `i` in `dir`, or `None` when
+/// it has not been written yet. A corrupted cell file is an error (it is
+/// never overwritten silently).
+fn read_cell(dir: &Path, m: &Manifest, i: usize) -> Result<Option<(Vec<u8>, Value)>> {
+    let path = cell_path(dir, i);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CliError::input(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )));
+        }
+    };
+    let v = verify_cell(m, i, &bytes).map_err(|why| {
+        CliError::input(format!(
+            "{}: corrupted cell result: {why}; delete the file to recompute the cell",
+            path.display()
+        ))
+    })?;
+    Ok(Some((bytes, v)))
+}
+
+/// `0-3, 7, 9-12` (the first 20 runs).
+fn ranges(cells: &[usize]) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &c in cells {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == c => *end = c,
+            _ => runs.push((c, c)),
+        }
+    }
+    let mut parts: Vec<String> = runs
+        .iter()
+        .take(20)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if runs.len() > 20 {
+        parts.push("...".into());
+    }
+    parts.join(", ")
+}
+
+/// results.json, streamed: the rows are the cell files, read one at a time.
+struct ResultsDoc<'a> {
+    m: &'a Manifest,
+    dir: &'a Path,
+}
+
+struct Rows<'a> {
+    m: &'a Manifest,
+    dir: &'a Path,
+}
+
+impl Serialize for ResultsDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let m = self.m;
+        let mut st = s.serialize_struct("results", 9)?;
+        st.serialize_field("kind", "sweep")?;
+        st.serialize_field("sweep", &m.sweep)?;
+        st.serialize_field("description", &m.description)?;
+        st.serialize_field("scenario", &m.scenario)?;
+        st.serialize_field("seed", &m.seed)?;
+        st.serialize_field("replications", &m.replications)?;
+        st.serialize_field("parameters", &m.parameters)?;
+        st.serialize_field("report", &m.report)?;
+        st.serialize_field(
+            "rows",
+            &Rows {
+                m: self.m,
+                dir: self.dir,
+            },
+        )?;
+        st.end()
+    }
+}
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.m.cells))?;
+        for i in 0..self.m.cells {
+            let row = read_cell(self.dir, self.m, i)
+                .map_err(|e| serde::ser::Error::custom(e.message))?
+                .ok_or_else(|| serde::ser::Error::custom(format!("cell {i} vanished")))?
+                .1;
+            seq.serialize_element(&row)?;
+        }
+        seq.end()
+    }
+}
+
+/// Writes results.json and results.csv from the manifest and the cell
+/// files of `dir`; every cell must be there.
+fn finalize(dir: &Path) -> Result<()> {
+    let (m, _) = read_manifest(dir)?
+        .ok_or_else(|| CliError::input(format!("{}: no {MANIFEST_FILE}", dir.display())))?;
+    // Pass 1: every cell present and sound; the metric columns.
+    let mut missing = Vec::new();
+    let mut names: Vec<String> = m.metrics.clone().unwrap_or_default();
+    let mut seen: HashSet<String> = names.iter().cloned().collect();
+    for i in 0..m.cells {
+        match read_cell(dir, &m, i)? {
+            None => missing.push(i),
+            Some((_, v)) if m.metrics.is_none() => {
+                for k in v["metrics"].as_object().into_iter().flat_map(|o| o.keys()) {
+                    if seen.insert(k.clone()) {
+                        names.push(k.clone());
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CliError::input(format!(
+            "{}: {} of {} cells missing: {}",
+            dir.display(),
+            missing.len(),
+            m.cells,
+            ranges(&missing)
+        )));
+    }
+    // Pass 2: results.json.
+    crate::io::write_atomic_with(&dir.join(RESULTS_JSON), |w| {
+        let doc = ResultsDoc { m: &m, dir };
+        let mut ser = serde_json::Serializer::pretty(&mut *w);
+        doc.serialize(&mut ser).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })?;
+    // Pass 3: results.csv.
+    crate::io::write_atomic_with(&dir.join(RESULTS_CSV), |w| {
+        let mut out = csv::Writer::from_writer(w);
+        let mut header = vec!["cell".to_string()];
+        header.extend(m.parameters.iter().cloned());
+        for n in &names {
+            header.push(n.clone());
+            header.push(format!("{n}.ci_low"));
+            header.push(format!("{n}.ci_high"));
+        }
+        out.write_record(&header)?;
+        for i in 0..m.cells {
+            let (_, v) = read_cell(dir, &m, i)
+                .map_err(|e| std::io::Error::other(e.message))?
+                .ok_or_else(|| std::io::Error::other(format!("cell {i} vanished")))?;
+            let mut rec = vec![i.to_string()];
+            for p in &m.parameters {
+                rec.push(v["labels"][p].as_str().unwrap_or_default().to_string());
+            }
+            let fmt = |x: &Value| x.as_f64().map(|f| f.to_string()).unwrap_or_default();
+            for n in &names {
+                let e = &v["metrics"][n];
+                rec.push(fmt(&e["mean"]));
+                rec.push(fmt(&e["ci_low"]));
+                rec.push(fmt(&e["ci_high"]));
+            }
+            out.write_record(&rec)?;
+        }
+        out.flush()
+    })?;
+    Ok(())
+}
+
+fn progress(len: usize) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || len == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} cells  {elapsed_precise} elapsed, ~{eta} left",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+pub fn sweep(args: SweepArgs) -> Result<()> {
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let source = scenarios::resolve(Some(&args.file))?;
+    if !sweep::is_sweep_file(&source.path) {
+        return Err(CliError::input(format!(
+            "{}: not a sweep file (sweep files are named *.sweep.ron; to run a scenario, use `sim run`)",
+            source.path.display()
+        )));
+    }
+    crate::run::with_threads(args.threads, || run_sweep(&source, &args.out, shard))?
+}
+
+fn run_sweep(source: &scenarios::Source, out: &Path, shard: Option<(usize, usize)>) -> Result<()> {
+    let wall = Instant::now();
+    let loaded = sweep::load(source)?;
+    let m = &loaded.manifest;
+    let bytes = manifest_bytes(m);
+    prepare(out, &bytes, m)?;
+
+    let (k, n) = shard.unwrap_or((1, 1));
+    let mine: Vec<usize> = (0..m.cells).filter(|i| i % n == k - 1).collect();
+    let mut pending = Vec::new();
+    for &i in &mine {
+        if read_cell(out, m, i)?.is_none() {
+            pending.push(i);
+        }
+    }
+    let already = mine.len() - pending.len();
+    let bar = progress(pending.len());
+    let ran = AtomicUsize::new(0);
+    let result: Result<()> = pending.par_iter().try_for_each(|&i| {
+        run_cell(&loaded, out, i)?;
+        ran.fetch_add(1, Ordering::Relaxed);
+        bar.inc(1);
+        Ok(())
+    });
+    bar.finish_and_clear();
+    result?;
+    let secs = wall.elapsed().as_secs_f64();
+    let what = match shard {
+        Some((k, n)) if n > 1 => format!("shard {k}/{n} of sweep {:?}", m.sweep),
+        _ => format!("sweep {:?}", m.sweep),
+    };
+    println!(
+        "{what}: {} cells x {} replications; ran {}, {} already done, in {secs:.2} s ({:.1} cells/s)",
+        mine.len(),
+        m.replications,
+        pending.len(),
+        already,
+        pending.len() as f64 / secs.max(1e-9),
+    );
+    if n == 1 {
+        finalize(out)?;
+        println!(
+            "wrote {} and {}",
+            out.join(RESULTS_JSON).display(),
+            out.join(RESULTS_CSV).display()
+        );
+    } else {
+        println!(
+            "wrote {} cells under {}; once every shard is done: sim merge SHARD_DIR... --out DIR",
+            mine.len(),
+            out.join("cells").display()
+        );
+    }
+    Ok(())
+}
+
+fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize) -> Result<()> {
+    let m = &loaded.manifest;
+    let file = loaded.file.display();
+    let scenario = loaded
+        .cell_scenario(i)
+        .map_err(|e| CliError::input(format!("{file}: {}: {e}", m.describe_cell(i))))?;
+    let samples = samples::run_replications(&scenario, m.seed).map_err(|e| CliError {
+        code: e.code,
+        message: format!("{}: {}", m.describe_cell(i), e.message),
+    })?;
+    let doc = cell_doc(m, i, &samples).map_err(|e| CliError::input(format!("{file}: {e}")))?;
+    crate::io::write_atomic(&cell_path(out, i), &crate::io::json_bytes(&doc))
+}
+
+pub fn merge(args: MergeArgs) -> Result<()> {
+    // Every directory holds the same manifest.
+    let mut reference: Option<(PathBuf, Manifest, Vec<u8>)> = None;
+    for d in &args.dirs {
+        let (m, bytes) = read_manifest(d)?.ok_or_else(|| {
+            CliError::input(format!(
+                "{}: not a sweep output directory (no {MANIFEST_FILE})",
+                d.display()
+            ))
+        })?;
+        match &reference {
+            None => reference = Some((d.clone(), m, bytes)),
+            Some((rd, rm, rb)) if *rb != bytes => {
+                return Err(CliError::input(format!(
+                    "{} holds sweep {:?} (fingerprint {}), but {} holds sweep {:?} (fingerprint {}): only shards of one sweep can be merged",
+                    d.display(),
+                    m.sweep,
+                    m.fingerprint,
+                    rd.display(),
+                    rm.sweep,
+                    rm.fingerprint
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let (_, m, bytes) = reference.expect("at least one directory (clap)");
+    let out = &args.out;
+    let out_has_manifest = match read_manifest(out)? {
+        Some((om, ob)) if ob != bytes => {
+            return Err(CliError::input(format!(
+                "{}: holds a different sweep ({:?}, fingerprint {}; the shards hold {:?}, fingerprint {}): use another --out",
+                out.display(),
+                om.sweep,
+                om.fingerprint,
+                m.sweep,
+                m.fingerprint
+            )));
+        }
+        Some(_) => true,
+        None if is_empty_dir(out)? => false,
+        None => {
+            return Err(CliError::input(format!(
+                "{}: exists and is not a sweep output directory (no {MANIFEST_FILE}): choose a new or empty directory",
+                out.display()
+            )));
+        }
+    };
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let out_canon = canon(out);
+    let shards: Vec<&PathBuf> = args.dirs.iter().filter(|d| canon(d) != out_canon).collect();
+
+    // Pass 1: where each cell is; shards must agree byte for byte.
+    let mut from: Vec<Option<u32>> = vec![None; m.cells];
+    let mut missing = Vec::new();
+    for (i, slot) in from.iter_mut().enumerate() {
+        let mut found = if out_has_manifest {
+            read_cell(out, &m, i)?.map(|(b, _)| (b, out.clone()))
+        } else {
+            None
+        };
+        for (s, d) in shards.iter().enumerate() {
+            if let Some((b, _)) = read_cell(d, &m, i)? {
+                match &found {
+                    Some((fb, fd)) if *fb != b => {
+                        return Err(CliError::input(format!(
+                            "cell {i} differs between {} and {}: were they run by different builds?",
+                            fd.display(),
+                            d.display()
+                        )));
+                    }
+                    Some(_) => {}
+                    None => {
+                        *slot = Some(s as u32);
+                        found = Some((b, (*d).clone()));
+                    }
+                }
+            }
+        }
+        if found.is_none() {
+            missing.push(i);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(CliError::input(format!(
+            "{} of {} cells are in none of the directories: {} (run the shards that hold them, then merge again)",
+            missing.len(),
+            m.cells,
+            ranges(&missing)
+        )));
+    }
+    // Pass 2: copy (verbatim bytes), then the results.
+    if !out_has_manifest {
+        crate::io::write_atomic(&out.join(MANIFEST_FILE), &bytes)?;
+    }
+    let mut copied = 0;
+    for (i, s) in from.iter().enumerate() {
+        if let Some(s) = s {
+            let (b, _) = read_cell(shards[*s as usize], &m, i)?
+                .ok_or_else(|| CliError::input(format!("cell {i} vanished during the merge")))?;
+            crate::io::write_atomic(&cell_path(out, i), &b)?;
+            copied += 1;
+        }
+    }
+    finalize(out)?;
+    println!(
+        "merged sweep {:?}: {} cells ({copied} copied from {} directories); wrote {} and {}",
+        m.sweep,
+        m.cells,
+        shards.len(),
+        out.join(RESULTS_JSON).display(),
+        out.join(RESULTS_CSV).display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_specs() {
+        assert_eq!(parse_shard("2/4").unwrap(), (2, 4));
+        assert_eq!(parse_shard("1/1").unwrap(), (1, 1));
+        for bad in ["3/2", "0/0", "0/3", "x", "1/", "-1/2", "2"] {
+            let e = parse_shard(bad).unwrap_err();
+            assert_eq!(e.code, crate::error::exit::INPUT);
+            assert!(
+                e.message.starts_with(&format!("--shard {bad}: ")),
+                "{}",
+                e.message
+            );
+            assert!(!e.message.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn missing_cells_are_shown_as_ranges() {
+        assert_eq!(ranges(&[0, 1, 2, 3, 7, 9, 10]), "0-3, 7, 9-10");
+        let many: Vec<usize> = (0..100).map(|i| i * 2).collect();
+        assert!(ranges(&many).ends_with(", ..."));
+    }
+}

@@ -1,0 +1,372 @@
+//! `sim sweep` and `sim merge`: output format, determinism, common random
+//! numbers, resume, sharding.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn read_json(p: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn results_have_one_row_per_cell_in_order() {
+    let t = TempDir::new("rows");
+    setup_small(t.path());
+    let out = ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    assert!(out.contains("ran 12, 0 already done"), "{out}");
+
+    let doc = read_json(&t.join("out/results.json"));
+    let keys: Vec<&str> = doc
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "kind",
+            "sweep",
+            "description",
+            "scenario",
+            "seed",
+            "replications",
+            "parameters",
+            "report",
+            "rows"
+        ]
+    );
+    assert_eq!(doc["kind"], "sweep");
+    assert_eq!(doc["sweep"], "small");
+    assert_eq!(doc["scenario"], "s1-rpc");
+    assert_eq!(doc["seed"], 11);
+    assert_eq!(doc["replications"], 3);
+    assert_eq!(
+        doc["report"],
+        serde_json::json!({"x": "clients[0].retry.max_attempts", "series": "clients[0].timeout"})
+    );
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 12);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["cell"], i);
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["cell", "params", "labels", "metrics"]);
+        // The row is the cell file.
+        assert_eq!(
+            *r,
+            read_json(&t.join(&format!("out/cells/cell-{i:06}.json")))
+        );
+    }
+    // Last parameter fastest.
+    assert_eq!(rows[0]["labels"]["clients[0].retry.backoff"], "Immediate");
+    assert_eq!(
+        rows[1]["labels"]["clients[0].retry.backoff"],
+        "FullJitter(base: \"20ms\", cap: \"400ms\")"
+    );
+    assert_eq!(
+        rows[1]["params"]["clients[0].retry.backoff"],
+        serde_json::json!({"FullJitter": {"base": "20ms", "cap": "400ms"}})
+    );
+    assert_eq!(rows[2]["params"]["clients[0].retry.max_attempts"], 2);
+    assert_eq!(rows[6]["params"]["clients[0].timeout"], "40ms");
+    assert_eq!(rows[6]["labels"]["clients[0].timeout"], "\"40ms\"");
+    let m = &rows[5]["metrics"]["clients.rpc.retry_amplification"];
+    assert_eq!(m["n"], 3);
+    let (lo, mean, hi) = (
+        m["ci_low"].as_f64().unwrap(),
+        m["mean"].as_f64().unwrap(),
+        m["ci_high"].as_f64().unwrap(),
+    );
+    assert!(lo <= mean && mean <= hi);
+    // Engine counters are not metrics.
+    assert!(
+        rows[0]["metrics"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("engine"))
+    );
+
+    // CSV: cell, parameters (labels), then mean, ci_low, ci_high per metric.
+    let csv = std::fs::read_to_string(t.join("out/results.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with(
+        "cell,clients[0].timeout,clients[0].retry.max_attempts,clients[0].retry.backoff,clients.rpc.offered,clients.rpc.offered.ci_low,clients.rpc.offered.ci_high,"
+    ), "{header}");
+    assert_eq!(lines.clone().count(), 12);
+    assert!(
+        lines
+            .nth(1)
+            .unwrap()
+            .starts_with("1,\"\"\"15ms\"\"\",1,\"FullJitter(base: \"\"20ms\"\""),
+        "{csv}"
+    );
+}
+
+/// Cell i, replication k runs with seed + k for every cell: where a
+/// parameter cannot matter (no retries, so no backoff), the cells agree
+/// exactly, and each cell equals `sim run` with the same settings.
+#[test]
+fn cells_use_common_random_numbers_and_match_sim_run() {
+    let t = TempDir::new("crn");
+    setup_small(t.path());
+    ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    let doc = read_json(&t.join("out/results.json"));
+    let rows = doc["rows"].as_array().unwrap();
+    // Cells 0 and 1: max_attempts 1, Immediate vs FullJitter.
+    assert_eq!(rows[0]["metrics"], rows[1]["metrics"]);
+    // With retries the backoff matters somewhere in the grid.
+    assert!(
+        (2..12)
+            .step_by(2)
+            .any(|i| rows[i]["metrics"] != rows[i + 1]["metrics"])
+    );
+
+    let run: Value = serde_json::from_str(&ok(sim(
+        t.path(),
+        &[
+            "run",
+            "s1-rpc.ron",
+            "--json",
+            "--seed",
+            "11",
+            "--replications",
+            "3",
+            "--set",
+            "clients[0].timeout=\"40ms\"",
+            "--set",
+            "clients[0].retry.max_attempts=3",
+            "--set",
+            "clients[0].retry.backoff=FullJitter(base: \"20ms\", cap: \"400ms\")",
+        ],
+    )))
+    .unwrap();
+    let cell = &rows[11]["metrics"];
+    for path in [
+        "clients.rpc.retry_amplification",
+        "clients.rpc.latency_ms.p99",
+        "services.backend.in_flight_mean",
+    ] {
+        let v = path.split('.').fold(&run, |n, k| &n[k]);
+        assert_eq!(cell[path]["mean"], *v, "{path}");
+        assert_eq!(cell[path]["ci_low"], run["ci95"][path][0], "{path}");
+        assert_eq!(cell[path]["ci_high"], run["ci95"][path][1], "{path}");
+    }
+}
+
+#[test]
+fn same_command_twice_and_any_thread_count_give_identical_bytes() {
+    let t = TempDir::new("det");
+    setup_small(t.path());
+    ok(sim(
+        t.path(),
+        &["sweep", "small.sweep.ron", "--out", "a", "--threads", "1"],
+    ));
+    ok(sim(
+        t.path(),
+        &["sweep", "small.sweep.ron", "--out", "b", "--threads", "1"],
+    ));
+    ok(sim(
+        t.path(),
+        &["sweep", "small.sweep.ron", "--out", "c", "--threads", "2"],
+    ));
+    ok(sim(
+        t.path(),
+        &["sweep", "small.sweep.ron", "--out", "d", "--threads", "5"],
+    ));
+    for other in ["b", "c", "d"] {
+        assert_same_tree(&t.join("a"), &t.join(other));
+    }
+}
+
+#[test]
+fn sharded_then_merged_equals_unsharded() {
+    let t = TempDir::new("shard");
+    setup_small(t.path());
+    ok(sim(
+        t.path(),
+        &[
+            "sweep",
+            "small.sweep.ron",
+            "--out",
+            "full",
+            "--threads",
+            "2",
+        ],
+    ));
+    for k in 1..=3 {
+        let spec = format!("{k}/3");
+        let dir = format!("s{k}");
+        let out = ok(sim(
+            t.path(),
+            &[
+                "sweep",
+                "small.sweep.ron",
+                "--out",
+                &dir,
+                "--shard",
+                &spec,
+                "--threads",
+                "1",
+            ],
+        ));
+        assert!(out.contains(&format!("shard {k}/3")), "{out}");
+        // A shard writes its cells (index % 3 == k - 1) and the manifest only.
+        let files: Vec<String> = snapshot(&t.join(&dir)).into_iter().map(|f| f.0).collect();
+        let mut want = vec!["sweep.json".to_string()];
+        want.extend(
+            (0..12)
+                .filter(|i| i % 3 == k - 1)
+                .map(|i| format!("cells/cell-{i:06}.json")),
+        );
+        want.sort();
+        assert_eq!(files, want);
+        assert_eq!(
+            std::fs::read(t.join(&dir).join("sweep.json")).unwrap(),
+            std::fs::read(t.join("full/sweep.json")).unwrap()
+        );
+    }
+    // Merging too early names the missing cells and writes nothing.
+    let e = input_error(
+        sim(t.path(), &["merge", "s1", "s3", "--out", "early"]),
+        "4 of 12 cells are in none",
+    );
+    assert!(e.contains("1, 4, 7, 10"), "{e}");
+    assert!(!t.join("early").exists());
+
+    ok(sim(
+        t.path(),
+        &["merge", "s1", "s2", "s3", "--out", "merged"],
+    ));
+    assert_same_tree(&t.join("full"), &t.join("merged"));
+
+    // Shards sharing one directory, merged in place.
+    for k in [2, 1, 3] {
+        ok(sim(
+            t.path(),
+            &[
+                "sweep",
+                "small.sweep.ron",
+                "--out",
+                "shared",
+                "--shard",
+                &format!("{k}/3"),
+            ],
+        ));
+    }
+    assert!(!t.join("shared/results.json").exists());
+    ok(sim(t.path(), &["merge", "shared", "--out", "shared"]));
+    assert_same_tree(&t.join("full"), &t.join("shared"));
+}
+
+#[test]
+fn rerunning_resumes_and_skips_finished_cells() {
+    let t = TempDir::new("resume");
+    setup_small(t.path());
+    ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    let before = snapshot(&t.join("out"));
+    // An interrupted run: some cells and the results never written, a
+    // temporary file left behind by a killed process.
+    for i in [0, 5, 11] {
+        std::fs::remove_file(t.join(&format!("out/cells/cell-{i:06}.json"))).unwrap();
+    }
+    std::fs::remove_file(t.join("out/results.json")).unwrap();
+    std::fs::remove_file(t.join("out/results.csv")).unwrap();
+    let stray = t.join("out/cells/.cell-000005.json.tmp-999-0-0");
+    std::fs::write(&stray, b"{\"cell\": 5, \"par").unwrap();
+    let out = ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    assert!(out.contains("ran 3, 9 already done"), "{out}");
+    std::fs::remove_file(&stray).unwrap();
+    assert_eq!(snapshot(&t.join("out")), before);
+    // Nothing left to do: still the same bytes.
+    let out = ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    assert!(out.contains("ran 0, 12 already done"), "{out}");
+    assert_eq!(snapshot(&t.join("out")), before);
+}
+
+#[test]
+fn metrics_filter_keeps_only_the_listed_metrics_in_order() {
+    let t = TempDir::new("filter");
+    setup_small(t.path());
+    let text = SMALL_SWEEP.replace(
+        "report:",
+        "metrics: [\"services.backend.amplification\", \"clients.rpc.time_to_recover_s\"],\n    report:",
+    );
+    std::fs::write(t.join("f.sweep.ron"), text).unwrap();
+    ok(sim(t.path(), &["sweep", "f.sweep.ron", "--out", "out"]));
+    let doc = read_json(&t.join("out/results.json"));
+    let m = doc["rows"][3]["metrics"].as_object().unwrap();
+    let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "services.backend.amplification",
+            "clients.rpc.time_to_recover_s"
+        ]
+    );
+    // No disturbance in S1: the recovery time is null in every replication.
+    assert_eq!(
+        m["clients.rpc.time_to_recover_s"],
+        serde_json::json!({"mean": null, "ci_low": null, "ci_high": null, "n": 0})
+    );
+    let csv = std::fs::read_to_string(t.join("out/results.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "cell,clients[0].timeout,clients[0].retry.max_attempts,clients[0].retry.backoff,services.backend.amplification,services.backend.amplification.ci_low,services.backend.amplification.ci_high,clients.rpc.time_to_recover_s,clients.rpc.time_to_recover_s.ci_low,clients.rpc.time_to_recover_s.ci_high"
+    );
+    assert!(csv.lines().nth(1).unwrap().ends_with(",,,"), "{csv}");
+
+    // A metric the scenario does not have is an error naming it.
+    let text = SMALL_SWEEP.replace("report:", "metrics: [\"clients.rpc.nope\"],\n    report:");
+    std::fs::write(t.join("g.sweep.ron"), text).unwrap();
+    input_error(
+        sim(t.path(), &["sweep", "g.sweep.ron", "--out", "g"]),
+        "metrics[0]: \"clients.rpc.nope\" is not a metric",
+    );
+}
+
+#[test]
+fn validate_and_list_know_sweeps() {
+    let t = TempDir::new("validate");
+    setup_small(t.path());
+    let out = ok(sim(
+        t.path(),
+        &["validate", "small.sweep.ron", "s1-rpc.ron"],
+    ));
+    assert!(
+        out.contains("small.sweep.ron: ok (sweep \"small\": 12 cells x 3 replications"),
+        "{out}"
+    );
+    assert!(out.contains("s1-rpc.ron: ok"), "{out}");
+    std::fs::write(
+        t.join("bad.sweep.ron"),
+        SMALL_SWEEP.replace("step: 1)", "step: 0)"),
+    )
+    .unwrap();
+    input_error(
+        sim(t.path(), &["validate", "bad.sweep.ron"]),
+        "grid[1].range.step: must be > 0",
+    );
+
+    let list = ok(sim(t.path(), &["list"]));
+    assert!(list.contains("s1-rpc.ron"), "{list}");
+    let sweeps = list.split("sweeps").nth(1).expect("a sweeps section");
+    assert!(sweeps.contains("s1-timeout-x-retries.sweep.ron"), "{list}");
+    // Every shipped sweep validates.
+    ok(sim(t.path(), &["validate", "s1-timeout-x-retries"]));
+}
+
+#[test]
+fn help_has_examples() {
+    let t = TempDir::new("help");
+    for cmd in ["sweep", "merge"] {
+        let out = ok(sim(t.path(), &[cmd, "--help"]));
+        assert!(out.contains("Examples:"), "{cmd}: {out}");
+        assert!(out.contains(&format!("sim {cmd} ")), "{cmd}: {out}");
+    }
+    let out = ok(sim(t.path(), &["--help"]));
+    assert!(out.contains("Exit codes:") && out.contains("1  `sim check` found a regression"));
+}
