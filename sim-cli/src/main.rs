@@ -2,6 +2,7 @@
 //! engineering. This binary is a thin layer over `sim-models` (the models
 //! and the scenario format) and `sim-core` (the engine).
 
+mod baseline;
 mod error;
 mod io;
 mod report;
@@ -28,6 +29,8 @@ Examples:
   sim list
   sim sweep s1-timeout-x-retries --out out/s1 [--shard 2/4] [--threads 8]
   sim merge out/shard-* --out out/s1
+  sim baseline s1-rpc -o s1-baseline.json
+  sim check s1-rpc --baseline s1-baseline.json
 
 Exit codes:
   0  success
@@ -58,6 +61,10 @@ enum Command {
     Sweep(sweepdir::SweepArgs),
     /// Combine the output directories of `sim sweep --shard` runs.
     Merge(sweepdir::MergeArgs),
+    /// Run a scenario and store its metrics with tolerances (for `sim check`).
+    Baseline(baseline::BaselineArgs),
+    /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
+    Check(baseline::CheckArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -126,6 +133,8 @@ fn main() -> ExitCode {
         Command::List => list(),
         Command::Sweep(args) => sweepdir::sweep(args),
         Command::Merge(args) => sweepdir::merge(args),
+        Command::Baseline(args) => baseline::baseline(args),
+        Command::Check(args) => baseline::check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -131,6 +131,117 @@ fn invalid_value() {
 }
 
 #[test]
+fn bad_set_path() {
+    let t = TempDir::new("bad-set-path");
+    std::fs::copy(s1_path(), t.join("s1-rpc.ron")).unwrap();
+    input_error(
+        sim(
+            t.path(),
+            &[
+                "baseline",
+                "s1-rpc.ron",
+                "-o",
+                "b.json",
+                "--set",
+                "clients[0].retyr.max_attempts=2",
+            ],
+        ),
+        "--set clients[0].retyr.max_attempts=2: clients[0] has no field \"retyr\"",
+    );
+    assert!(!t.join("b.json").exists());
+    ok(sim(
+        t.path(),
+        &[
+            "baseline",
+            "s1-rpc.ron",
+            "-o",
+            "b.json",
+            "--replications",
+            "2",
+        ],
+    ));
+    let before = std::fs::read(t.join("b.json")).unwrap();
+    input_error(
+        sim(
+            t.path(),
+            &[
+                "check",
+                "s1-rpc.ron",
+                "--baseline",
+                "b.json",
+                "--set",
+                "clients[7].timeout=\"1s\"",
+            ],
+        ),
+        "--set clients[7].timeout=\"1s\": clients[7] is out of range",
+    );
+    input_error(
+        sim(t.path(), &["run", "s1-rpc.ron", "--set", "nope=1"]),
+        "--set nope=1: the scenario has no field \"nope\"",
+    );
+    assert_eq!(std::fs::read(t.join("b.json")).unwrap(), before);
+}
+
+#[test]
+fn bad_set_value_type() {
+    let t = TempDir::new("bad-set-type");
+    std::fs::copy(s1_path(), t.join("s1-rpc.ron")).unwrap();
+    input_error(
+        sim(
+            t.path(),
+            &[
+                "baseline",
+                "s1-rpc.ron",
+                "-o",
+                "b.json",
+                "--set",
+                "clients[0].retry.max_attempts=\"many\"",
+            ],
+        ),
+        "--set clients[0].retry.max_attempts=\"many\": invalid type",
+    );
+    input_error(
+        sim(
+            t.path(),
+            &[
+                "check",
+                "s1-rpc.ron",
+                "--baseline",
+                "b.json",
+                "--set",
+                "clients[0].timeout=5ms",
+            ],
+        ),
+        "b.json: no such file",
+    );
+    ok(sim(
+        t.path(),
+        &[
+            "baseline",
+            "s1-rpc.ron",
+            "-o",
+            "b.json",
+            "--replications",
+            "2",
+        ],
+    ));
+    input_error(
+        sim(
+            t.path(),
+            &[
+                "check",
+                "s1-rpc.ron",
+                "--baseline",
+                "b.json",
+                "--set",
+                "clients[0].timeout=5ms",
+            ],
+        ),
+        "durations need quotes",
+    );
+}
+
+#[test]
 fn bad_shard_spec_3_of_2() {
     let t = TempDir::new("bad-shard-32");
     let before = finished(&t);

@@ -362,7 +362,7 @@ fn validate_and_list_know_sweeps() {
 #[test]
 fn help_has_examples() {
     let t = TempDir::new("help");
-    for cmd in ["sweep", "merge"] {
+    for cmd in ["sweep", "merge", "check", "baseline"] {
         let out = ok(sim(t.path(), &[cmd, "--help"]));
         assert!(out.contains("Examples:"), "{cmd}: {out}");
         assert!(out.contains(&format!("sim {cmd} ")), "{cmd}: {out}");

@@ -1,0 +1,665 @@
+//! `sim baseline` and `sim check`: store a scenario's metrics with
+//! tolerances derived from their confidence intervals, then rerun and
+//! compare (what a service team's CI calls to assert no regression).
+//!
+//! Tolerances: `ci` and `absolute` allow |now - baseline| <= value;
+//! `relative` allows |now - baseline| <= value * |baseline|. The default,
+//! written by `sim baseline`, is `ci` with value = sqrt(2) x the 99% CI
+//! half-width of the baseline's mean (the spread two independent estimates
+//! of the same mean can show), floored at max(1e-9, 1e-6 x |value|) so
+//! metrics that are constant across replications still get a tolerance.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sim_models::results::CI_LEVEL;
+
+use crate::error::{CliError, Result};
+use crate::samples::{self, Samples};
+use crate::scenarios;
+
+/// Level of the interval tolerances are derived from.
+pub const TOLERANCE_CI_LEVEL: f64 = 0.99;
+/// Replications `sim baseline` uses at least, by default.
+pub const DEFAULT_MIN_REPLICATIONS: u32 = 10;
+/// Smallest tolerance: absolute part.
+pub const FLOOR_ABSOLUTE: f64 = 1e-9;
+/// Smallest tolerance: part relative to the value.
+pub const FLOOR_RELATIVE: f64 = 1e-6;
+
+const BASELINE_HELP: &str = "\
+Examples:
+  sim baseline experiments/s1-rpc.ron -o baselines/s1-rpc.json
+  sim baseline s1-rpc -o base.json --replications 30 --metric 'clients.*'
+  sim baseline s1-rpc -o base.json --set 'clients[0].retry.max_attempts=2'
+  sim baseline s1-rpc -o base.json --tolerance 'clients.rpc.latency_ms.*=rel:0.05'
+
+Each metric is stored with its mean, its 99% confidence half-width h and a
+tolerance. Default tolerance: kind \"ci\", value sqrt(2) x h, at least
+max(1e-9, 1e-6 x |mean|). --tolerance GLOB=KIND:X (KIND rel, abs or ci;
+ci:K means K x h) overrides it for the metrics matching GLOB (`*` matches
+anything); later flags win. See docs/sweeps.md.";
+
+const CHECK_HELP: &str = "\
+Examples:
+  sim check experiments/s1-rpc.ron --baseline baselines/s1-rpc.json
+  sim check s1-rpc --baseline base.json --verbose
+  sim check s1-rpc --baseline base.json --tolerance 'clients.*.latency_ms.*=rel:0.1'
+
+Reruns the scenario with the baseline's seed, replications and overrides
+(then any --set given here), compares every metric of the baseline, prints
+the failing ones (all with --verbose) and exits 1 if any is outside its
+tolerance, in either direction. A metric missing from the new run fails; a
+null that stays null passes. Exit codes: 0 no regression, 1 regression,
+2 bad input, 3 the simulation failed.";
+
+/// Run a scenario and store its metrics with tolerances, for `sim check`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = BASELINE_HELP)]
+pub struct BaselineArgs {
+    /// Scenario file, or the name of a shipped experiment (`sim list`).
+    pub scenario: PathBuf,
+    /// Baseline file to write (JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replications (default: the scenario's, at least 10). At least 2.
+    #[arg(long)]
+    pub replications: Option<u32>,
+    /// Override a scenario field, as in `sim run`; stored in the baseline.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Keep only the metrics matching this glob (repeatable; default: all).
+    #[arg(long = "metric", value_name = "GLOB")]
+    pub metrics: Vec<String>,
+    /// Tolerance for the metrics matching GLOB: rel:X, abs:X or ci:K.
+    #[arg(long, value_name = "GLOB=KIND:X")]
+    pub tolerance: Vec<String>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Rerun a scenario and compare it with a baseline; exit 1 on regression.
+#[derive(clap::Args, Debug)]
+#[command(after_help = CHECK_HELP)]
+pub struct CheckArgs {
+    /// Scenario file, or the name of a shipped experiment (`sim list`).
+    pub scenario: PathBuf,
+    /// Baseline file written by `sim baseline`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: PathBuf,
+    /// Override a scenario field, applied after the baseline's overrides.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Tolerance for the metrics matching GLOB: rel:X, abs:X or ci:K
+    /// (overrides the baseline's).
+    #[arg(long, value_name = "GLOB=KIND:X")]
+    pub tolerance: Vec<String>,
+    /// Show every metric, not only the failing ones.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Ci,
+    Relative,
+    Absolute,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerance {
+    pub kind: Kind,
+    pub value: f64,
+}
+
+impl Tolerance {
+    /// The largest |now - baseline| allowed.
+    fn allowed(&self, baseline: f64) -> f64 {
+        match self.kind {
+            Kind::Ci | Kind::Absolute => self.value,
+            Kind::Relative => self.value * baseline.abs(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.kind {
+            Kind::Ci => format!("±{} (ci)", fmt_num(self.value)),
+            Kind::Absolute => format!("±{} (abs)", fmt_num(self.value)),
+            Kind::Relative => format!("±{}% (rel)", fmt_num(self.value * 100.0)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub value: Option<f64>,
+    /// Half-width of the 99% interval of the mean (null with fewer than
+    /// two values).
+    pub ci_half_width: Option<f64>,
+    pub tolerance: Tolerance,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// Always "baseline".
+    pub kind: String,
+    pub scenario: String,
+    pub seed: u64,
+    pub replications: u32,
+    pub overrides: Vec<String>,
+    /// In the order of the result document (serde_json keeps order).
+    pub metrics: Map<String, Value>,
+}
+
+/// The floor of every tolerance.
+fn floor(value: Option<f64>) -> f64 {
+    FLOOR_ABSOLUTE.max(FLOOR_RELATIVE * value.unwrap_or(0.0).abs())
+}
+
+/// The default tolerance: sqrt(2) x the 99% half-width, floored.
+fn ci_tolerance(k: f64, value: Option<f64>, half_width: Option<f64>) -> Tolerance {
+    Tolerance {
+        kind: Kind::Ci,
+        value: (k * half_width.unwrap_or(0.0)).max(floor(value)),
+    }
+}
+
+/// `*` matches any run of characters (dots included), `?` one character.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A parsed `--tolerance GLOB=KIND:X`.
+#[derive(Debug, PartialEq)]
+pub struct ToleranceFlag {
+    pub flag: String,
+    pub glob: String,
+    pub kind: Kind,
+    pub x: f64,
+}
+
+pub fn parse_tolerance(flag: &str) -> Result<ToleranceFlag> {
+    let bad = |why: &str| CliError::input(format!("--tolerance {flag}: {why}"));
+    let usage =
+        "expected GLOB=KIND:X with KIND rel, abs or ci, e.g. 'clients.*.latency_ms.p99=rel:0.05'";
+    let (glob, spec) = flag.rsplit_once('=').ok_or_else(|| bad(usage))?;
+    let (kind, x) = spec.split_once(':').ok_or_else(|| bad(usage))?;
+    let kind = match kind.trim() {
+        "rel" | "relative" => Kind::Relative,
+        "abs" | "absolute" => Kind::Absolute,
+        "ci" => Kind::Ci,
+        other => return Err(bad(&format!("unknown kind {other:?}; {usage}"))),
+    };
+    let x: f64 = x
+        .trim()
+        .parse()
+        .map_err(|_| bad(&format!("{:?} is not a number", x.trim())))?;
+    if !x.is_finite() || x < 0.0 {
+        return Err(bad("the value must be a finite number >= 0"));
+    }
+    if glob.trim().is_empty() {
+        return Err(bad(usage));
+    }
+    Ok(ToleranceFlag {
+        flag: flag.to_string(),
+        glob: glob.trim().to_string(),
+        kind,
+        x,
+    })
+}
+
+/// Applies tolerance flags (later ones win) to the entries; a flag that
+/// matches no metric is an error (it is probably a typo).
+fn apply_tolerances(metrics: &mut [(String, Entry)], flags: &[String]) -> Result<()> {
+    for flag in flags {
+        let t = parse_tolerance(flag)?;
+        let mut matched = false;
+        for (path, e) in metrics.iter_mut() {
+            if glob_match(&t.glob, path) {
+                matched = true;
+                e.tolerance = match t.kind {
+                    Kind::Ci => ci_tolerance(t.x, e.value, e.ci_half_width),
+                    kind => Tolerance { kind, value: t.x },
+                };
+            }
+        }
+        if !matched {
+            return Err(CliError::input(format!(
+                "--tolerance {}: {:?} matches no metric of the baseline",
+                t.flag, t.glob
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn baseline(args: BaselineArgs) -> Result<()> {
+    let source = scenarios::resolve(Some(&args.scenario))?;
+    let (_, mut scenario) = scenarios::load(&source, &args.set)?;
+    let replications = args
+        .replications
+        .unwrap_or(scenario.replications.max(DEFAULT_MIN_REPLICATIONS));
+    if replications < 2 {
+        return Err(CliError::input(format!(
+            "--replications {replications}: a baseline needs at least 2 (tolerances come from confidence intervals)"
+        )));
+    }
+    scenario.replications = replications;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let samples =
+        crate::run::with_threads(args.threads, || samples::run_replications(&scenario, seed))??;
+
+    let mut metrics: Vec<(String, Entry)> = Vec::new();
+    for path in samples.paths() {
+        if !args.metrics.is_empty() && !args.metrics.iter().any(|g| glob_match(g, path)) {
+            continue;
+        }
+        let est = samples.estimate(path, TOLERANCE_CI_LEVEL);
+        let value = est.map(|e| e.mean).filter(|x| x.is_finite());
+        let h = est.and_then(|e| e.half_width).filter(|x| x.is_finite());
+        metrics.push((
+            path.clone(),
+            Entry {
+                value,
+                ci_half_width: h,
+                tolerance: ci_tolerance(std::f64::consts::SQRT_2, value, h),
+            },
+        ));
+    }
+    for g in &args.metrics {
+        if !samples.paths().iter().any(|p| glob_match(g, p)) {
+            return Err(CliError::input(format!(
+                "--metric {g}: matches no metric of scenario {} (`sim run {} --csv` lists them)",
+                scenario.name,
+                args.scenario.display()
+            )));
+        }
+    }
+    apply_tolerances(&mut metrics, &args.tolerance)?;
+    let doc = Baseline {
+        kind: "baseline".into(),
+        scenario: scenario.name.clone(),
+        seed,
+        replications,
+        overrides: args.set.clone(),
+        metrics: metrics
+            .into_iter()
+            .map(|(k, e)| (k, serde_json::to_value(e).expect("entries serialize")))
+            .collect(),
+    };
+    let value = serde_json::to_value(&doc).expect("baselines serialize");
+    crate::io::write_atomic(&args.out, &crate::io::json_bytes(&value))?;
+    println!(
+        "wrote {}: {} metrics of scenario {} (seed {seed}, {replications} replications)",
+        args.out.display(),
+        doc.metrics.len(),
+        doc.scenario
+    );
+    Ok(())
+}
+
+/// Reads and checks a baseline file.
+pub fn read_baseline(path: &Path) -> Result<(Baseline, Vec<(String, Entry)>)> {
+    let text = crate::io::read_text(path)?;
+    let bad =
+        |why: String| CliError::input(format!("{}: not a baseline file: {why}", path.display()));
+    let b: Baseline = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if b.kind != "baseline" {
+        return Err(bad(format!("kind is {:?}, not \"baseline\"", b.kind)));
+    }
+    if b.replications < 2 {
+        return Err(bad(format!(
+            "replications: must be >= 2, got {}",
+            b.replications
+        )));
+    }
+    let mut entries = Vec::new();
+    for (k, v) in &b.metrics {
+        let e: Entry =
+            serde_json::from_value(v.clone()).map_err(|e| bad(format!("metrics.{k:?}: {e}")))?;
+        if e.tolerance.value.is_nan() || e.tolerance.value < 0.0 {
+            return Err(bad(format!("metrics.{k:?}.tolerance.value: must be >= 0")));
+        }
+        entries.push((k.clone(), e));
+    }
+    Ok((b, entries))
+}
+
+/// One compared metric.
+struct Row {
+    metric: String,
+    baseline: Option<f64>,
+    now: Option<f64>,
+    tolerance: Tolerance,
+    verdict: std::result::Result<(), &'static str>,
+}
+
+fn compare(entries: &[(String, Entry)], samples: &Samples) -> Vec<Row> {
+    entries
+        .iter()
+        .map(|(path, e)| {
+            let present = samples.has(path);
+            let now = samples
+                .estimate(path, CI_LEVEL)
+                .map(|x| x.mean)
+                .filter(|x| x.is_finite());
+            let verdict = match (present, e.value, now) {
+                (false, _, _) => Err("missing from this run"),
+                (true, None, None) => Ok(()),
+                (true, None, Some(_)) => Err("was null"),
+                (true, Some(_), None) => Err("now null"),
+                (true, Some(b), Some(n)) => {
+                    if (n - b).abs() <= e.tolerance.allowed(b) {
+                        Ok(())
+                    } else {
+                        Err("outside tolerance")
+                    }
+                }
+            };
+            Row {
+                metric: path.clone(),
+                baseline: e.value,
+                now,
+                tolerance: e.tolerance,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+/// Six significant digits, no trailing zeros; exponent form when very
+/// large or small.
+pub fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if !(1e-4..1e9).contains(&a) {
+        return format!("{x:.4e}");
+    }
+    let decimals = (5 - a.log10().floor() as i32).clamp(0, 9) as usize;
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+fn render(rows: &[&Row]) -> String {
+    let opt = |x: Option<f64>| x.map_or("null".to_string(), fmt_num);
+    let mut cells: Vec<[String; 6]> = vec![[
+        "metric".into(),
+        "baseline".into(),
+        "now".into(),
+        "delta".into(),
+        "tolerance".into(),
+        "verdict".into(),
+    ]];
+    for r in rows {
+        let delta = match (r.baseline, r.now) {
+            (Some(b), Some(n)) => {
+                let d = n - b;
+                if d > 0.0 {
+                    format!("+{}", fmt_num(d))
+                } else {
+                    fmt_num(d)
+                }
+            }
+            _ => "-".into(),
+        };
+        cells.push([
+            r.metric.clone(),
+            opt(r.baseline),
+            if r.verdict == Err("missing from this run") {
+                "-".into()
+            } else {
+                opt(r.now)
+            },
+            delta,
+            r.tolerance.describe(),
+            match r.verdict {
+                Ok(()) => "ok".into(),
+                Err(why) => format!("FAIL ({why})"),
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|c| {
+            cells
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in &cells {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            let w = widths[c];
+            if c == 0 || c == 5 {
+                line.push_str(&format!("{cell:<w$}"));
+            } else {
+                line.push_str(&format!("{cell:>w$}"));
+            }
+            if c < 5 {
+                line.push_str("  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn check(args: CheckArgs) -> Result<()> {
+    let (b, mut entries) = read_baseline(&args.baseline)?;
+    let source = scenarios::resolve(Some(&args.scenario))?;
+    let mut overrides = b.overrides.clone();
+    overrides.extend(args.set.iter().cloned());
+    let (_, mut scenario) = scenarios::load(&source, &overrides)?;
+    if scenario.name != b.scenario {
+        return Err(CliError::input(format!(
+            "{}: is a baseline of scenario {:?}, but {} is scenario {:?}",
+            args.baseline.display(),
+            b.scenario,
+            source.path.display(),
+            scenario.name
+        )));
+    }
+    apply_tolerances(&mut entries, &args.tolerance)?;
+    scenario.replications = b.replications;
+    let samples = crate::run::with_threads(args.threads, || {
+        samples::run_replications(&scenario, b.seed)
+    })??;
+    let rows = compare(&entries, &samples);
+    let failing: Vec<&Row> = rows.iter().filter(|r| r.verdict.is_err()).collect();
+    let passing: Vec<&Row> = rows.iter().filter(|r| r.verdict.is_ok()).collect();
+    println!(
+        "check {} against {} (seed {}, {} replications{})",
+        scenario.name,
+        args.baseline.display(),
+        b.seed,
+        b.replications,
+        if overrides.is_empty() {
+            String::new()
+        } else {
+            format!(", --set {}", overrides.join(" --set "))
+        }
+    );
+    let shown: Vec<&Row> = if args.verbose {
+        failing.iter().chain(&passing).copied().collect()
+    } else {
+        failing.clone()
+    };
+    if !shown.is_empty() {
+        print!("{}", render(&shown));
+    }
+    if !args.verbose && !passing.is_empty() {
+        println!(
+            "{} of {} metrics within tolerance (--verbose shows them)",
+            passing.len(),
+            rows.len()
+        );
+    }
+    if failing.is_empty() {
+        println!("no regression: all {} metrics within tolerance", rows.len());
+        Ok(())
+    } else {
+        Err(CliError::regression(format!(
+            "regression: {} of {} metrics outside tolerance",
+            failing.len(),
+            rows.len()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(
+            "clients.*.latency_ms.p99",
+            "clients.rpc.latency_ms.p99"
+        ));
+        assert!(glob_match("*", "anything.at.all"));
+        assert!(glob_match("clients.rpc.?k", "clients.rpc.ok"));
+        assert!(!glob_match("clients.*.p99", "clients.rpc.latency_ms.p95"));
+        assert!(!glob_match("services.*", "clients.rpc.ok"));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn tolerance_flags() {
+        let t = parse_tolerance("clients.*=rel:0.05").unwrap();
+        assert_eq!(
+            (t.glob.as_str(), t.kind, t.x),
+            ("clients.*", Kind::Relative, 0.05)
+        );
+        assert_eq!(parse_tolerance("x=abs:3").unwrap().kind, Kind::Absolute);
+        assert_eq!(parse_tolerance("x=ci:2").unwrap().kind, Kind::Ci);
+        for bad in [
+            "x",
+            "x=rel",
+            "x=pct:3",
+            "x=abs:-1",
+            "x=abs:NaN",
+            "=abs:1",
+            "x=abs:y",
+        ] {
+            let e = parse_tolerance(bad).unwrap_err();
+            assert_eq!(e.code, crate::error::exit::INPUT, "{bad}");
+            assert!(e.message.starts_with(&format!("--tolerance {bad}: ")));
+        }
+    }
+
+    fn entry(value: Option<f64>, h: Option<f64>) -> Entry {
+        Entry {
+            value,
+            ci_half_width: h,
+            tolerance: ci_tolerance(std::f64::consts::SQRT_2, value, h),
+        }
+    }
+
+    #[test]
+    fn default_tolerance_is_sqrt2_half_width_with_a_floor() {
+        let e = entry(Some(10.0), Some(0.5));
+        assert_eq!(e.tolerance.kind, Kind::Ci);
+        assert!((e.tolerance.value - 0.5 * std::f64::consts::SQRT_2).abs() < 1e-15);
+        assert_eq!(entry(Some(1000.0), Some(0.0)).tolerance.value, 1e-3);
+        assert_eq!(entry(Some(0.0), Some(0.0)).tolerance.value, 1e-9);
+        assert_eq!(entry(None, None).tolerance.value, 1e-9);
+    }
+
+    #[test]
+    fn comparisons() {
+        let samples = Samples::from_replications(vec![
+            vec![
+                ("a".into(), Some(10.0)),
+                ("b".into(), None),
+                ("c".into(), Some(1.0)),
+                ("d".into(), Some(5.0)),
+            ],
+            vec![
+                ("a".into(), Some(10.0)),
+                ("b".into(), None),
+                ("c".into(), Some(1.0)),
+                ("d".into(), Some(5.0)),
+            ],
+        ]);
+        let mut entries = vec![
+            ("a".to_string(), entry(Some(10.5), Some(0.1))), // off by 0.5 > 0.14
+            ("b".to_string(), entry(None, None)),            // null stays null
+            ("c".to_string(), entry(None, None)),            // was null
+            ("d".to_string(), entry(Some(5.0), Some(0.0))),  // equal
+            ("gone".to_string(), entry(Some(1.0), Some(0.1))),
+        ];
+        let verdicts = |entries: &[(String, Entry)]| -> Vec<_> {
+            compare(entries, &samples)
+                .into_iter()
+                .map(|r| r.verdict)
+                .collect()
+        };
+        assert_eq!(
+            verdicts(&entries),
+            [
+                Err("outside tolerance"),
+                Ok(()),
+                Err("was null"),
+                Ok(()),
+                Err("missing from this run")
+            ]
+        );
+        apply_tolerances(&mut entries, &["a=rel:0.05".into()]).unwrap();
+        assert_eq!(verdicts(&entries)[0], Ok(()));
+        apply_tolerances(&mut entries, &["a=abs:0.4".into()]).unwrap();
+        assert_eq!(verdicts(&entries)[0], Err("outside tolerance"));
+        apply_tolerances(&mut entries, &["a=ci:5".into()]).unwrap();
+        assert_eq!(verdicts(&entries)[0], Ok(()));
+        assert!(apply_tolerances(&mut entries, &["zz*=abs:1".into()]).is_err());
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(fmt_num(0.2365), "0.2365");
+        assert_eq!(fmt_num(486.408192), "486.408");
+        assert_eq!(fmt_num(2000.0), "2000");
+        assert_eq!(fmt_num(-0.5), "-0.5");
+        assert_eq!(fmt_num(1e-9), "1.0000e-9");
+    }
+}
