@@ -1,7 +1,9 @@
 //! Writing outputs without ever leaving a half-written file behind.
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{CliError, Result};
 
@@ -9,52 +11,84 @@ use crate::error::{CliError, Result};
 /// directory, flushed to disk, then renamed over the target. A crash or an
 /// interrupt leaves either the old file or the new one, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
+    let mut f = AtomicFile::create(path)?;
+    f.writer().write_all(bytes).map_err(|e| f.error(e))?;
+    f.commit()
 }
 
-/// Like [`write_atomic`], for outputs streamed by `fill` (large files that
-/// should not be built in memory first).
-pub fn write_atomic_with(
-    path: &Path,
-    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| {
-        CliError::runtime(format!("{}: cannot create directory: {e}", dir.display()))
-    })?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    // Unique per process, per call and per instant: shards on different
-    // machines may share a directory (and a process id).
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}-{nonce}",
-        std::process::id(),
-        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        fill(&mut w)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        CliError::runtime(format!("{}: cannot write: {e}", path.display()))
-    })
+/// A file being written atomically: bytes go to a temporary file in the
+/// target's directory; [`AtomicFile::commit`] flushes it to disk and renames
+/// it over the target. Dropped without a commit, it removes the temporary
+/// file and leaves the target as it was.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<BufWriter<File>>,
 }
 
-/// Whether `name` is one of [`write_atomic`]'s temporary files (left behind
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CliError::runtime(format!("{}: cannot create directory: {e}", dir.display()))
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        // Unique per process, per call and per instant: shards on different
+        // machines may share a directory (and a process id).
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = dir.join(format!(
+            ".{name}.tmp-{}-{}-{nonce}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = File::create(&tmp)
+            .map_err(|e| CliError::runtime(format!("{}: cannot write: {e}", path.display())))?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            writer: Some(BufWriter::new(file)),
+        })
+    }
+
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        self.writer.as_mut().expect("not yet committed")
+    }
+
+    /// The error of a failed write, naming the target.
+    pub fn error(&self, e: impl std::fmt::Display) -> CliError {
+        CliError::runtime(format!("{}: cannot write: {e}", self.path.display()))
+    }
+
+    pub fn commit(mut self) -> Result<()> {
+        let w = self.writer.take().expect("committed once");
+        let result = (|| -> std::io::Result<()> {
+            let file = w.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            std::fs::rename(&self.tmp, &self.path)
+        })();
+        result.map_err(|e| self.error(e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Whether `name` is one of [`AtomicFile`]'s temporary files (left behind
 /// only when a process was killed mid-write).
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
@@ -94,6 +128,13 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+        // Dropped without a commit: the target keeps its old bytes.
+        {
+            let mut f = AtomicFile::create(&p).unwrap();
+            f.writer().write_all(b"three").unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

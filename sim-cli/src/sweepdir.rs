@@ -18,10 +18,9 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use serde::Serialize;
-use serde::ser::{SerializeSeq, SerializeStruct};
 use serde_json::{Map, Value};
 use sim_models::results::CI_LEVEL;
+use std::io::Write as _;
 
 use crate::error::{CliError, Result};
 use crate::samples::{self, Samples, num};
@@ -318,76 +317,76 @@ fn ranges(cells: &[usize]) -> String {
     parts.join(", ")
 }
 
-/// results.json, streamed: the rows are the cell files, read one at a time.
-struct ResultsDoc<'a> {
-    m: &'a Manifest,
-    dir: &'a Path,
-}
+/// Cells are read back in chunks of this many per thread: parallel, with
+/// memory bounded by the chunk, not by the number of cells.
+const CHUNK_PER_THREAD: usize = 16;
 
-struct Rows<'a> {
-    m: &'a Manifest,
-    dir: &'a Path,
-}
-
-impl Serialize for ResultsDoc<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let m = self.m;
-        let mut st = s.serialize_struct("results", 9)?;
-        st.serialize_field("kind", "sweep")?;
-        st.serialize_field("sweep", &m.sweep)?;
-        st.serialize_field("description", &m.description)?;
-        st.serialize_field("scenario", &m.scenario)?;
-        st.serialize_field("seed", &m.seed)?;
-        st.serialize_field("replications", &m.replications)?;
-        st.serialize_field("parameters", &m.parameters)?;
-        st.serialize_field("report", &m.report)?;
-        st.serialize_field(
-            "rows",
-            &Rows {
-                m: self.m,
-                dir: self.dir,
-            },
-        )?;
-        st.end()
-    }
-}
-
-impl Serialize for Rows<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.m.cells))?;
-        for i in 0..self.m.cells {
-            let row = read_cell(self.dir, self.m, i)
-                .map_err(|e| serde::ser::Error::custom(e.message))?
-                .ok_or_else(|| serde::ser::Error::custom(format!("cell {i} vanished")))?
-                .1;
-            seq.serialize_element(&row)?;
+/// Maps `f` over the cells `0..n` in parallel, chunk by chunk, handing each
+/// chunk's results to `sink` in cell order.
+fn for_cells_in_order<T: Send>(
+    n: usize,
+    f: impl Fn(usize) -> Result<T> + Sync,
+    mut sink: impl FnMut(usize, T) -> Result<()>,
+) -> Result<()> {
+    let chunk = (rayon::current_num_threads() * CHUNK_PER_THREAD).max(1);
+    for start in (0..n).step_by(chunk) {
+        let end = (start + chunk).min(n);
+        let got: Vec<Result<T>> = (start..end).into_par_iter().map(&f).collect();
+        for (i, r) in (start..end).zip(got) {
+            sink(i, r?)?;
         }
-        seq.end()
     }
+    Ok(())
+}
+
+/// `text` with every line indented by `pad`.
+fn indent(text: &str, pad: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (k, line) in text.lines().enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        out.push_str(pad);
+        out.push_str(line);
+    }
+    out
 }
 
 /// Writes results.json and results.csv from the manifest and the cell
-/// files of `dir`; every cell must be there.
+/// files of `dir`; every cell must be there. Cells are read a chunk at a
+/// time, in parallel, and written in cell order.
 fn finalize(dir: &Path) -> Result<()> {
     let (m, _) = read_manifest(dir)?
         .ok_or_else(|| CliError::input(format!("{}: no {MANIFEST_FILE}", dir.display())))?;
-    // Pass 1: every cell present and sound; the metric columns.
+    // Pass 1: every cell present and sound; the metric columns (the
+    // sweep's list, or every metric of any row in order of appearance).
     let mut missing = Vec::new();
     let mut names: Vec<String> = m.metrics.clone().unwrap_or_default();
     let mut seen: HashSet<String> = names.iter().cloned().collect();
-    for i in 0..m.cells {
-        match read_cell(dir, &m, i)? {
-            None => missing.push(i),
-            Some((_, v)) if m.metrics.is_none() => {
-                for k in v["metrics"].as_object().into_iter().flat_map(|o| o.keys()) {
-                    if seen.insert(k.clone()) {
-                        names.push(k.clone());
+    for_cells_in_order(
+        m.cells,
+        |i| {
+            Ok(
+                read_cell(dir, &m, i)?.map(|(_, v)| match (&m.metrics, v["metrics"].as_object()) {
+                    (None, Some(o)) => o.keys().cloned().collect(),
+                    _ => Vec::new(),
+                }),
+            )
+        },
+        |i, keys: Option<Vec<String>>| {
+            match keys {
+                None => missing.push(i),
+                Some(keys) => {
+                    for k in keys {
+                        if seen.insert(k.clone()) {
+                            names.push(k);
+                        }
                     }
                 }
             }
-            Some(_) => {}
-        }
-    }
+            Ok(())
+        },
+    )?;
     if !missing.is_empty() {
         return Err(CliError::input(format!(
             "{}: {} of {} cells missing: {}",
@@ -397,44 +396,85 @@ fn finalize(dir: &Path) -> Result<()> {
             ranges(&missing)
         )));
     }
-    // Pass 2: results.json.
-    crate::io::write_atomic_with(&dir.join(RESULTS_JSON), |w| {
-        let doc = ResultsDoc { m: &m, dir };
-        let mut ser = serde_json::Serializer::pretty(&mut *w);
-        doc.serialize(&mut ser).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
-    // Pass 3: results.csv.
-    crate::io::write_atomic_with(&dir.join(RESULTS_CSV), |w| {
-        let mut out = csv::Writer::from_writer(w);
-        let mut header = vec!["cell".to_string()];
-        header.extend(m.parameters.iter().cloned());
-        for n in &names {
-            header.push(n.clone());
-            header.push(format!("{n}.ci_low"));
-            header.push(format!("{n}.ci_high"));
-        }
-        out.write_record(&header)?;
-        for i in 0..m.cells {
-            let (_, v) = read_cell(dir, &m, i)
-                .map_err(|e| std::io::Error::other(e.message))?
-                .ok_or_else(|| std::io::Error::other(format!("cell {i} vanished")))?;
-            let mut rec = vec![i.to_string()];
-            for p in &m.parameters {
-                rec.push(v["labels"][p].as_str().unwrap_or_default().to_string());
-            }
-            let fmt = |x: &Value| x.as_f64().map(|f| f.to_string()).unwrap_or_default();
-            for n in &names {
-                let e = &v["metrics"][n];
-                rec.push(fmt(&e["mean"]));
-                rec.push(fmt(&e["ci_low"]));
-                rec.push(fmt(&e["ci_high"]));
-            }
-            out.write_record(&rec)?;
-        }
-        out.flush()
-    })?;
-    Ok(())
+
+    // Pass 2: both files at once. results.json is pretty JSON: the header
+    // fields, then "rows" holding each cell file's contents.
+    let mut json = crate::io::AtomicFile::create(&dir.join(RESULTS_JSON))?;
+    let mut csv_file = crate::io::AtomicFile::create(&dir.join(RESULTS_CSV))?;
+    let mut head = Map::new();
+    head.insert("kind".into(), "sweep".into());
+    head.insert("sweep".into(), m.sweep.clone().into());
+    head.insert("description".into(), m.description.clone().into());
+    head.insert("scenario".into(), m.scenario.clone().into());
+    head.insert("seed".into(), m.seed.into());
+    head.insert("replications".into(), m.replications.into());
+    head.insert(
+        "parameters".into(),
+        Value::Array(m.parameters.iter().cloned().map(Value::String).collect()),
+    );
+    head.insert("report".into(), m.report.clone().unwrap_or(Value::Null));
+    let head = serde_json::to_string_pretty(&Value::Object(head)).expect("JSON serializes");
+    let head = head.strip_suffix("\n}").expect("a pretty JSON object");
+    let mut header = vec!["cell".to_string()];
+    header.extend(m.parameters.iter().cloned());
+    for n in &names {
+        header.push(n.clone());
+        header.push(format!("{n}.ci_low"));
+        header.push(format!("{n}.ci_high"));
+    }
+    {
+        let jerr = |e: std::io::Error| {
+            CliError::runtime(format!(
+                "{}: cannot write: {e}",
+                dir.join(RESULTS_JSON).display()
+            ))
+        };
+        let cerr = |e: csv::Error| {
+            CliError::runtime(format!(
+                "{}: cannot write: {e}",
+                dir.join(RESULTS_CSV).display()
+            ))
+        };
+        let jw = json.writer();
+        jw.write_all(head.as_bytes()).map_err(jerr)?;
+        jw.write_all(b",\n  \"rows\": [\n").map_err(jerr)?;
+        let mut cw = csv::Writer::from_writer(csv_file.writer());
+        cw.write_record(&header).map_err(cerr)?;
+        let fmt = |x: &Value| x.as_f64().map(|f| f.to_string()).unwrap_or_default();
+        for_cells_in_order(
+            m.cells,
+            |i| {
+                let (_, v) = read_cell(dir, &m, i)?
+                    .ok_or_else(|| CliError::input(format!("cell {i} vanished")))?;
+                let row = indent(
+                    &serde_json::to_string_pretty(&v).expect("JSON serializes"),
+                    "    ",
+                );
+                let mut rec = vec![i.to_string()];
+                for p in &m.parameters {
+                    rec.push(v["labels"][p].as_str().unwrap_or_default().to_string());
+                }
+                for n in &names {
+                    let e = &v["metrics"][n];
+                    rec.push(fmt(&e["mean"]));
+                    rec.push(fmt(&e["ci_low"]));
+                    rec.push(fmt(&e["ci_high"]));
+                }
+                Ok((row, rec))
+            },
+            |i, (row, rec)| {
+                if i > 0 {
+                    jw.write_all(b",\n").map_err(jerr)?;
+                }
+                jw.write_all(row.as_bytes()).map_err(jerr)?;
+                cw.write_record(&rec).map_err(cerr)
+            },
+        )?;
+        jw.write_all(b"\n  ]\n}\n").map_err(jerr)?;
+        cw.flush().map_err(|e| cerr(e.into()))?;
+    }
+    json.commit()?;
+    csv_file.commit()
 }
 
 fn progress(len: usize) -> ProgressBar {
@@ -472,12 +512,18 @@ fn run_sweep(source: &scenarios::Source, out: &Path, shard: Option<(usize, usize
 
     let (k, n) = shard.unwrap_or((1, 1));
     let mine: Vec<usize> = (0..m.cells).filter(|i| i % n == k - 1).collect();
+    // Finished cells are checked (in parallel) and skipped.
     let mut pending = Vec::new();
-    for &i in &mine {
-        if read_cell(out, m, i)?.is_none() {
-            pending.push(i);
-        }
-    }
+    for_cells_in_order(
+        mine.len(),
+        |j| Ok(read_cell(out, m, mine[j])?.is_none()),
+        |j, absent| {
+            if absent {
+                pending.push(mine[j]);
+            }
+            Ok(())
+        },
+    )?;
     let already = mine.len() - pending.len();
     let bar = progress(pending.len());
     let ran = AtomicUsize::new(0);
@@ -585,37 +631,43 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     let out_canon = canon(out);
     let shards: Vec<&PathBuf> = args.dirs.iter().filter(|d| canon(d) != out_canon).collect();
 
-    // Pass 1: where each cell is; shards must agree byte for byte.
+    // Pass 1: where each cell is (None: already in DIR); shards must agree
+    // byte for byte.
     let mut from: Vec<Option<u32>> = vec![None; m.cells];
     let mut missing = Vec::new();
-    for (i, slot) in from.iter_mut().enumerate() {
-        let mut found = if out_has_manifest {
-            read_cell(out, &m, i)?.map(|(b, _)| (b, out.clone()))
-        } else {
-            None
-        };
-        for (s, d) in shards.iter().enumerate() {
-            if let Some((b, _)) = read_cell(d, &m, i)? {
-                match &found {
-                    Some((fb, fd)) if *fb != b => {
-                        return Err(CliError::input(format!(
-                            "cell {i} differs between {} and {}: were they run by different builds?",
-                            fd.display(),
-                            d.display()
-                        )));
-                    }
-                    Some(_) => {}
-                    None => {
-                        *slot = Some(s as u32);
-                        found = Some((b, (*d).clone()));
+    for_cells_in_order(
+        m.cells,
+        |i| {
+            let mut found: Option<(Vec<u8>, &Path, Option<u32>)> = if out_has_manifest {
+                read_cell(out, &m, i)?.map(|(b, _)| (b, out.as_path(), None))
+            } else {
+                None
+            };
+            for (s, d) in shards.iter().enumerate() {
+                if let Some((b, _)) = read_cell(d, &m, i)? {
+                    match &found {
+                        Some((fb, fd, _)) if *fb != b => {
+                            return Err(CliError::input(format!(
+                                "cell {i} differs between {} and {}: were they run by different builds?",
+                                fd.display(),
+                                d.display()
+                            )));
+                        }
+                        Some(_) => {}
+                        None => found = Some((b, d.as_path(), Some(s as u32))),
                     }
                 }
             }
-        }
-        if found.is_none() {
-            missing.push(i);
-        }
-    }
+            Ok(found.map(|f| f.2))
+        },
+        |i, found| {
+            match found {
+                None => missing.push(i),
+                Some(src) => from[i] = src,
+            }
+            Ok(())
+        },
+    )?;
     if !missing.is_empty() {
         return Err(CliError::input(format!(
             "{} of {} cells are in none of the directories: {} (run the shards that hold them, then merge again)",
@@ -628,15 +680,18 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     if !out_has_manifest {
         crate::io::write_atomic(&out.join(MANIFEST_FILE), &bytes)?;
     }
-    let mut copied = 0;
-    for (i, s) in from.iter().enumerate() {
-        if let Some(s) = s {
-            let (b, _) = read_cell(shards[*s as usize], &m, i)?
+    let copied = AtomicUsize::new(0);
+    from.par_iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .try_for_each(|(i, s)| -> Result<()> {
+            let (b, _) = read_cell(shards[s as usize], &m, i)?
                 .ok_or_else(|| CliError::input(format!("cell {i} vanished during the merge")))?;
             crate::io::write_atomic(&cell_path(out, i), &b)?;
-            copied += 1;
-        }
-    }
+            copied.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })?;
+    let copied = copied.into_inner();
     finalize(out)?;
     println!(
         "merged sweep {:?}: {} cells ({copied} copied from {} directories); wrote {} and {}",
@@ -667,6 +722,44 @@ mod tests {
             );
             assert!(!e.message.contains('\n'));
         }
+    }
+
+    #[test]
+    fn cells_are_handed_over_in_order_across_chunks() {
+        let n = rayon::current_num_threads() * CHUNK_PER_THREAD * 3 + 5;
+        let mut seen = Vec::new();
+        for_cells_in_order(
+            n,
+            |i| Ok(i * 2),
+            |i, v| {
+                assert_eq!(v, i * 2);
+                seen.push(i);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
+        let e = for_cells_in_order(
+            n,
+            |i| {
+                if i == 7 {
+                    Err(CliError::input("seven"))
+                } else {
+                    Ok(i)
+                }
+            },
+            |_, _| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "seven");
+    }
+
+    #[test]
+    fn indent_prefixes_every_line() {
+        assert_eq!(
+            indent("{\n  \"a\": 1\n}", "    "),
+            "    {\n      \"a\": 1\n    }"
+        );
     }
 
     #[test]

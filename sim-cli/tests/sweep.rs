@@ -18,6 +18,11 @@ fn results_have_one_row_per_cell_in_order() {
     assert!(out.contains("ran 12, 0 already done"), "{out}");
 
     let doc = read_json(&t.join("out/results.json"));
+    // Assembled row by row, it is still exactly serde_json's pretty form.
+    assert_eq!(
+        std::fs::read_to_string(t.join("out/results.json")).unwrap(),
+        serde_json::to_string_pretty(&doc).unwrap() + "\n"
+    );
     let keys: Vec<&str> = doc
         .as_object()
         .unwrap()
