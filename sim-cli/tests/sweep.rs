@@ -14,7 +14,10 @@ fn read_json(p: &std::path::Path) -> Value {
 fn results_have_one_row_per_cell_in_order() {
     let t = TempDir::new("rows");
     setup_small(t.path());
-    let out = ok(sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]));
+    let o = sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]);
+    // stderr is not a terminal here: no progress bar, nothing on stderr.
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let out = ok(o);
     assert!(out.contains("ran 12, 0 already done"), "{out}");
 
     let doc = read_json(&t.join("out/results.json"));
