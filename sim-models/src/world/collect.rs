@@ -136,6 +136,13 @@ impl World {
                 }
                 None => (None, None, None),
             };
+            let final_buckets = window_buckets.min(ok_counts.len());
+            let tail = ok_counts.len() - final_buckets;
+            let final_ok: u64 = ok_counts[tail..].iter().sum();
+            let final_failed: u64 = failed_counts[tail..].iter().sum();
+            let final_success_rate = ratio(final_ok, final_ok + final_failed);
+            let healthy_at_end = final_success_rate
+                .map(|f| f >= pre.unwrap_or(1.0) * (1.0 - self.metrics.recovery_tolerance) - 1e-12);
             let breaker = pl.and_then(|p| p.breaker.as_ref());
             clients.0.push((
                 c.cfg.name.clone(),
@@ -165,6 +172,8 @@ impl World {
                     time_to_recover_s: ttr,
                     recovered,
                     pre_disturbance_success_rate: pre,
+                    final_success_rate,
+                    healthy_at_end,
                     peak_attempts_per_bucket: attempts_counts.iter().copied().max().unwrap_or(0),
                 },
             ));
