@@ -799,11 +799,14 @@ fn draw_bar_panel(
         .y_desc(panel.y_label.clone())
         .draw()?;
     let np = colors.len().max(1);
-    let bar_w = 0.8 / np as f64;
+    // Bars share 80% of a group's width, but one or two paths do not get
+    // slabs.
+    let bar_w = (0.8 / np as f64).min(0.3);
+    let left = -bar_w * np as f64 / 2.0;
     for (g, row) in panel.values.iter().enumerate() {
         for (p, cell) in row.iter().enumerate() {
             let Some((v, ci)) = cell else { continue };
-            let x0 = g as f64 - 0.4 + p as f64 * bar_w;
+            let x0 = g as f64 + left + p as f64 * bar_w;
             let x1 = x0 + bar_w * 0.92;
             let c = colors.get(p).copied().unwrap_or(color(p));
             chart.draw_series(std::iter::once(Rectangle::new(
