@@ -299,21 +299,33 @@ impl Ranged for Scale {
     }
 }
 
+/// Lines of a title that fit the figure's width.
+fn title_lines(title: &str, width: u32) -> Vec<String> {
+    let chars = ((width as f64 - 48.0) / char_w(TITLE_SIZE)) as usize;
+    wrap(title, chars.max(20))
+}
+
+/// Height of the title block.
+fn header_h(title: &[String]) -> u32 {
+    24 + 32 * title.len() as u32
+}
+
 /// Draws the title and the caption and returns (plot area, legend area).
 fn frame<'a>(
     root: &Area<'a>,
-    width: u32,
-    height: u32,
-    title: &str,
+    (width, height): (u32, u32),
+    title: &[String],
     caption_lines: &[String],
     legend_w: u32,
 ) -> Res<(Area<'a>, Area<'a>)> {
     root.fill(&WHITE)?;
-    root.draw(&Text::new(
-        title.to_string(),
-        (24, 16),
-        bold_style(TITLE_SIZE, INK).pos(Pos::new(HPos::Left, VPos::Top)),
-    ))?;
+    for (i, line) in title.iter().enumerate() {
+        root.draw(&Text::new(
+            line.clone(),
+            (24, 16 + 32 * i as i32),
+            bold_style(TITLE_SIZE, INK).pos(Pos::new(HPos::Left, VPos::Top)),
+        ))?;
+    }
     let caption_h = 14 + 20 * caption_lines.len() as u32;
     for (i, line) in caption_lines.iter().enumerate() {
         root.draw(&Text::new(
@@ -322,8 +334,9 @@ fn frame<'a>(
             text_style(CAPTION_SIZE, MUTED).pos(Pos::new(HPos::Left, VPos::Top)),
         ))?;
     }
-    let (_, rest) = root.split_vertically(56);
-    let (body, _) = rest.split_vertically(height - 56 - caption_h);
+    let top = header_h(title);
+    let (_, rest) = root.split_vertically(top);
+    let (body, _) = rest.split_vertically(height - top - caption_h);
     let (plot, legend) = body.split_horizontally(width - legend_w);
     Ok((plot, legend))
 }
@@ -488,12 +501,13 @@ pub fn line_figure(fig: &LineFigure) -> Res<String> {
         weights * 300 / 100 + (n - 1) * 22 + x_area
     };
     let caption = caption_lines(&fig.caption, width);
-    let height = 56 + body_h + 14 + 20 * caption.len() as u32;
+    let title = title_lines(&fig.title, width);
+    let height = header_h(&title) + body_h + 14 + 20 * caption.len() as u32;
 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        let (plot, legend_area) = frame(&root, width, height, &fig.title, &caption, legend_w)?;
+        let (plot, legend_area) = frame(&root, (width, height), &title, &caption, legend_w)?;
         draw_legend(&legend_area, &fig.legend, 20)?;
 
         // Split the plot area into the panels.
@@ -740,11 +754,12 @@ pub fn bar_figure(fig: &BarFigure) -> Res<String> {
         .collect();
     let panel_h = |rows: u32| 320 + 20 * rows + 24;
     let body_h: u32 = label_rows.iter().map(|r| panel_h(*r)).sum::<u32>() + 10;
-    let height = 56 + body_h + 14 + 20 * caption.len() as u32;
+    let title = title_lines(&fig.title, width);
+    let height = header_h(&title) + body_h + 14 + 20 * caption.len() as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        let (plot, legend_area) = frame(&root, width, height, &fig.title, &caption, legend_w)?;
+        let (plot, legend_area) = frame(&root, (width, height), &title, &caption, legend_w)?;
         draw_legend(&legend_area, &fig.legend, 20)?;
         let mut rest = plot;
         for (i, (panel, rows)) in fig.panels.iter().zip(&label_rows).enumerate() {
@@ -896,7 +911,8 @@ pub fn heatmap(h: &Heatmap) -> Res<String> {
     let rows = h.ys.len().max(1) as u32;
     let cell_h = (420 / rows).clamp(28, 70);
     let body_h = cell_h * rows + 50 + 34 + 20 * label_rows;
-    let height = 56 + body_h + 14 + 20 * caption.len() as u32;
+    let title = title_lines(&h.title, width);
+    let height = header_h(&title) + body_h + 14 + 20 * caption.len() as u32;
     let finite: Vec<f64> = h.values.iter().flatten().flatten().copied().collect();
     let vmin = finite.iter().copied().fold(f64::INFINITY, f64::min);
     let vmax = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -915,7 +931,7 @@ pub fn heatmap(h: &Heatmap) -> Res<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        let (plot, legend_area) = frame(&root, width, height, &h.title, &caption, bar_w)?;
+        let (plot, legend_area) = frame(&root, (width, height), &title, &caption, bar_w)?;
         let nx = h.xs.len().max(1);
         let ny = h.ys.len().max(1);
         let mut chart = ChartBuilder::on(&plot)

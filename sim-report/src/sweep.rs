@@ -711,10 +711,7 @@ fn metric_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
     }
     let info = describe(metric);
     let xpath = &ctx.sw.params[ctx.xp].path;
-    let title = ellipsize(
-        &format!("{} of {} vs {}{}", info.name, info.of, xpath, info.note),
-        90,
-    );
+    let title = format!("{} of {} vs {}{}", info.name, info.of, xpath, info.note);
     let bands = has_bands(&g);
     let mut legend = ctx.legend_for_series(Some(&info.of));
     if bands {
@@ -779,10 +776,7 @@ fn latency_chart(ctx: &Ctx, prefix: &str, pcts: &[String]) -> Result<Option<Char
         .iter()
         .map(|(m, _)| m.rsplit('.').next().unwrap_or(""))
         .collect();
-    let title = ellipsize(
-        &format!("{what} {} of {} vs {xpath}", names.join("/"), info.of),
-        90,
-    );
+    let title = format!("{what} {} of {} vs {xpath}", names.join("/"), info.of);
     let bands = grids.iter().any(|(_, g)| has_bands(g));
     let (panels, legend, layout) = match ctx.sp {
         None => {
@@ -898,12 +892,9 @@ fn heatmap_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> 
     } else {
         2
     };
-    let title = ellipsize(
-        &format!(
-            "{} of {} over {} × {}",
-            info.name, info.of, xparam.path, sparam.path
-        ),
-        90,
+    let title = format!(
+        "{} of {} over {} × {}",
+        info.name, info.of, xparam.path, sparam.path
     );
     let label = |p: &Param| match p.kind {
         Kind::Number => p.axis_label(),

@@ -24,6 +24,8 @@ fn file<'a>(files: &'a [OutputFile], name: &str) -> &'a str {
 /// What a test looks at in one SVG.
 struct Svg {
     texts: Vec<String>,
+    /// The title's lines, joined by spaces (a long title wraps).
+    title: String,
     /// Stroke colours of data lines (2 px polylines), with multiplicity.
     data_lines: Vec<String>,
     dashed: usize,
@@ -39,6 +41,7 @@ impl Svg {
         assert_eq!(root.tag_name().name(), "svg");
         let mut svg = Svg {
             texts: vec![],
+            title: String::new(),
             data_lines: vec![],
             dashed: 0,
             circles: 0,
@@ -47,7 +50,18 @@ impl Svg {
         };
         for n in doc.descendants().filter(|n| n.is_element()) {
             match n.tag_name().name() {
-                "text" => svg.texts.push(n.text().unwrap_or("").trim().to_string()),
+                "text" => {
+                    let t = n.text().unwrap_or("").trim().to_string();
+                    // The title: the largest bold text.
+                    let size: f64 = n.attribute("font-size").unwrap_or("0").parse().unwrap();
+                    if n.attribute("font-weight") == Some("bold") && size > 20.0 {
+                        if !svg.title.is_empty() {
+                            svg.title.push(' ');
+                        }
+                        svg.title.push_str(&t);
+                    }
+                    svg.texts.push(t);
+                }
                 "polyline" if n.attribute("stroke-width") == Some("2") => {
                     svg.data_lines
                         .push(n.attribute("stroke").unwrap_or("").to_string());
@@ -125,8 +139,8 @@ fn run_report_has_the_expected_files() {
 fn client_time_series() {
     let files = render(&fixture("run-s1.json")).unwrap();
     let s = svg(&files, "timeseries-rpc.svg");
+    assert_eq!(s.title, "Time series: client rpc");
     s.assert_has(&[
-        "Time series: client rpc",
         "simulated time (s)",
         "rate (requests/s)",
         "in flight / queued",
@@ -424,8 +438,11 @@ fn success_rate_is_the_goodput_cliff_in_percent() {
 fn heatmap_over_two_parameters() {
     let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
     let s = svg(&files, "heatmap-retry-amplification-rpc.svg");
+    assert_eq!(
+        s.title,
+        "Retry amplification of client rpc over clients[0].timeout × clients[0].retry.max_attempts"
+    );
     s.assert_has(&[
-        "Retry amplification of client rpc over clients[0].timeout × clients[0].retry.max_attempts",
         "clients[0].timeout",
         "clients[0].retry.max_attempts",
         "50ms",
