@@ -48,6 +48,9 @@ enum Command {
     Validate(ValidateArgs),
     /// List the shipped experiments with one-line descriptions.
     List,
+    /// Render SVG charts, their data as CSV and an index.html from the
+    /// results of `sim run --json` or of a sweep.
+    Report(report::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate(args),
         Command::List => list(),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
