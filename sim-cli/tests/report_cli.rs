@@ -49,15 +49,21 @@ fn report_from_a_run_document_and_from_run_report_agree() {
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.trim_end().ends_with("index.html (2 charts)"),
+        stdout.trim_end().ends_with("index.html (4 charts)"),
         "{stdout}"
     );
+    // The default scenario is the S1 comparison: the RPC client, the bus's
+    // producer, the bus, and the two paths side by side.
     assert_eq!(
         listing(&a),
         [
             "index.html",
             "paths.csv",
             "paths.svg",
+            "timeseries-bus-events.csv",
+            "timeseries-bus-events.svg",
+            "timeseries-producer.csv",
+            "timeseries-producer.svg",
             "timeseries-rpc.csv",
             "timeseries-rpc.svg"
         ]

@@ -78,16 +78,36 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
         .filter(|b| *b > 0.0 && b.is_finite())
         .ok_or_else(|| err("series.bucket_s is missing or not a positive number"))?;
 
+    let target = |c: &str| {
+        doc.get("clients")
+            .and_then(|g| g.get(c))
+            .and_then(|m| m.get("target"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let mut charts = Vec::new();
     for c in &clients {
-        charts.push(client_timeseries(&info, series, c, bucket_s)?);
+        charts.push(client_timeseries(
+            &info,
+            series,
+            c,
+            target(c).as_deref(),
+            bucket_s,
+        )?);
     }
     for b in &buses {
         if let Some(chart) = bus_timeseries(&info, series, b, bucket_s)? {
             charts.push(chart);
         }
     }
-    charts.push(paths_chart(doc, &info, &clients, &buses)?);
+    // Clients that publish to a bus are part of that bus's path, not RPC
+    // paths of their own.
+    let rpc_clients: Vec<String> = clients
+        .iter()
+        .filter(|c| target(c).is_none_or(|t| !buses.contains(&t)))
+        .cloned()
+        .collect();
+    charts.push(paths_chart(doc, &info, &rpc_clients, &buses)?);
 
     let mut facts = vec![
         ("scenario".to_string(), scenario.clone()),
@@ -420,11 +440,20 @@ fn timeseries_chart(
     })
 }
 
-/// Level lines of every service (in flight, queue) and every bus (depth).
-fn service_levels(series: &Value, coarse: &Coarse, first_color: usize) -> Vec<Named> {
+/// Level lines (in flight, queue) of the service a client calls, or of
+/// every service when the document does not say which.
+fn service_levels(
+    series: &Value,
+    target: Option<&str>,
+    coarse: &Coarse,
+    first_color: usize,
+) -> Vec<Named> {
     let mut out = Vec::new();
     let mut color = first_color;
-    for s in names(series, "services") {
+    for s in names(series, "services")
+        .into_iter()
+        .filter(|s| target.is_none_or(|t| t == s))
+    {
         for (key, what) in [("in_flight", "in service"), ("queue", "queued")] {
             let path = format!("services.{s}.{key}");
             if let Ok(v) = numbers(series, &path, &path) {
@@ -446,6 +475,7 @@ fn client_timeseries(
     info: &Info,
     series: &Value,
     name: &str,
+    target: Option<&str>,
     bucket_s: f64,
 ) -> Result<Chart, ReportError> {
     let s = series
@@ -506,7 +536,7 @@ fn client_timeseries(
             values: coarse.level(f),
         });
     }
-    levels.extend(service_levels(series, &coarse, 4));
+    levels.extend(service_levels(series, target, &coarse, 4));
     let breaker =
         breaker_intervals(series, name, coarse.n as f64 * coarse.width_s).map(|iv| (name, iv));
     timeseries_chart(

@@ -82,6 +82,11 @@ impl World {
     }
 
     pub(crate) fn collect(&mut self, end: SimTime, events: u64) -> (RunMetrics, Series) {
+        for p in &mut self.pipelines {
+            if let Some(b) = &mut p.breaker {
+                b.settle(end);
+            }
+        }
         let width = self.common_width();
         for c in &mut self.clients {
             c.offered_series.coarsen_to(width);
