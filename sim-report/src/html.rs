@@ -109,6 +109,12 @@ pub fn index(page: &Page) -> String {
         }
         out.push_str("</figure>\n");
     }
+    if let Some(config) = &page.config {
+        out.push_str(&format!(
+            "<h2>Scenario</h2>\n<details><summary>every parameter of the scenario as run (overrides applied)</summary>\n<pre>{}</pre></details>\n",
+            html(config)
+        ));
+    }
     if !page.tables.is_empty() {
         out.push_str("<h2>Numbers</h2>\n");
         for t in &page.tables {

@@ -129,6 +129,8 @@ pub(crate) struct Page {
     pub facts: Vec<(String, String)>,
     pub charts: Vec<Chart>,
     pub tables: Vec<Table>,
+    /// The scenario as run (the document's `config`), pretty JSON.
+    pub config: Option<String>,
 }
 
 impl Page {

@@ -1092,5 +1092,8 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
             header,
             rows,
         }],
+        config: doc
+            .get("config")
+            .and_then(|c| serde_json::to_string_pretty(c).ok()),
     })
 }
