@@ -65,6 +65,9 @@ enum Command {
     Baseline(baseline::BaselineArgs),
     /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
     Check(baseline::CheckArgs),
+    /// Render SVG charts, their data as CSV and an index.html from the
+    /// results of `sim run --json` or of a sweep.
+    Report(report::ReportArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => sweepdir::merge(args),
         Command::Baseline(args) => baseline::baseline(args),
         Command::Check(args) => baseline::check(args),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,14 +1,70 @@
-//! `sim report` and `sim run --report`: SVG charts (see the sim-report crate).
+//! `sim report` and `sim run --report`: SVG charts, their data as CSV and
+//! an index.html (see the sim-report crate); this module only reads the
+//! results and writes the files, each atomically.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use sim_report::OutputFile;
 
 use crate::error::{CliError, Result};
+use crate::io::{read_text, write_atomic};
 
-pub fn render_run(_doc: &Value, dir: &Path) -> Result<()> {
-    Err(CliError::input(format!(
-        "{}: reports are not available in this build yet",
-        dir.display()
-    )))
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The results: a run document (`sim run --json > run.json`), a sweep's
+    /// output directory, or its results.json.
+    pub results: PathBuf,
+    /// Directory to write the report into (created if missing; files of the
+    /// same names are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Reads the results, renders them, writes the report; prints the path of
+/// its index.html.
+pub fn report(args: ReportArgs) -> Result<()> {
+    let path = if args.results.is_dir() {
+        let p = args.results.join("results.json");
+        if !p.is_file() {
+            return Err(CliError::input(format!(
+                "{}: a directory without results.json (expected a sweep's output directory)",
+                args.results.display()
+            )));
+        }
+        p
+    } else {
+        args.results.clone()
+    };
+    let text = read_text(&path)?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::input(format!("{}: not a JSON document: {e}", path.display())))?;
+    let files = sim_report::render(&doc)
+        .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
+    let charts = files.iter().filter(|f| f.name.ends_with(".svg")).count();
+    write_all(&files, &args.out)?;
+    println!(
+        "{} ({charts} chart{})",
+        args.out.join("index.html").display(),
+        if charts == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+/// `sim run --report DIR`: the single-run charts of a run just made.
+pub fn render_run(doc: &Value, dir: &Path) -> Result<()> {
+    let files = sim_report::render_run(doc)
+        .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
+    write_all(&files, dir)
+}
+
+/// Writes every file; index.html last, so a report whose index exists has
+/// all its charts.
+fn write_all(files: &[OutputFile], dir: &Path) -> Result<()> {
+    let (index, rest): (Vec<&OutputFile>, Vec<&OutputFile>) =
+        files.iter().partition(|f| f.name == "index.html");
+    for f in rest.into_iter().chain(index) {
+        write_atomic(&dir.join(&f.name), &f.bytes)?;
+    }
+    Ok(())
 }

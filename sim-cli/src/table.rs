@@ -142,8 +142,8 @@ pub fn paths_table(doc: &Value) -> Option<Table> {
     ];
     let columns: Vec<String> = clients
         .iter()
-        .map(|c| format!("{c} (rpc)"))
-        .chain(buses.iter().map(|b| format!("{b} (events)")))
+        .map(|c| format!("{c} (RPC)"))
+        .chain(buses.iter().map(|b| format!("{b} (bus)")))
         .collect();
     let mut t = Table::new("paths", columns);
     for (label, client_suffix, bus_suffix, decimals) in ROWS {

@@ -361,8 +361,12 @@ fn validate_and_list_know_sweeps() {
 
     let list = ok(sim(t.path(), &["list"]));
     assert!(list.contains("s1-rpc.ron"), "{list}");
-    let sweeps = list.split("sweeps").nth(1).expect("a sweeps section");
+    let (scenarios, sweeps) = list
+        .split_once("\nsweeps (sim sweep NAME --out DIR):\n")
+        .expect("a sweeps section");
     assert!(sweeps.contains("s1-timeout-x-retries.sweep.ron"), "{list}");
+    assert!(!scenarios.contains(".sweep.ron"), "{list}");
+    assert!(sweeps.lines().all(|l| l.contains(".sweep.ron ")), "{list}");
     // Every shipped sweep validates.
     ok(sim(t.path(), &["validate", "s1-timeout-x-retries"]));
 }

@@ -1,4 +1,4 @@
-//! The pending-event set: a binary min-heap ordered by (time, insertion
+//! The pending-event set: a 4-ary min-heap ordered by (time, insertion
 //! sequence) with O(1) cancellation through generation tombstones.
 //!
 //! Why this shape (measured numbers are in ARCHITECTURE.md): a cancelled event
@@ -10,8 +10,8 @@
 //! memory stays proportional to the live events even when millions of
 //! timeouts are cancelled long before they would fire.
 
+use dary_heap::QuaternaryHeap as BinaryHeap;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use crate::time::SimTime;
 

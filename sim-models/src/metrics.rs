@@ -119,6 +119,13 @@ pub struct ClientMetrics {
     pub recovered: Option<bool>,
     /// Success rate before the disturbance.
     pub pre_disturbance_success_rate: Option<f64>,
+    /// Success rate of the requests that finished in the last
+    /// `recovery_window` of the run (null if none did).
+    pub final_success_rate: Option<f64>,
+    /// Whether the final success rate is within the recovery tolerance of
+    /// the pre-disturbance level (of 100% without a disturbance): false for
+    /// a run that ended collapsed, whatever triggered it.
+    pub healthy_at_end: Option<bool>,
     /// Most attempts sent in one time bucket (the herd's peak).
     pub peak_attempts_per_bucket: u64,
 }

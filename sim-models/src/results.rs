@@ -3,7 +3,8 @@
 //! Shape: `kind` ("run"), `scenario`, `description`, `seed`, `replications`, `duration_s`,
 //! then the metric groups (`clients`, `services`, and `buses`, `logs`,
 //! `locks` when present), `engine`, `ci95` when there are several
-//! replications, and `series` (of replication 0).
+//! replications, `config` (the scenario as run, overrides applied) and
+//! `series` (of replication 0).
 //!
 //! With one replication the metrics are that replication's. With several,
 //! every numeric metric is the mean across replications and `ci95` maps its
@@ -151,6 +152,12 @@ pub fn aggregate(scenario: &Scenario, seed: u64, outputs: &[RunOutput]) -> Value
     if !ci.is_empty() {
         doc.insert("ci95".into(), Value::Object(ci));
     }
+    // Every parameter of the scenario as run (after --set overrides), so a
+    // result document says what produced it.
+    doc.insert(
+        "config".into(),
+        serde_json::to_value(&scenario.source).expect("scenario serializes"),
+    );
     if let Some(first) = outputs.first() {
         doc.insert(
             "series".into(),

@@ -1,1 +1,192 @@
-//! placeholder
+//! SVG reports from the result documents of `sim run --json` and `sim
+//! sweep`: charts drawn with plotters (SVG backend only, no font files at
+//! build or run time), each with its data as CSV, and an `index.html` that
+//! shows them all with the parameters and the numbers as tables.
+//!
+//! The crate does no I/O: [`render`] returns the files (names and bytes) and
+//! the caller writes them (the `sim` command writes each atomically).
+//! Output depends only on the document: the same document gives the same
+//! bytes.
+//!
+//! Which charts a document gets is described in `docs/reports.md`.
+
+mod draw;
+mod format;
+mod html;
+mod run;
+mod sweep;
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// A report that cannot be made: wrong kind of document, missing metrics,
+/// malformed fields. The message is one line and names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportError {
+    message: String,
+}
+
+impl ReportError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        ReportError {
+            message: message.into(),
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// One file of a report: a name relative to the report directory (no
+/// subdirectories) and its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Renders a result document into report files: for each chart
+/// `NAME.svg` and `NAME.csv`, then `index.html`. Dispatches on
+/// `doc["kind"]`: `"run"` (from `sim run --json`) or `"sweep"` (a sweep's
+/// `results.json`).
+pub fn render(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
+    let page = match doc.get("kind").and_then(Value::as_str) {
+        Some("run") => run::page(doc)?,
+        Some("sweep") => sweep::page(doc)?,
+        Some(other) => {
+            return Err(ReportError::new(format!(
+                "cannot report on a result document of kind \"{other}\"; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
+            )));
+        }
+        None if doc.is_object() => {
+            return Err(ReportError::new(
+                "the document has no \"kind\"; expected the output of `sim run --json` or a sweep's results.json",
+            ));
+        }
+        None => {
+            return Err(ReportError::new(
+                "the document is not a JSON object; expected the output of `sim run --json` or a sweep's results.json",
+            ));
+        }
+    };
+    Ok(page.files())
+}
+
+/// Only the charts of a run document (the `sim run --report` case): the
+/// same as [`render`] but refuses anything but a run.
+pub fn render_run(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
+    match doc.get("kind").and_then(Value::as_str) {
+        Some("run") => Ok(run::page(doc)?.files()),
+        _ => Err(ReportError::new(
+            "expected a run result document (kind \"run\")",
+        )),
+    }
+}
+
+/// A chart and the data it shows.
+pub(crate) struct Chart {
+    /// File name without extension, unique within the report.
+    pub stem: String,
+    pub title: String,
+    pub svg: String,
+    /// The data as a table (also written as CSV).
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Chart {
+    fn csv(&self) -> String {
+        let mut out = format::csv_line(&self.header);
+        for r in &self.rows {
+            out.push_str(&format::csv_line(r));
+        }
+        out
+    }
+}
+
+/// A table of numbers on the index page.
+pub(crate) struct Table {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Everything on a report's index page.
+pub(crate) struct Page {
+    pub title: String,
+    pub description: String,
+    /// (name, value) lines: scenario, seed, parameters...
+    pub facts: Vec<(String, String)>,
+    pub charts: Vec<Chart>,
+    pub tables: Vec<Table>,
+    /// The scenario as run (the document's `config`), pretty JSON.
+    pub config: Option<String>,
+}
+
+impl Page {
+    fn files(mut self) -> Vec<OutputFile> {
+        // Unique stems, in chart order.
+        let mut seen: Vec<String> = Vec::new();
+        for c in &mut self.charts {
+            let base = c.stem.clone();
+            let mut k = 2;
+            while seen.contains(&c.stem) || c.stem == "index" {
+                c.stem = format!("{base}-{k}");
+                k += 1;
+            }
+            seen.push(c.stem.clone());
+        }
+        let mut files = Vec::new();
+        for c in &self.charts {
+            files.push(OutputFile {
+                name: format!("{}.svg", c.stem),
+                bytes: c.svg.clone().into_bytes(),
+            });
+            files.push(OutputFile {
+                name: format!("{}.csv", c.stem),
+                bytes: c.csv().into_bytes(),
+            });
+        }
+        files.push(OutputFile {
+            name: "index.html".into(),
+            bytes: html::index(&self).into_bytes(),
+        });
+        files
+    }
+}
+
+/// The value at a dotted path of nested objects.
+pub(crate) fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(v, |node, key| node.get(key))
+}
+
+pub(crate) fn num(v: &Value, path: &str) -> Option<f64> {
+    get(v, path).and_then(Value::as_f64)
+}
+
+/// Keys of the object at `key`, in document order.
+pub(crate) fn names(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A JSON value as short text: strings bare, others as compact JSON.
+pub(crate) fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}

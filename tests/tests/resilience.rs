@@ -489,3 +489,43 @@ fn adding_a_component_keeps_the_others_draws() {
     assert_eq!(a["services"]["s"], b["services"]["s"]);
     let _ = scenario_from(&two);
 }
+
+/// `--trace`: one JSON object per line, in time order, with request ends.
+#[test]
+fn trace_is_json_lines_in_time_order() {
+    let scenario = scenario_from(
+        r#"(
+        name: "trace", seed: 1, duration: "2s",
+        services: [(name: "s", workers: 1, service_time: Exponential(mean: "20ms"))],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 20), target: "s", timeout: "30ms",
+                   retry: (max_attempts: 2))],
+    )"#,
+    );
+    let opts = sim_models::world::RunOptions {
+        trace: true,
+        max_events: None,
+    };
+    let out =
+        sim_models::world::run_replication(&scenario, &sim_core::Seeds::new(1), &opts).unwrap();
+    assert!(
+        out.trace.len() as u64 >= out.events,
+        "one line per event at least"
+    );
+    let mut last = 0;
+    let mut ends = 0;
+    for line in &out.trace {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let t = v["t_ns"].as_u64().unwrap();
+        assert!(t >= last, "time went backwards at {line}");
+        last = t;
+        if v["event"] == "request_end" {
+            ends += 1;
+        }
+    }
+    let doc = sim_models::results::aggregate(&scenario, 1, &[out]);
+    assert_eq!(
+        ends as f64,
+        num(&doc, "clients.c.ok") + num(&doc, "clients.c.failed")
+    );
+}

@@ -335,7 +335,9 @@ impl Breaker {
                 return Permit::Denied;
             }
             match self.probes {
-                None => self.transition(now, State::Closed),
+                // No half-open state: it is simply closed again from the end
+                // of the open period on, so that is when it is recorded.
+                None => self.transition(until, State::Closed),
                 Some(_) => self.transition(
                     now,
                     State::HalfOpen {
@@ -359,6 +361,18 @@ impl Breaker {
                 }
             }
             State::Open { .. } => unreachable!("left the open state above"),
+        }
+    }
+
+    /// Brings the recorded transitions up to `end`: a breaker without a
+    /// half-open state whose open period ended before `end` closed then,
+    /// even if no call came to notice.
+    pub fn settle(&mut self, end: SimTime) {
+        if let (State::Open { until }, None) = (&self.state, self.probes) {
+            let until = *until;
+            if until <= end {
+                self.transition(until, State::Closed);
+            }
         }
     }
 
@@ -627,13 +641,23 @@ mod tests {
         call(&mut b, ms(1), false);
         assert_eq!(b.state(), BreakerState::Open, "20 outcomes, 8 failures");
         assert_eq!(b.try_permit(ms(400)), Permit::Denied);
-        // After 500 ms it closes directly, with no half-open trial...
-        assert_eq!(b.try_permit(ms(501)), Permit::Granted { probe: false });
+        // After 500 ms it closes directly, with no half-open trial, and
+        // the close is recorded when the open period ended (501 ms), not
+        // when a call noticed it.
+        assert_eq!(b.try_permit(ms(700)), Permit::Granted { probe: false });
         assert_eq!(b.state(), BreakerState::Closed);
+        assert_eq!(b.transitions.last(), Some(&(ms(501), BreakerState::Closed)));
         // ...and keeps its window: the 8 failures are still among the last
         // 20, so one more failure (pushing out the oldest success) re-opens.
-        b.record(ms(502), true, D, false);
+        b.record(ms(702), true, D, false);
         assert_eq!(b.state(), BreakerState::Open);
+        // Open again at 702 ms until 1202 ms; with no call to notice, the
+        // end of the run records the close at 1202 ms.
+        b.settle(ms(5000));
+        assert_eq!(
+            b.transitions.last(),
+            Some(&(ms(1202), BreakerState::Closed))
+        );
     }
 
     #[test]

@@ -82,6 +82,11 @@ impl World {
     }
 
     pub(crate) fn collect(&mut self, end: SimTime, events: u64) -> (RunMetrics, Series) {
+        for p in &mut self.pipelines {
+            if let Some(b) = &mut p.breaker {
+                b.settle(end);
+            }
+        }
         let width = self.common_width();
         for c in &mut self.clients {
             c.offered_series.coarsen_to(width);
@@ -136,6 +141,13 @@ impl World {
                 }
                 None => (None, None, None),
             };
+            let final_buckets = window_buckets.min(ok_counts.len());
+            let tail = ok_counts.len() - final_buckets;
+            let final_ok: u64 = ok_counts[tail..].iter().sum();
+            let final_failed: u64 = failed_counts[tail..].iter().sum();
+            let final_success_rate = ratio(final_ok, final_ok + final_failed);
+            let healthy_at_end = final_success_rate
+                .map(|f| f >= pre.unwrap_or(1.0) * (1.0 - self.metrics.recovery_tolerance) - 1e-12);
             let breaker = pl.and_then(|p| p.breaker.as_ref());
             clients.0.push((
                 c.cfg.name.clone(),
@@ -165,6 +177,8 @@ impl World {
                     time_to_recover_s: ttr,
                     recovered,
                     pre_disturbance_success_rate: pre,
+                    final_success_rate,
+                    healthy_at_end,
                     peak_attempts_per_bucket: attempts_counts.iter().copied().max().unwrap_or(0),
                 },
             ));

@@ -525,24 +525,24 @@ impl World {
                     self.clients[client as usize].cfg.name
                 ),
                 Event::Timer { call, layer } => format!(
-                    r#"{{"t_ns":{},"event":"timer","call":"{call:?}","layer":{}}}"#,
+                    r#"{{"t_ns":{},"event":"timer","call":"{call}","layer":{}}}"#,
                     now.as_nanos(),
                     self.layer_name(call, layer as usize)
                 ),
                 Event::Grant { call, layer } => format!(
-                    r#"{{"t_ns":{},"event":"bulkhead_grant","call":"{call:?}","layer":{layer}}}"#,
+                    r#"{{"t_ns":{},"event":"bulkhead_grant","call":"{call}","layer":{layer}}}"#,
                     now.as_nanos()
                 ),
                 Event::Transmit { call } => format!(
-                    r#"{{"t_ns":{},"event":"transmit","call":"{call:?}"}}"#,
+                    r#"{{"t_ns":{},"event":"transmit","call":"{call}"}}"#,
                     now.as_nanos()
                 ),
                 Event::Reply { call, outcome } => format!(
-                    r#"{{"t_ns":{},"event":"reply","call":"{call:?}","outcome":"{outcome:?}"}}"#,
+                    r#"{{"t_ns":{},"event":"reply","call":"{call}","outcome":"{outcome:?}"}}"#,
                     now.as_nanos()
                 ),
                 Event::WorkDone { job } => format!(
-                    r#"{{"t_ns":{},"event":"work_done","job":"{job:?}","service":"{}"}}"#,
+                    r#"{{"t_ns":{},"event":"work_done","job":"{job}","service":"{}"}}"#,
                     now.as_nanos(),
                     self.jobs
                         .get(job)
@@ -561,7 +561,7 @@ impl World {
                     self.buses[bus as usize].cfg.name
                 ),
                 Event::MessageDue { msg } => format!(
-                    r#"{{"t_ns":{},"event":"message_due","msg":"{msg:?}"}}"#,
+                    r#"{{"t_ns":{},"event":"message_due","msg":"{msg}"}}"#,
                     now.as_nanos()
                 ),
                 Event::LogWake {

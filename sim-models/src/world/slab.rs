@@ -9,6 +9,13 @@ pub struct Ref {
     generation: u32,
 }
 
+impl std::fmt::Display for Ref {
+    /// `index.generation`, as written in traces.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.idx, self.generation)
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Row<T> {
     generation: u32,

@@ -1,0 +1,158 @@
+//! `sim report` and `sim run --report` end to end: files written, the same
+//! bytes from both paths, clear errors with exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .output()
+        .expect("run sim")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sim-report-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn report_from_a_run_document_and_from_run_report_agree() {
+    let dir = scratch("run");
+    let out = sim(&["run", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = dir.join("s1.json");
+    std::fs::write(&json, &out.stdout).unwrap();
+
+    let a = dir.join("a");
+    let out = sim(&[
+        "report",
+        json.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.trim_end().ends_with("index.html (4 charts)"),
+        "{stdout}"
+    );
+    // The default scenario is the S1 comparison: the RPC client, the bus's
+    // producer, the bus, and the two paths side by side.
+    assert_eq!(
+        listing(&a),
+        [
+            "index.html",
+            "paths.csv",
+            "paths.svg",
+            "timeseries-bus-events.csv",
+            "timeseries-bus-events.svg",
+            "timeseries-producer.csv",
+            "timeseries-producer.svg",
+            "timeseries-rpc.csv",
+            "timeseries-rpc.svg"
+        ]
+    );
+
+    // The same run rendered directly: the same bytes, and --json output
+    // stays clean.
+    let b = dir.join("b");
+    let out = sim(&["run", "--json", "--report", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&json).unwrap(), out.stdout);
+    assert_eq!(listing(&a), listing(&b));
+    for name in listing(&a) {
+        let same = std::fs::read(a.join(&name)).unwrap() == std::fs::read(b.join(&name)).unwrap();
+        assert!(
+            same,
+            "{name} differs between `sim report` and `sim run --report`"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_from_a_sweep_directory() {
+    let dir = scratch("sweep");
+    let sweep = dir.join("sweep-out");
+    std::fs::create_dir_all(&sweep).unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sim-report/tests/fixtures/sweep-backoff-failure.json"
+    );
+    std::fs::copy(fixture, sweep.join("results.json")).unwrap();
+    let out_dir = dir.join("report");
+    let out = sim(&[
+        "report",
+        sweep.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names = listing(&out_dir);
+    assert!(names.contains(&"index.html".to_string()));
+    assert_eq!(names.iter().filter(|n| n.ends_with(".svg")).count(), 4);
+    assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn assert_input_error(args: &[&str], expected: &str) {
+    let out = sim(args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(expected), "{err}");
+}
+
+#[test]
+fn bad_results_are_input_errors() {
+    let dir = scratch("bad");
+    let out_dir = dir.join("out");
+    let out = out_dir.to_str().unwrap();
+
+    let missing = dir.join("missing.json");
+    assert_input_error(
+        &["report", missing.to_str().unwrap(), "--out", out],
+        "missing.json: no such file",
+    );
+
+    let empty_dir = dir.join("empty");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    assert_input_error(
+        &["report", empty_dir.to_str().unwrap(), "--out", out],
+        "a directory without results.json",
+    );
+
+    let not_json = dir.join("notes.txt");
+    std::fs::write(&not_json, "p99 was fine").unwrap();
+    assert_input_error(
+        &["report", not_json.to_str().unwrap(), "--out", out],
+        "not a JSON document",
+    );
+
+    let wrong = dir.join("baseline.json");
+    std::fs::write(&wrong, r#"{"kind": "baseline"}"#).unwrap();
+    assert_input_error(
+        &["report", wrong.to_str().unwrap(), "--out", out],
+        "cannot report on a result document of kind \"baseline\"",
+    );
+
+    assert!(!out_dir.exists(), "nothing written on error");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

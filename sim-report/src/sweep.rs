@@ -1,0 +1,1099 @@
+//! Charts of a sweep (`results.json` of `sim sweep`): each chosen metric
+//! against the x parameter, one line per value of the series parameter,
+//! with 95% confidence bands; latency percentiles on a log scale; and, with
+//! two or more parameters, heatmaps over the (x, series) grid.
+//!
+//! Choice of axes: `report.x` / `report.series` when the sweep file gives
+//! them, else the first and second parameters. Parameters beyond those two
+//! are averaged over: every point is the mean of the cells that share its
+//! (x, series) values, and has no band (the cells' intervals do not combine
+//! into one); the caption says so.
+
+use plotters::style::RGBColor;
+use serde_json::{Map, Value};
+
+use crate::draw::{
+    self, Heatmap, Layout, Legend, LegendEntry, Line, LineFigure, Panel, PanelKind, Swatch, XAxis,
+    YScale,
+};
+use crate::format::{ellipsize, exact, human, parse_duration_s, slug};
+use crate::{Chart, Page, ReportError, Table, text};
+
+fn err(msg: impl Into<String>) -> ReportError {
+    ReportError::new(format!("sweep results: {}", msg.into()))
+}
+
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Kind {
+    Number,
+    /// Values in seconds.
+    Duration,
+    Category,
+}
+
+struct Param {
+    path: String,
+    kind: Kind,
+    /// Distinct values: (grouping key, label, numeric value), sorted by
+    /// value for numbers and durations, in first-appearance order otherwise.
+    values: Vec<(String, String, Option<f64>)>,
+}
+
+impl Param {
+    /// Duration axes in ms below 2 s, else in s.
+    fn duration_scale(&self) -> (f64, &'static str) {
+        let max = self
+            .values
+            .iter()
+            .filter_map(|v| v.2)
+            .fold(0.0f64, f64::max);
+        if max < 2.0 {
+            (1000.0, "ms")
+        } else {
+            (1.0, "s")
+        }
+    }
+
+    fn axis_label(&self) -> String {
+        match self.kind {
+            Kind::Duration => format!("{} ({})", self.path, self.duration_scale().1),
+            Kind::Number => match unit_of_param(&self.path) {
+                Some(u) => format!("{} ({u})", self.path),
+                None => self.path.clone(),
+            },
+            Kind::Category => self.path.clone(),
+        }
+    }
+
+    /// Position on a numeric axis, or the category index.
+    fn x(&self, i: usize) -> f64 {
+        match self.kind {
+            Kind::Number => self.values[i].2.unwrap_or(i as f64),
+            Kind::Duration => self.values[i].2.unwrap_or(0.0) * self.duration_scale().0,
+            Kind::Category => i as f64,
+        }
+    }
+
+    fn axis(&self) -> XAxis {
+        match self.kind {
+            Kind::Category => XAxis::Categories {
+                label: self.axis_label(),
+                names: self.values.iter().map(|v| v.1.clone()).collect(),
+            },
+            _ => {
+                let xs: Vec<f64> = (0..self.values.len()).map(|i| self.x(i)).collect();
+                XAxis::Numeric {
+                    label: self.axis_label(),
+                    min: xs.iter().copied().fold(f64::INFINITY, f64::min),
+                    max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    integer: self.kind == Kind::Number && xs.iter().all(|x| x.fract() == 0.0),
+                }
+            }
+        }
+    }
+
+    fn summary(&self) -> String {
+        let labels: Vec<&str> = self.values.iter().map(|v| v.1.as_str()).collect();
+        if labels.len() <= 8 {
+            labels.join(", ")
+        } else {
+            format!(
+                "{}, {}, …, {} ({} values)",
+                labels[0],
+                labels[1],
+                labels[labels.len() - 1],
+                labels.len()
+            )
+        }
+    }
+}
+
+/// Units of well-known numeric parameters, from the field name.
+fn unit_of_param(path: &str) -> Option<&'static str> {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    if field.ends_with("per_s") {
+        Some("per second")
+    } else if field.contains("probability") || field.contains("threshold") {
+        Some("0–1")
+    } else {
+        None
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Stat {
+    mean: Option<f64>,
+    lo: Option<f64>,
+    hi: Option<f64>,
+}
+
+struct Row {
+    cell: String,
+    /// Index into each parameter's values.
+    idx: Vec<usize>,
+    metrics: Map<String, Value>,
+}
+
+impl Row {
+    fn stat(&self, metric: &str) -> Option<Stat> {
+        let m = self.metrics.get(metric)?;
+        // A bare number is accepted as a mean without interval.
+        if let Some(x) = m.as_f64() {
+            return Some(Stat {
+                mean: Some(x),
+                ..Stat::default()
+            });
+        }
+        let f = |k: &str| m.get(k).and_then(Value::as_f64);
+        Some(Stat {
+            mean: f("mean"),
+            lo: f("ci_low"),
+            hi: f("ci_high"),
+        })
+    }
+}
+
+struct Sweep {
+    name: String,
+    scenario: String,
+    seed: String,
+    replications: String,
+    params: Vec<Param>,
+    rows: Vec<Row>,
+    /// Metric names in first-appearance order.
+    metrics: Vec<String>,
+}
+
+fn strip_quotes(s: &str) -> String {
+    let t = s.trim();
+    t.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(t)
+        .to_string()
+}
+
+fn parse(doc: &Value) -> Result<Sweep, ReportError> {
+    let params: Vec<String> = doc
+        .get("parameters")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err("no \"parameters\" list"))?
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| err(format!("\"parameters\" holds a non-string: {p}")))
+        })
+        .collect::<Result<_, _>>()?;
+    if params.is_empty() {
+        return Err(err("\"parameters\" is empty: nothing was swept"));
+    }
+    let rows_json = doc
+        .get("rows")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err("no \"rows\" list"))?;
+    if rows_json.is_empty() {
+        return Err(err("\"rows\" is empty"));
+    }
+    // Raw values per row and parameter: (key, label, value).
+    let mut raw: Vec<Vec<(String, String, Value)>> = Vec::new();
+    let mut rows = Vec::new();
+    let mut metrics: Vec<String> = Vec::new();
+    for (i, r) in rows_json.iter().enumerate() {
+        let cell = r.get("cell").map(text).unwrap_or_else(|| i.to_string());
+        let values = r
+            .get("params")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err(format!("row {cell} has no \"params\" object")))?;
+        let labels = r.get("labels").and_then(Value::as_object);
+        let mut rv = Vec::new();
+        for p in &params {
+            let v = values
+                .get(p)
+                .ok_or_else(|| err(format!("row {cell} has no value for parameter {p}")))?;
+            let label = labels
+                .and_then(|l| l.get(p))
+                .and_then(Value::as_str)
+                .map(strip_quotes)
+                .unwrap_or_else(|| text(v));
+            rv.push((v.to_string(), label, v.clone()));
+        }
+        raw.push(rv);
+        let m = r
+            .get("metrics")
+            .and_then(Value::as_object)
+            .ok_or_else(|| err(format!("row {cell} has no \"metrics\" object")))?;
+        for k in m.keys() {
+            if !metrics.contains(k) {
+                metrics.push(k.clone());
+            }
+        }
+        rows.push(Row {
+            cell,
+            idx: Vec::new(),
+            metrics: m.clone(),
+        });
+    }
+    let mut out_params = Vec::new();
+    for (pi, path) in params.iter().enumerate() {
+        let col: Vec<&(String, String, Value)> = raw.iter().map(|r| &r[pi]).collect();
+        let kind = if col.iter().all(|c| c.2.is_number()) {
+            Kind::Number
+        } else if col
+            .iter()
+            .all(|c| c.2.as_str().and_then(parse_duration_s).is_some())
+        {
+            Kind::Duration
+        } else {
+            Kind::Category
+        };
+        let mut values: Vec<(String, String, Option<f64>)> = Vec::new();
+        for c in &col {
+            if !values.iter().any(|v| v.0 == c.0) {
+                let x = match kind {
+                    Kind::Number => c.2.as_f64(),
+                    Kind::Duration => c.2.as_str().and_then(parse_duration_s),
+                    Kind::Category => None,
+                };
+                values.push((c.0.clone(), c.1.clone(), x));
+            }
+        }
+        if kind != Kind::Category {
+            values.sort_by(|a, b| a.2.unwrap_or(0.0).total_cmp(&b.2.unwrap_or(0.0)));
+        }
+        for (r, c) in rows.iter_mut().zip(&col) {
+            r.idx
+                .push(values.iter().position(|v| v.0 == c.0).unwrap_or(0));
+        }
+        out_params.push(Param {
+            path: path.clone(),
+            kind,
+            values,
+        });
+    }
+    let s = |k: &str| doc.get(k).map(text).unwrap_or_else(|| "?".into());
+    Ok(Sweep {
+        name: s("sweep"),
+        scenario: s("scenario"),
+        seed: s("seed"),
+        replications: s("replications"),
+        params: out_params,
+        rows,
+        metrics,
+    })
+}
+
+/// What one chart shows.
+#[derive(Clone, Debug)]
+enum Plot {
+    Metric(String),
+    /// Percentile metrics sharing a prefix (`clients.rpc.latency_ms`).
+    Latency {
+        prefix: String,
+        pcts: Vec<String>,
+    },
+}
+
+const PERCENTILES: [&str; 3] = ["p50", "p95", "p99"];
+
+/// Entities (`clients.rpc`) with a metric, in first-appearance order.
+fn entities(metrics: &[String], group: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in metrics {
+        let mut parts = m.splitn(3, '.');
+        if parts.next() == Some(group) {
+            if let Some(name) = parts.next() {
+                let e = format!("{group}.{name}");
+                if !out.contains(&e) {
+                    out.push(e);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The metrics to chart when the sweep file names none: a fixed cascade,
+/// kept where the rows have the metric.
+fn default_plots(sw: &Sweep) -> Vec<Plot> {
+    let has = |m: &str| sw.metrics.iter().any(|x| x == m);
+    let clients = entities(&sw.metrics, "clients");
+    let services = entities(&sw.metrics, "services");
+    let buses = entities(&sw.metrics, "buses");
+    let mut plots = Vec::new();
+    let latency = |prefix: String| -> Option<Plot> {
+        let pcts: Vec<String> = PERCENTILES
+            .iter()
+            .filter(|p| has(&format!("{prefix}.{p}")))
+            .map(|p| p.to_string())
+            .collect();
+        (!pcts.is_empty()).then_some(Plot::Latency { prefix, pcts })
+    };
+    for c in &clients {
+        for m in ["retry_amplification", "success_rate"] {
+            let path = format!("{c}.{m}");
+            if has(&path) {
+                plots.push(Plot::Metric(path));
+            }
+        }
+    }
+    for c in &clients {
+        plots.extend(latency(format!("{c}.latency_ms")));
+    }
+    for b in &buses {
+        plots.extend(
+            latency(format!("{b}.end_to_end_latency_ms"))
+                .or_else(|| latency(format!("{b}.delivery_latency_ms"))),
+        );
+    }
+    for s in &services {
+        let path = format!("{s}.amplification");
+        if has(&path) {
+            plots.push(Plot::Metric(path));
+        }
+    }
+    for c in &clients {
+        let path = format!("{c}.time_to_recover_s");
+        if has(&path) {
+            plots.push(Plot::Metric(path));
+        }
+    }
+    plots
+}
+
+/// The metrics the sweep file asks for, percentiles of one prefix grouped.
+fn hinted_plots(sw: &Sweep, hinted: &[String]) -> Result<Vec<Plot>, ReportError> {
+    let mut plots: Vec<Plot> = Vec::new();
+    for m in hinted {
+        if !sw.metrics.contains(m) {
+            return Err(err(format!(
+                "report.metrics names {m}, which no row has (rows have: {})",
+                ellipsize(&sw.metrics.join(", "), 300)
+            )));
+        }
+        let split = m.rsplit_once('.');
+        match split {
+            Some((prefix, pct)) if prefix.ends_with("latency_ms") && PERCENTILES.contains(&pct) => {
+                if let Some(Plot::Latency { pcts, .. }) = plots
+                    .iter_mut()
+                    .find(|p| matches!(p, Plot::Latency { prefix: q, .. } if q == prefix))
+                {
+                    pcts.push(pct.to_string());
+                } else {
+                    plots.push(Plot::Latency {
+                        prefix: prefix.to_string(),
+                        pcts: vec![pct.to_string()],
+                    });
+                }
+            }
+            _ => plots.push(Plot::Metric(m.clone())),
+        }
+    }
+    Ok(plots)
+}
+
+/// How a metric is named, labelled and scaled.
+struct MetricInfo {
+    /// "Retry amplification"
+    name: String,
+    /// "client rpc"
+    of: String,
+    y_label: String,
+    stem: String,
+    scale: f64,
+    y: YScale,
+    /// Extra words for the title.
+    note: &'static str,
+}
+
+/// ("latency" | "end-to-end" | "delivery", percentile) of a latency
+/// percentile field such as `latency_ms.p99`.
+fn latency_field(field: &str) -> Option<(&'static str, &str)> {
+    let (prefix, pct) = field.rsplit_once('.')?;
+    if !pct.starts_with('p') || !pct[1..].chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let kind = match prefix {
+        "latency_ms" => "latency",
+        "end_to_end_latency_ms" => "end-to-end",
+        "delivery_latency_ms" => "delivery",
+        _ => return None,
+    };
+    Some((kind, pct))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn describe(metric: &str) -> MetricInfo {
+    let mut parts = metric.splitn(3, '.');
+    let group = parts.next().unwrap_or("");
+    let name = parts.next().unwrap_or("");
+    let field = parts.next().unwrap_or("");
+    let of = match group {
+        "clients" => format!("client {name}"),
+        "services" => format!("service {name}"),
+        "buses" => format!("bus {name}"),
+        _ => metric.to_string(),
+    };
+    let stem_of = |s: &str| slug(&format!("{s}-{name}"));
+    let linear = YScale::Linear { include_zero: true };
+    let (n, y, stem, scale, ys, note) = match (group, field) {
+        ("clients", "retry_amplification") => (
+            "Retry amplification",
+            "retry amplification (attempts per request)",
+            stem_of("retry-amplification"),
+            1.0,
+            linear,
+            "",
+        ),
+        ("clients", "success_rate") => (
+            "Success rate",
+            "success rate (%)",
+            stem_of("success-rate"),
+            100.0,
+            YScale::Fixed { lo: 0.0, hi: 100.0 },
+            " (goodput cliff)",
+        ),
+        ("services", "amplification") => (
+            "Load amplification",
+            "load amplification (arrivals per request)",
+            stem_of("load-amplification"),
+            1.0,
+            linear,
+            "",
+        ),
+        ("clients" | "buses", f) if latency_field(f).is_some() => {
+            let (kind, pct) = latency_field(f).unwrap_or(("latency", "p99"));
+            let what = match kind {
+                "latency" => "Latency".to_string(),
+                other => format!("{} latency", capitalize(other)),
+            };
+            return MetricInfo {
+                name: format!("{what} {pct}"),
+                of,
+                y_label: format!("{} {pct} (ms)", what.to_lowercase()),
+                stem: slug(&format!(
+                    "{}-{pct}-{name}",
+                    f.split('.').next().unwrap_or(f).trim_end_matches("_ms")
+                )),
+                scale: 1.0,
+                y: YScale::Log,
+                note: "",
+            };
+        }
+        ("clients", "time_to_recover_s") => (
+            "Time to recover",
+            "time to recover (s)",
+            stem_of("time-to-recover"),
+            1.0,
+            linear,
+            "",
+        ),
+        _ => {
+            let unit = if field.ends_with("_ms") || field.contains("_ms.") {
+                " (ms)"
+            } else if field.ends_with("_s") {
+                " (s)"
+            } else {
+                ""
+            };
+            return MetricInfo {
+                name: if field.is_empty() {
+                    metric.to_string()
+                } else {
+                    field.replace('_', " ")
+                },
+                of,
+                y_label: format!("{}{unit}", if field.is_empty() { metric } else { field }),
+                stem: slug(metric),
+                scale: 1.0,
+                y: linear,
+                note: "",
+            };
+        }
+    };
+    MetricInfo {
+        name: n.to_string(),
+        of,
+        y_label: y.to_string(),
+        stem,
+        scale,
+        y: ys,
+        note,
+    }
+}
+
+/// A point: (mean, optional 95% band, number of cells averaged).
+type Point = (f64, Option<(f64, f64)>, usize);
+
+/// The averaged value at each (series value, x value).
+struct Grid {
+    /// [series][x]
+    cells: Vec<Vec<Option<Point>>>,
+}
+
+fn grid(sw: &Sweep, xp: usize, sp: Option<usize>, metric: &str) -> Grid {
+    let nx = sw.params[xp].values.len();
+    let ns = sp.map_or(1, |s| sw.params[s].values.len());
+    let mut acc: Vec<Vec<Vec<Stat>>> = vec![vec![Vec::new(); nx]; ns];
+    for r in &sw.rows {
+        let Some(st) = r.stat(metric) else { continue };
+        if st.mean.is_none() {
+            continue;
+        }
+        let si = sp.map_or(0, |s| r.idx[s]);
+        acc[si][r.idx[xp]].push(st);
+    }
+    let cells = acc
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|stats| {
+                    let means: Vec<f64> = stats.iter().filter_map(|s| s.mean).collect();
+                    if means.is_empty() {
+                        return None;
+                    }
+                    let mean = means.iter().sum::<f64>() / means.len() as f64;
+                    let band = match stats.as_slice() {
+                        [s] => s.lo.zip(s.hi),
+                        _ => None,
+                    };
+                    Some((mean, band, means.len()))
+                })
+                .collect()
+        })
+        .collect();
+    Grid { cells }
+}
+
+struct Ctx<'a> {
+    sw: &'a Sweep,
+    xp: usize,
+    sp: Option<usize>,
+    /// Parameters averaged over.
+    rest: Vec<usize>,
+}
+
+impl Ctx<'_> {
+    fn caption(&self, bands: bool) -> String {
+        let sw = self.sw;
+        let swept: Vec<String> = sw
+            .params
+            .iter()
+            .map(|p| format!("{} = {}", p.path, p.summary()))
+            .collect();
+        let mut c = format!(
+            "sweep {} of scenario {} · seed {} · {} replications per cell · swept: {}",
+            sw.name,
+            sw.scenario,
+            sw.seed,
+            sw.replications,
+            swept.join("; ")
+        );
+        if !self.rest.is_empty() {
+            let names: Vec<&str> = self
+                .rest
+                .iter()
+                .map(|i| sw.params[*i].path.as_str())
+                .collect();
+            c.push_str(&format!(" · averaged over {} (no bands)", names.join(", ")));
+        } else if bands {
+            c.push_str(" · bands: 95% confidence intervals over replications");
+        }
+        c
+    }
+
+    fn legend_for_series(&self, extra: Option<&str>) -> Legend {
+        match self.sp {
+            Some(s) => Legend {
+                heading: Some(self.sw.params[s].path.clone()),
+                entries: self.sw.params[s]
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| LegendEntry {
+                        label: v.1.clone(),
+                        swatch: Swatch::Line(draw::color(i)),
+                    })
+                    .collect(),
+            },
+            None => Legend {
+                heading: None,
+                entries: vec![LegendEntry {
+                    label: extra.unwrap_or("mean").to_string(),
+                    swatch: Swatch::Line(draw::color(0)),
+                }],
+            },
+        }
+    }
+
+    fn lines(&self, g: &Grid, scale: f64, colors: &dyn Fn(usize) -> RGBColor) -> Vec<Line> {
+        let p = &self.sw.params[self.xp];
+        g.cells
+            .iter()
+            .enumerate()
+            .map(|(si, row)| Line {
+                color: colors(si),
+                points: row
+                    .iter()
+                    .enumerate()
+                    .map(|(xi, c)| (p.x(xi), c.map(|c| c.0 * scale)))
+                    .collect(),
+                band: row
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(xi, c)| {
+                        let (lo, hi) = c.and_then(|c| c.1)?;
+                        Some((p.x(xi), lo * scale, hi * scale))
+                    })
+                    .collect(),
+                markers: true,
+                dashed: false,
+            })
+            .collect()
+    }
+
+    /// CSV rows of a grid: x, series, metric, mean, ci_low, ci_high, cells.
+    fn rows(&self, g: &Grid, metric: &str, out: &mut Vec<Vec<String>>) {
+        let xp = &self.sw.params[self.xp];
+        for (si, row) in g.cells.iter().enumerate() {
+            for (xi, c) in row.iter().enumerate() {
+                let mut r = vec![xp.values[xi].1.clone()];
+                if let Some(s) = self.sp {
+                    r.push(self.sw.params[s].values[si].1.clone());
+                }
+                r.push(metric.to_string());
+                match c {
+                    Some((m, band, n)) => {
+                        r.push(exact(*m));
+                        r.push(band.map(|b| exact(b.0)).unwrap_or_default());
+                        r.push(band.map(|b| exact(b.1)).unwrap_or_default());
+                        r.push(n.to_string());
+                    }
+                    None => r.extend(["", "", "", "0"].map(String::from)),
+                }
+                out.push(r);
+            }
+        }
+    }
+
+    fn header(&self) -> Vec<String> {
+        let mut h = vec![self.sw.params[self.xp].path.clone()];
+        if let Some(s) = self.sp {
+            h.push(self.sw.params[s].path.clone());
+        }
+        h.extend(
+            ["metric", "mean", "ci_low", "ci_high", "cells"]
+                .into_iter()
+                .map(String::from),
+        );
+        h
+    }
+}
+
+fn has_points(g: &Grid) -> bool {
+    g.cells.iter().flatten().any(Option::is_some)
+}
+
+fn has_bands(g: &Grid) -> bool {
+    g.cells.iter().flatten().flatten().any(|c| c.1.is_some())
+}
+
+fn metric_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
+    let g = grid(ctx.sw, ctx.xp, ctx.sp, metric);
+    if !has_points(&g) {
+        return Ok(None);
+    }
+    let info = describe(metric);
+    let xpath = &ctx.sw.params[ctx.xp].path;
+    let title = format!("{} of {} vs {}{}", info.name, info.of, xpath, info.note);
+    let bands = has_bands(&g);
+    let mut legend = ctx.legend_for_series(Some(&info.of));
+    if bands {
+        for e in &mut legend.entries {
+            if let Swatch::Line(c) = e.swatch {
+                e.swatch = Swatch::Band(c);
+            }
+        }
+    }
+    let fig = LineFigure {
+        title: title.clone(),
+        caption: ctx.caption(bands),
+        x: ctx.sw.params[ctx.xp].axis(),
+        panels: vec![Panel {
+            title: None,
+            y_label: info.y_label.clone(),
+            kind: PanelKind::Lines {
+                scale: info.y,
+                lines: ctx.lines(&g, info.scale, &draw::color),
+            },
+            shades: vec![],
+            weight: 130,
+        }],
+        layout: Layout::Vertical,
+        legend,
+    };
+    let svg = draw::line_figure(&fig)?;
+    let mut rows = Vec::new();
+    ctx.rows(&g, metric, &mut rows);
+    Ok(Some(Chart {
+        stem: info.stem,
+        title,
+        svg,
+        header: ctx.header(),
+        rows,
+    }))
+}
+
+fn latency_chart(ctx: &Ctx, prefix: &str, pcts: &[String]) -> Result<Option<Chart>, ReportError> {
+    let grids: Vec<(String, Grid)> = pcts
+        .iter()
+        .map(|p| {
+            let m = format!("{prefix}.{p}");
+            let g = grid(ctx.sw, ctx.xp, ctx.sp, &m);
+            (m, g)
+        })
+        .filter(|(_, g)| has_points(g))
+        .collect();
+    if grids.is_empty() {
+        return Ok(None);
+    }
+    let info = describe(&format!("{prefix}.p99"));
+    let kind = prefix.rsplit('.').next().unwrap_or("latency_ms");
+    let what = match kind {
+        "latency_ms" => "Latency",
+        "end_to_end_latency_ms" => "End-to-end latency",
+        "delivery_latency_ms" => "Delivery latency",
+        _ => "Latency",
+    };
+    let xpath = &ctx.sw.params[ctx.xp].path;
+    let names: Vec<&str> = grids
+        .iter()
+        .map(|(m, _)| m.rsplit('.').next().unwrap_or(""))
+        .collect();
+    let title = format!("{what} {} of {} vs {xpath}", names.join("/"), info.of);
+    let bands = grids.iter().any(|(_, g)| has_bands(g));
+    let (panels, legend, layout) = match ctx.sp {
+        None => {
+            // One panel, one line per percentile.
+            let lines: Vec<Line> = grids
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (_, g))| ctx.lines(g, 1.0, &move |_| draw::color(i)))
+                .collect();
+            let legend = Legend {
+                heading: None,
+                entries: names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| LegendEntry {
+                        label: n.to_string(),
+                        swatch: if bands {
+                            Swatch::Band(draw::color(i))
+                        } else {
+                            Swatch::Line(draw::color(i))
+                        },
+                    })
+                    .collect(),
+            };
+            let panel = Panel {
+                title: None,
+                y_label: "latency (ms, log scale)".into(),
+                kind: PanelKind::Lines {
+                    scale: YScale::Log,
+                    lines,
+                },
+                shades: vec![],
+                weight: 130,
+            };
+            (vec![panel], legend, Layout::Vertical)
+        }
+        Some(_) => {
+            // One panel per percentile, one line per series value.
+            let panels = grids
+                .iter()
+                .zip(&names)
+                .map(|((_, g), n)| Panel {
+                    title: Some(n.to_string()),
+                    y_label: "latency (ms, log scale)".into(),
+                    kind: PanelKind::Lines {
+                        scale: YScale::Log,
+                        lines: ctx.lines(g, 1.0, &draw::color),
+                    },
+                    shades: vec![],
+                    weight: 100,
+                })
+                .collect();
+            let mut legend = ctx.legend_for_series(None);
+            if bands {
+                for e in &mut legend.entries {
+                    if let Swatch::Line(c) = e.swatch {
+                        e.swatch = Swatch::Band(c);
+                    }
+                }
+            }
+            (panels, legend, Layout::Horizontal)
+        }
+    };
+    let fig = LineFigure {
+        title: title.clone(),
+        caption: ctx.caption(bands),
+        x: ctx.sw.params[ctx.xp].axis(),
+        panels,
+        layout,
+        legend,
+    };
+    let svg = draw::line_figure(&fig)?;
+    let mut rows = Vec::new();
+    for (m, g) in &grids {
+        ctx.rows(g, m, &mut rows);
+    }
+    let entity = prefix.split('.').nth(1).unwrap_or("");
+    let stem = slug(&format!("{}-{entity}", kind.trim_end_matches("_ms")));
+    Ok(Some(Chart {
+        stem,
+        title,
+        svg,
+        header: ctx.header(),
+        rows,
+    }))
+}
+
+fn heatmap_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
+    let Some(sp) = ctx.sp else { return Ok(None) };
+    let g = grid(ctx.sw, ctx.xp, Some(sp), metric);
+    if !has_points(&g) {
+        return Ok(None);
+    }
+    let info = describe(metric);
+    let (xparam, sparam) = (&ctx.sw.params[ctx.xp], &ctx.sw.params[sp]);
+    let values: Vec<Vec<Option<f64>>> = g
+        .cells
+        .iter()
+        .map(|r| r.iter().map(|c| c.map(|c| c.0)).collect())
+        .collect();
+    let max_abs = values
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|v| (v * info.scale).abs())
+        .fold(0.0f64, f64::max);
+    let decimals = if info.scale == 100.0 {
+        1
+    } else if max_abs >= 100.0 {
+        0
+    } else if max_abs >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let title = format!(
+        "{} of {} over {} × {}",
+        info.name, info.of, xparam.path, sparam.path
+    );
+    let label = |p: &Param| match p.kind {
+        Kind::Number => p.axis_label(),
+        _ => p.path.clone(),
+    };
+    let h = Heatmap {
+        title: title.clone(),
+        caption: ctx.caption(false),
+        x_label: label(xparam),
+        y_label: label(sparam),
+        xs: xparam.values.iter().map(|v| v.1.clone()).collect(),
+        ys: sparam.values.iter().map(|v| v.1.clone()).collect(),
+        values,
+        value_label: info.y_label.clone(),
+        scale: info.scale,
+        decimals,
+    };
+    let svg = draw::heatmap(&h)?;
+    let mut rows = Vec::new();
+    ctx.rows(&g, metric, &mut rows);
+    Ok(Some(Chart {
+        stem: format!("heatmap-{}", info.stem),
+        title,
+        svg,
+        header: ctx.header(),
+        rows,
+    }))
+}
+
+fn param_index(sw: &Sweep, hint: &Value, key: &str) -> Result<Option<usize>, ReportError> {
+    match hint.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(p)) => sw
+            .params
+            .iter()
+            .position(|q| q.path == *p)
+            .map(Some)
+            .ok_or_else(|| {
+                err(format!(
+                    "report.{key} names {p}, which is not a swept parameter ({})",
+                    sw.params
+                        .iter()
+                        .map(|q| q.path.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }),
+        Some(other) => Err(err(format!("report.{key} is not a string: {other}"))),
+    }
+}
+
+pub fn page(doc: &Value) -> Result<Page, ReportError> {
+    let sw = parse(doc)?;
+    let hint = doc.get("report").cloned().unwrap_or(Value::Null);
+    let hx = param_index(&sw, &hint, "x")?;
+    let hs = param_index(&sw, &hint, "series")?;
+    if hx.is_some() && hx == hs {
+        return Err(err("report.x and report.series name the same parameter"));
+    }
+    let n = sw.params.len();
+    let xp = hx.unwrap_or_else(|| (0..n).find(|i| Some(*i) != hs).unwrap_or(0));
+    let sp = hs.or_else(|| (0..n).find(|i| *i != xp));
+    let rest: Vec<usize> = (0..n).filter(|i| *i != xp && Some(*i) != sp).collect();
+    let hinted: Option<Vec<String>> = match hint.get("metrics") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| err(format!("report.metrics holds a non-string: {m}")))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(other) => return Err(err(format!("report.metrics is not a list: {other}"))),
+    };
+    let plots = match &hinted {
+        Some(h) if !h.is_empty() => hinted_plots(&sw, h)?,
+        _ => default_plots(&sw),
+    };
+    let ctx = Ctx {
+        sw: &sw,
+        xp,
+        sp,
+        rest: rest.clone(),
+    };
+    let mut charts = Vec::new();
+    let mut charted: Vec<String> = Vec::new();
+    for p in &plots {
+        let chart = match p {
+            Plot::Metric(m) => metric_chart(&ctx, m)?,
+            Plot::Latency { prefix, pcts } => latency_chart(&ctx, prefix, pcts)?,
+        };
+        if let Some(c) = chart {
+            charts.push(c);
+            match p {
+                Plot::Metric(m) => charted.push(m.clone()),
+                Plot::Latency { prefix, pcts } => {
+                    charted.extend(pcts.iter().map(|q| format!("{prefix}.{q}")))
+                }
+            }
+        }
+    }
+    if sp.is_some() {
+        for p in &plots {
+            let metric = match p {
+                Plot::Metric(m) => m.clone(),
+                // The tail of the distribution: the highest percentile.
+                Plot::Latency { prefix, pcts } => match pcts.last() {
+                    Some(q) => format!("{prefix}.{q}"),
+                    None => continue,
+                },
+            };
+            if let Some(c) = heatmap_chart(&ctx, &metric)? {
+                charts.push(c);
+            }
+        }
+    }
+    if charts.is_empty() {
+        return Err(err(format!(
+            "the rows hold none of the metrics a chart needs ({}); rows have: {}",
+            if hinted.as_ref().is_some_and(|h| !h.is_empty()) {
+                "report.metrics, all null".to_string()
+            } else {
+                "clients.*.retry_amplification, clients.*.success_rate, clients.*.latency_ms.p50/p95/p99, services.*.amplification, clients.*.time_to_recover_s".to_string()
+            },
+            if sw.metrics.is_empty() {
+                "none".to_string()
+            } else {
+                ellipsize(&sw.metrics.join(", "), 300)
+            }
+        )));
+    }
+
+    // Facts and the table of every cell.
+    let mut facts = vec![
+        ("sweep".to_string(), sw.name.clone()),
+        ("scenario".to_string(), sw.scenario.clone()),
+        ("seed".to_string(), sw.seed.clone()),
+        ("replications per cell".to_string(), sw.replications.clone()),
+        ("cells".to_string(), sw.rows.len().to_string()),
+    ];
+    for p in &sw.params {
+        facts.push((format!("swept: {}", p.path), p.summary()));
+    }
+    facts.push(("x axis".into(), sw.params[xp].path.clone()));
+    if let Some(s) = sp {
+        facts.push(("one line per value of".into(), sw.params[s].path.clone()));
+    }
+    if !rest.is_empty() {
+        facts.push((
+            "averaged over".into(),
+            rest.iter()
+                .map(|i| sw.params[*i].path.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    let mut header = vec!["cell".to_string()];
+    header.extend(sw.params.iter().map(|p| p.path.clone()));
+    header.extend(charted.iter().map(|m| format!("{m} (95% CI)")));
+    let rows = sw
+        .rows
+        .iter()
+        .map(|r| {
+            let mut out = vec![r.cell.clone()];
+            for (p, i) in sw.params.iter().zip(&r.idx) {
+                out.push(p.values[*i].1.clone());
+            }
+            for m in &charted {
+                out.push(match r.stat(m) {
+                    Some(Stat {
+                        mean: Some(x),
+                        lo: Some(lo),
+                        hi: Some(hi),
+                    }) => format!("{} [{}, {}]", human(x), human(lo), human(hi)),
+                    Some(Stat { mean: Some(x), .. }) => human(x),
+                    _ => "-".into(),
+                });
+            }
+            out
+        })
+        .collect();
+    Ok(Page {
+        title: format!("Sweep report: {}", sw.name),
+        description: doc
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        facts,
+        charts,
+        tables: vec![Table {
+            title: "cells".into(),
+            header,
+            rows,
+        }],
+        config: doc
+            .get("config")
+            .and_then(|c| serde_json::to_string_pretty(c).ok()),
+    })
+}

@@ -1,0 +1,701 @@
+//! Every chart kind from small hand-made fixtures: the SVG parses as XML
+//! and holds the expected title, axis labels, legend entries and number
+//! of series; output is deterministic; bad input gives clear errors.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use sim_report::{OutputFile, render, render_run};
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn file<'a>(files: &'a [OutputFile], name: &str) -> &'a str {
+    let f = files.iter().find(|f| f.name == name).unwrap_or_else(|| {
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        panic!("no {name} among {names:?}")
+    });
+    std::str::from_utf8(&f.bytes).unwrap()
+}
+
+/// What a test looks at in one SVG.
+struct Svg {
+    texts: Vec<String>,
+    /// The title's lines, joined by spaces (a long title wraps).
+    title: String,
+    /// Stroke colours of data lines (2 px polylines), with multiplicity.
+    data_lines: Vec<String>,
+    dashed: usize,
+    circles: usize,
+    polygons: usize,
+    rects: Vec<(String, String)>,
+}
+
+impl Svg {
+    fn parse(text: &str) -> Svg {
+        let doc = roxmltree::Document::parse(text).expect("SVG is well-formed XML");
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        let mut svg = Svg {
+            texts: vec![],
+            title: String::new(),
+            data_lines: vec![],
+            dashed: 0,
+            circles: 0,
+            polygons: 0,
+            rects: vec![],
+        };
+        for n in doc.descendants().filter(|n| n.is_element()) {
+            match n.tag_name().name() {
+                "text" => {
+                    let t = n.text().unwrap_or("").trim().to_string();
+                    // The title: the largest bold text.
+                    let size: f64 = n.attribute("font-size").unwrap_or("0").parse().unwrap();
+                    if n.attribute("font-weight") == Some("bold") && size > 20.0 {
+                        if !svg.title.is_empty() {
+                            svg.title.push(' ');
+                        }
+                        svg.title.push_str(&t);
+                    }
+                    svg.texts.push(t);
+                }
+                "polyline" if n.attribute("stroke-width") == Some("2") => {
+                    svg.data_lines
+                        .push(n.attribute("stroke").unwrap_or("").to_string());
+                    if n.attribute("stroke-dasharray").is_some() {
+                        svg.dashed += 1;
+                    }
+                }
+                "circle" => svg.circles += 1,
+                "polygon" => svg.polygons += 1,
+                "rect" => svg.rects.push((
+                    n.attribute("fill").unwrap_or("").to_string(),
+                    n.attribute("opacity").unwrap_or("").to_string(),
+                )),
+                _ => {}
+            }
+        }
+        svg
+    }
+
+    fn has(&self, text: &str) -> bool {
+        self.texts.iter().any(|t| t == text)
+    }
+
+    fn has_prefix(&self, text: &str) -> bool {
+        self.texts.iter().any(|t| t.starts_with(text))
+    }
+
+    fn contains(&self, text: &str) -> bool {
+        self.texts.iter().any(|t| t.contains(text))
+    }
+
+    fn assert_has(&self, texts: &[&str]) {
+        for t in texts {
+            assert!(self.has(t), "no text {t:?} in {:?}", self.texts);
+        }
+    }
+
+    /// Number of series: distinct colours of data lines.
+    fn series(&self) -> usize {
+        self.data_lines.iter().collect::<BTreeSet<_>>().len()
+    }
+}
+
+fn svg(files: &[OutputFile], name: &str) -> Svg {
+    Svg::parse(file(files, name))
+}
+
+fn csv_rows(files: &[OutputFile], name: &str) -> Vec<Vec<String>> {
+    file(files, name)
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn run_report_has_the_expected_files() {
+    let files = render(&fixture("run-s1.json")).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "timeseries-rpc.svg",
+            "timeseries-rpc.csv",
+            "timeseries-bus-orders.svg",
+            "timeseries-bus-orders.csv",
+            "paths.svg",
+            "paths.csv",
+            "index.html"
+        ]
+    );
+    assert_eq!(render_run(&fixture("run-s1.json")).unwrap(), files);
+}
+
+#[test]
+fn client_time_series() {
+    let files = render(&fixture("run-s1.json")).unwrap();
+    let s = svg(&files, "timeseries-rpc.svg");
+    assert_eq!(s.title, "Time series: client rpc");
+    s.assert_has(&[
+        "simulated time (s)",
+        "rate (requests/s)",
+        "in flight / queued",
+        "breaker",
+        // Legend.
+        "offered",
+        "attempts (with retries)",
+        "served (ok)",
+        "failed",
+        "in flight: client rpc",
+        "in service: backend",
+        "queued: backend",
+        "fault window",
+        "breaker Closed",
+        "breaker HalfOpen",
+        "breaker Open",
+        // Fault label.
+        "outage: backend",
+    ]);
+    assert!(s.has_prefix("scenario s1-fixture · seed 7 · 3 replications"));
+    assert!(s.contains("faults: outage: backend 0.3–0.6 s"));
+    // Four rates and three levels; the offered load is dashed.
+    assert_eq!(s.series(), 7, "{:?}", s.data_lines);
+    assert_eq!(s.data_lines.len(), 7);
+    assert_eq!(s.dashed, 1);
+    // The fault window is shaded in both panels (and its legend swatch).
+    let shaded = s
+        .rects
+        .iter()
+        .filter(|(f, o)| f == "#999999" && o == "0.22")
+        .count();
+    assert_eq!(shaded, 3);
+    // Breaker strip: Closed, Open, HalfOpen, Closed.
+    let strip = s
+        .rects
+        .iter()
+        .filter(|(f, _)| ["#A6DBBE", "#D55E00", "#F0E442"].contains(&f.as_str()))
+        .count();
+    assert_eq!(strip, 4 + 3, "three legend swatches, four intervals");
+
+    let rows = csv_rows(&files, "timeseries-rpc.csv");
+    assert_eq!(
+        rows[0],
+        [
+            "t_start_s",
+            "t_end_s",
+            "offered_per_s",
+            "attempts_per_s",
+            "ok_per_s",
+            "failed_per_s",
+            "in_flight.client.rpc",
+            "in_flight.backend",
+            "queue.backend",
+            "breaker.rpc"
+        ]
+    );
+    assert_eq!(rows.len(), 1 + 12);
+    // Bucket 3 (0.3 s to 0.4 s): 50 offered in 0.1 s is 500/s; 35 failed.
+    assert_eq!(rows[4][2], "500");
+    assert_eq!(rows[4][5], "350");
+    assert_eq!(rows[4][9], "Closed");
+    assert_eq!(rows[5][9], "Open");
+}
+
+#[test]
+fn bus_time_series_takes_whatever_lists_the_bus_has() {
+    let files = render(&fixture("run-s1.json")).unwrap();
+    let s = svg(&files, "timeseries-bus-orders.svg");
+    s.assert_has(&[
+        "Time series: bus orders",
+        "published",
+        "acked",
+        "depth: bus orders",
+    ]);
+    assert_eq!(s.series(), 3);
+    let rows = csv_rows(&files, "timeseries-bus-orders.csv");
+    assert_eq!(
+        rows[0],
+        [
+            "t_start_s",
+            "t_end_s",
+            "published_per_s",
+            "acked_per_s",
+            "depth.orders"
+        ]
+    );
+}
+
+#[test]
+fn paths_compare_rpc_and_events_as_grouped_bars() {
+    let files = render(&fixture("run-s1.json")).unwrap();
+    let s = svg(&files, "paths.svg");
+    s.assert_has(&[
+        "Request paths: RPC vs event-driven",
+        "Counts",
+        "Latency",
+        "requests or messages",
+        "latency (ms)",
+        "rpc (RPC path)",
+        "orders (event-driven path)",
+        "requests",
+        "ok",
+        "failed",
+        "dropped",
+        "retries",
+        "timeouts",
+        "end-to-end p99",
+        "p50",
+        "p95",
+        "p99",
+        "mean",
+    ]);
+    assert!(s.contains("whiskers: 95% CI"));
+    let rows = csv_rows(&files, "paths.csv");
+    assert_eq!(
+        rows[0],
+        ["measure", "path", "metric", "value", "ci_low", "ci_high"]
+    );
+    // One bar per CSV row, plus one legend swatch per path.
+    let bars = s
+        .rects
+        .iter()
+        .filter(|(f, _)| f == "#0072B2" || f == "#D55E00")
+        .count();
+    assert_eq!(bars, rows.len() - 1 + 2);
+    // A measure only one path has is a bar for that path alone.
+    let dropped: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "dropped").collect();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0][2], "buses.orders.dropped");
+    let ok = rows
+        .iter()
+        .find(|r| r[2] == "clients.rpc.ok")
+        .expect("ok row");
+    assert_eq!(ok[3..], ["420", "400", "440"]);
+}
+
+#[test]
+fn a_run_without_buses_has_no_bus_chart_and_no_end_to_end_bar() {
+    let mut doc = fixture("run-s1.json");
+    doc.as_object_mut().unwrap().remove("buses");
+    doc["series"].as_object_mut().unwrap().remove("buses");
+    let files = render(&doc).unwrap();
+    assert!(!files.iter().any(|f| f.name.contains("bus")));
+    let s = svg(&files, "paths.svg");
+    assert!(s.has("Request paths: RPC"));
+    assert!(!s.has("end-to-end p99"));
+    assert!(!s.has("dropped"));
+}
+
+#[test]
+fn long_time_series_are_merged_into_coarser_buckets() {
+    let mut doc = fixture("run-s1.json");
+    let n = 1200;
+    let rpc = &mut doc["series"]["clients"]["rpc"];
+    for k in ["offered", "ok", "failed", "attempts"] {
+        rpc[k] = json!(vec![3; n]);
+    }
+    rpc["in_flight"] = json!(vec![1.5; n]);
+    doc["series"].as_object_mut().unwrap().remove("services");
+    doc["series"]["bucket_s"] = json!(0.01);
+    let files = render(&doc).unwrap();
+    let rows = csv_rows(&files, "timeseries-rpc.csv");
+    // 1200 buckets of 10 ms, merged 3 at a time: 400 rows of 30 ms.
+    assert_eq!(rows.len(), 1 + 400);
+    assert_eq!(rows[1][..3], ["0", "0.03", "300"]);
+    assert_eq!(rows[1][6], "1.5");
+    let s = svg(&files, "timeseries-rpc.svg");
+    assert!(s.contains("10 ms buckets merged 3 at a time into 30 ms"));
+}
+
+#[test]
+fn sweep_lines_with_confidence_bands() {
+    let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    s.assert_has(&[
+        "Retry amplification of client rpc vs clients[0].timeout",
+        "clients[0].timeout (ms)",
+        "retry amplification (attempts per request)",
+        "clients[0].retry.max_attempts",
+        "1",
+        "2",
+        "3",
+        "4",
+        // Duration ticks in ms.
+        "50",
+        "400",
+    ]);
+    assert!(s.contains("swept: clients[0].timeout = 50ms, 100ms, 200ms, 400ms"));
+    assert!(s.contains("bands: 95% confidence intervals"));
+    assert_eq!(s.series(), 4);
+    assert_eq!(s.circles, 16);
+    assert_eq!(s.polygons, 4, "one band per line");
+    let rows = csv_rows(&files, "retry-amplification-rpc.csv");
+    assert_eq!(
+        rows[0],
+        [
+            "clients[0].timeout",
+            "clients[0].retry.max_attempts",
+            "metric",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "cells"
+        ]
+    );
+    assert_eq!(rows.len(), 17);
+    // x sorted by duration, lines by attempts.
+    assert_eq!(
+        rows[1][..3],
+        ["50ms", "1", "clients.rpc.retry_amplification"]
+    );
+    assert_eq!(rows[5][..2], ["50ms", "2"]);
+    assert_eq!(rows[5][3], "1.5933");
+}
+
+#[test]
+fn default_cascade_of_sweep_charts() {
+    let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
+    let svgs: Vec<&str> = files
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert_eq!(
+        svgs,
+        [
+            "retry-amplification-rpc.svg",
+            "success-rate-rpc.svg",
+            "latency-rpc.svg",
+            "load-amplification-backend.svg",
+            "time-to-recover-rpc.svg",
+            "heatmap-retry-amplification-rpc.svg",
+            "heatmap-success-rate-rpc.svg",
+            "heatmap-latency-p99-rpc.svg",
+            "heatmap-load-amplification-backend.svg",
+            "heatmap-time-to-recover-rpc.svg",
+        ]
+    );
+    // Missing means (max_attempts 1 never recovers here) leave gaps.
+    let s = svg(&files, "time-to-recover-rpc.svg");
+    assert_eq!(s.series(), 3);
+    assert_eq!(s.circles, 12);
+}
+
+#[test]
+fn latency_percentiles_on_a_log_scale() {
+    let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
+    let s = svg(&files, "latency-rpc.svg");
+    s.assert_has(&[
+        "Latency p50/p95/p99 of client rpc vs clients[0].timeout",
+        "p50",
+        "p95",
+        "p99",
+        "latency (ms, log scale)",
+        "clients[0].retry.max_attempts",
+    ]);
+    // Three panels of four lines; 1-2-5 ticks.
+    assert_eq!(s.series(), 4);
+    assert_eq!(s.data_lines.len(), 12);
+    assert!(s.has("10") && s.has("20") && s.has("50") && s.has("100") && s.has("200"));
+    // One parameter: one panel, one line per percentile.
+    let files = render(&fixture("sweep-load.json")).unwrap();
+    let s = svg(&files, "latency-rpc.svg");
+    s.assert_has(&[
+        "Latency p50/p95/p99 of client rpc vs clients[0].workload.rate_per_s",
+        "clients[0].workload.rate_per_s (per second)",
+        "p50",
+        "p95",
+        "p99",
+        "1,000",
+    ]);
+    assert_eq!(s.series(), 3);
+    assert_eq!(s.data_lines.len(), 3);
+}
+
+#[test]
+fn success_rate_is_the_goodput_cliff_in_percent() {
+    let files = render(&fixture("sweep-load.json")).unwrap();
+    let s = svg(&files, "success-rate-rpc.svg");
+    s.assert_has(&[
+        "Success rate of client rpc vs clients[0].workload.rate_per_s (goodput cliff)",
+        "success rate (%)",
+        "0",
+        "100",
+        "client rpc",
+    ]);
+    assert_eq!(s.series(), 1);
+    let rows = csv_rows(&files, "success-rate-rpc.csv");
+    assert_eq!(rows.len(), 7);
+    // No heatmap with one parameter.
+    assert!(!files.iter().any(|f| f.name.starts_with("heatmap")));
+}
+
+#[test]
+fn heatmap_over_two_parameters() {
+    let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
+    let s = svg(&files, "heatmap-retry-amplification-rpc.svg");
+    assert_eq!(
+        s.title,
+        "Retry amplification of client rpc over clients[0].timeout × clients[0].retry.max_attempts"
+    );
+    s.assert_has(&[
+        "clients[0].timeout",
+        "clients[0].retry.max_attempts",
+        "50ms",
+        "100ms",
+        "200ms",
+        "400ms",
+        "1",
+        "4",
+        "2.78",
+        "1.00",
+    ]);
+    assert!(s.contains("retry amplification"));
+    // 16 cells with a value each.
+    let cells = s
+        .texts
+        .iter()
+        .filter(|t| t.len() == 4 && t.as_bytes()[1] == b'.')
+        .count();
+    assert!(cells >= 16, "{:?}", s.texts);
+    // Percentages with one decimal.
+    let s = svg(&files, "heatmap-success-rate-rpc.svg");
+    assert!(s.has("success rate (%)"));
+    assert!(s.has("99.9"), "{:?}", s.texts);
+}
+
+#[test]
+fn hints_pick_axes_and_metrics_and_enum_values_become_categories() {
+    let files = render(&fixture("sweep-backoff-failure.json")).unwrap();
+    let svgs: Vec<&str> = files
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| n.ends_with(".svg"))
+        .collect();
+    assert_eq!(
+        svgs,
+        [
+            "retry-amplification-rpc.svg",
+            "success-rate-rpc.svg",
+            "heatmap-retry-amplification-rpc.svg",
+            "heatmap-success-rate-rpc.svg"
+        ]
+    );
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    s.assert_has(&[
+        "services[0].failure_probability (0–1)",
+        "clients[0].retry.backoff",
+        "FullJitter(base: \"5ms\", cap: \"2s\")",
+        "Immediate",
+        "Constant(delay: \"50ms\")",
+    ]);
+    assert_eq!(s.series(), 3);
+    assert_eq!(s.polygons, 3);
+
+    // The backoff on x: category ticks, wrapped where long.
+    let mut doc = fixture("sweep-backoff-failure.json");
+    doc["report"] = json!({"x": "clients[0].retry.backoff"});
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    assert!(s.has("Immediate"));
+    assert!(s.has_prefix("FullJitter(base:"), "{:?}", s.texts);
+    assert_eq!(s.series(), 6, "one line per failure probability");
+}
+
+#[test]
+fn a_third_parameter_is_averaged_over_without_bands() {
+    let files = render(&fixture("sweep-three-params.json")).unwrap();
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    assert!(s.contains("averaged over services[0].queue (no bands)"));
+    assert_eq!(s.polygons, 0);
+    assert_eq!(s.series(), 2);
+    let rows = csv_rows(&files, "retry-amplification-rpc.csv");
+    // (1, 100ms): mean of 1.01 and 1.1.
+    let r = rows
+        .iter()
+        .find(|r| r[0] == "1" && r[1] == "100ms")
+        .unwrap();
+    let mean: f64 = r[3].parse().unwrap();
+    assert!((mean - 1.055).abs() < 1e-9, "{r:?}");
+    assert_eq!(r[4..], ["", "", "2"]);
+    let index = file(&files, "index.html");
+    assert!(index.contains("averaged over"));
+}
+
+#[test]
+fn index_shows_every_chart_with_its_data() {
+    for name in [
+        "run-s1.json",
+        "sweep-retries-timeout.json",
+        "sweep-backoff-failure.json",
+    ] {
+        let files = render(&fixture(name)).unwrap();
+        let index = file(&files, "index.html");
+        assert!(!index.contains("<script"));
+        assert!(!index.contains("http://") && !index.contains("https://"));
+        for f in &files {
+            if f.name.ends_with(".svg") {
+                assert!(
+                    index.contains(&format!("<img src=\"{}\"", f.name)),
+                    "{name}"
+                );
+                let stem = f.name.trim_end_matches(".svg");
+                assert!(index.contains(&format!("href=\"{stem}.csv\"")), "{name}");
+            }
+        }
+    }
+    let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
+    let index = file(&files, "index.html");
+    assert!(index.contains("<td>swept: clients[0].timeout</td><td>50ms, 100ms, 200ms, 400ms</td>"));
+    assert!(index.contains("<th>clients.rpc.retry_amplification (95% CI)</th>"));
+    assert!(index.contains("<td>2.78 [2.75, 2.81]</td>"), "{index}");
+    let files = render(&fixture("run-s1.json")).unwrap();
+    let index = file(&files, "index.html");
+    assert!(index.contains("<td>seed</td><td>7</td>"));
+    assert!(
+        index.contains("<tr><td>ok</td><td>420 ± 20</td></tr>"),
+        "{index}"
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for name in [
+        "run-s1.json",
+        "sweep-retries-timeout.json",
+        "sweep-backoff-failure.json",
+        "sweep-load.json",
+        "sweep-three-params.json",
+    ] {
+        let doc = fixture(name);
+        let a = render(&doc).unwrap();
+        // The same document parsed again.
+        let again: Value = serde_json::from_str(&doc.to_string()).unwrap();
+        let b = render(&again).unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+fn error(doc: &Value) -> String {
+    match render(doc) {
+        Ok(files) => panic!(
+            "rendered {:?}",
+            files.iter().map(|f| &f.name).collect::<Vec<_>>()
+        ),
+        Err(e) => {
+            let m = e.to_string();
+            assert!(!m.contains('\n'), "one line: {m}");
+            m
+        }
+    }
+}
+
+#[test]
+fn wrong_kinds_of_documents_are_refused() {
+    let m = error(&json!({"kind": "baseline", "rows": []}));
+    assert!(m.contains("kind \"baseline\""), "{m}");
+    assert!(m.contains("expected \"run\""), "{m}");
+    let m = error(&json!({"scenario": "x"}));
+    assert!(m.contains("no \"kind\""), "{m}");
+    let m = error(&json!([1, 2]));
+    assert!(m.contains("not a JSON object"), "{m}");
+    let m = render_run(&fixture("sweep-load.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("expected a run"), "{m}");
+}
+
+#[test]
+fn run_documents_missing_what_the_charts_need() {
+    let base = fixture("run-s1.json");
+    let mut doc = base.clone();
+    doc.as_object_mut().unwrap().remove("series");
+    let m = error(&doc);
+    assert!(m.contains("run document: no \"series\""), "{m}");
+
+    let mut doc = base.clone();
+    doc["series"]["clients"]["rpc"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ok");
+    let m = error(&doc);
+    assert_eq!(
+        m,
+        "run document: series.clients.rpc.ok is missing or not a list"
+    );
+
+    let mut doc = base.clone();
+    doc["series"]["clients"]["rpc"]["failed"] = json!([1, "x"]);
+    let m = error(&doc);
+    assert!(
+        m.contains("series.clients.rpc.failed holds a non-number"),
+        "{m}"
+    );
+
+    let mut doc = base.clone();
+    doc.as_object_mut().unwrap().remove("clients");
+    doc.as_object_mut().unwrap().remove("buses");
+    let m = error(&doc);
+    assert!(m.contains("no \"clients\" and no \"buses\""), "{m}");
+
+    let mut doc = base.clone();
+    doc["series"]["bucket_s"] = json!(0);
+    let m = error(&doc);
+    assert!(m.contains("series.bucket_s"), "{m}");
+
+    let mut doc = base;
+    doc.as_object_mut().unwrap().remove("scenario");
+    assert!(error(&doc).contains("no \"scenario\""));
+}
+
+#[test]
+fn sweep_documents_missing_what_the_charts_need() {
+    let base = fixture("sweep-retries-timeout.json");
+
+    let mut doc = base.clone();
+    for row in doc["rows"].as_array_mut().unwrap() {
+        row["metrics"] = json!({"clients.rpc.attempts": {"mean": 3.0}});
+    }
+    let m = error(&doc);
+    assert!(m.contains("none of the metrics a chart needs"), "{m}");
+    assert!(m.contains("rows have: clients.rpc.attempts"), "{m}");
+
+    let mut doc = base.clone();
+    doc["report"] = json!({"metrics": ["clients.rpc.goodput"]});
+    let m = error(&doc);
+    assert!(
+        m.contains("report.metrics names clients.rpc.goodput, which no row has"),
+        "{m}"
+    );
+
+    let mut doc = base.clone();
+    doc["report"] = json!({"x": "clients[0].deadline"});
+    let m = error(&doc);
+    assert!(
+        m.contains("report.x names clients[0].deadline, which is not a swept parameter"),
+        "{m}"
+    );
+
+    let mut doc = base.clone();
+    doc["rows"][3]["params"]
+        .as_object_mut()
+        .unwrap()
+        .remove("clients[0].timeout");
+    let m = error(&doc);
+    assert_eq!(
+        m,
+        "sweep results: row 3 has no value for parameter clients[0].timeout"
+    );
+
+    let mut doc = base.clone();
+    doc["rows"] = json!([]);
+    assert!(error(&doc).contains("\"rows\" is empty"));
+
+    let mut doc = base;
+    doc.as_object_mut().unwrap().remove("parameters");
+    assert!(error(&doc).contains("no \"parameters\" list"));
+}

@@ -1,0 +1,173 @@
+//! Docs that match the code: every field of the scenario format is in the
+//! reference, every shipped experiment is documented at its top and valid,
+//! and CI runs exactly the README's test command.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Field names declared in the bodies of the named serde types of a file.
+fn fields_of(source: &str, types: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for ty in types {
+        let start = ["pub struct ", "pub enum "]
+            .iter()
+            .find_map(|kw| source.find(&format!("{kw}{ty} {{")))
+            .unwrap_or_else(|| panic!("type {ty} not found"));
+        let body = &source[start..];
+        let mut depth = 0usize;
+        let mut end = body.len();
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for line in body[..end].lines() {
+            let t = line.trim().trim_start_matches("pub ");
+            if t.starts_with("//") || t.starts_with('#') {
+                continue;
+            }
+            if let Some((name, _)) = t.split_once(": ") {
+                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_scenario_field_is_in_the_reference() {
+    let doc = read("docs/scenario-format.md");
+    let sources: &[(&str, &[&str])] = &[
+        (
+            "sim-models/src/scenario/spec.rs",
+            &[
+                "ScenarioFile",
+                "MetricsSpec",
+                "ServiceSpec",
+                "OverloadSpec",
+                "CallSpec",
+                "RetrySpec",
+                "BulkheadSpec",
+                "RateLimitSpec",
+                "ClientSpec",
+                "WorkloadSpec",
+                "RateStep",
+                "FaultSpec",
+                "BusSpec",
+                "HandlerSpec",
+                "RedeliverySpec",
+                "IdempotencySpec",
+                "ConsumerCrashSpec",
+                "LogSpec",
+                "CommitSpec",
+                "LogCrashSpec",
+                "LockSpec",
+            ],
+        ),
+        ("sim-core/src/dist.rs", &["DistSpec"]),
+        ("sim-models/src/policy/backoff.rs", &["BackoffSpec"]),
+        (
+            "sim-models/src/policy/breaker.rs",
+            &[
+                "TripSpec",
+                "WindowSpec",
+                "SlowCallSpec",
+                "AfterOpen",
+                "BreakerSpec",
+            ],
+        ),
+        ("sim-models/src/policy/budget.rs", &["BudgetSpec"]),
+        ("sim-models/src/policy/limiter.rs", &["RateLimiterSpec"]),
+        ("sim-models/src/policy/throttle.rs", &["ThrottleSpec"]),
+    ];
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for (file, types) in sources {
+        for field in fields_of(&read(file), types) {
+            seen += 1;
+            if !doc.contains(&format!("`{field}`")) && !doc.contains(&format!("{field}:")) {
+                missing.push(format!("{file}: {field}"));
+            }
+        }
+    }
+    assert!(seen > 80, "the field scan found only {seen} fields");
+    assert!(
+        missing.is_empty(),
+        "undocumented fields:\n{}",
+        missing.join("\n")
+    );
+}
+
+fn experiments() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("experiments"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_experiment_is_documented_at_its_top_and_valid() {
+    let all = experiments();
+    assert!(all.len() >= 9, "{all:?}");
+    for path in all {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//")).collect();
+        assert!(
+            header.len() >= 5,
+            "{}: document the question, setup and what to look for at the top",
+            path.display()
+        );
+        let header = header.join("\n").to_lowercase();
+        for word in ["question", "setup", "look for"] {
+            assert!(
+                header.contains(word),
+                "{}: header lacks {word:?}",
+                path.display()
+            );
+        }
+        if path.to_string_lossy().ends_with(".sweep.ron") {
+            continue;
+        }
+        let file = sim_models::scenario::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        sim_models::scenario::check(&file, &path).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let readme = read("README.md");
+    let ci = read(".ci/run");
+    let command = "cargo test --workspace --release";
+    assert!(readme.contains(command), "README lacks {command:?}");
+    let ci_commands: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("set "))
+        .collect();
+    assert_eq!(
+        ci_commands,
+        vec![command],
+        ".ci/run must run exactly the README's test command"
+    );
+}
