@@ -59,6 +59,20 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
     )))
 }
 
+/// Like [`resolve`], for `sim sweep`: a bare name is the shipped sweep
+/// `NAME.sweep.ron` first (a study often ships `NAME.ron` too).
+pub fn resolve_sweep(arg: &Path) -> Result<Source> {
+    let name = arg.to_string_lossy();
+    if !arg.exists()
+        && !name.contains('/')
+        && !name.contains('\\')
+        && let Some(s) = embedded(&format!("{name}.sweep.ron"))
+    {
+        return Ok(s);
+    }
+    resolve(Some(arg))
+}
+
 /// A shipped experiment by file name.
 pub fn embedded(file_name: &str) -> Option<Source> {
     EMBEDDED
@@ -104,4 +118,27 @@ fn describe(text: &str) -> String {
                 .find_map(|l| l.trim().strip_prefix("//").map(|c| c.trim().to_string()))
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sim_sweep_prefers_the_shipped_sweep_of_a_name() {
+        // study2-budgets ships as both a scenario and a sweep.
+        assert!(embedded("study2-budgets.ron").is_some());
+        let s = resolve_sweep(Path::new("study2-budgets")).unwrap();
+        assert!(
+            s.path
+                .to_string_lossy()
+                .ends_with("study2-budgets.sweep.ron")
+        );
+        assert!(s.embedded);
+        let s = resolve(Some(Path::new("study2-budgets"))).unwrap();
+        assert!(s.path.to_string_lossy().ends_with("study2-budgets.ron"));
+        // A bare name with no sweep falls back to the scenario.
+        let s = resolve_sweep(Path::new("s1-rpc")).unwrap();
+        assert!(s.path.to_string_lossy().ends_with("s1-rpc.ron"));
+    }
 }

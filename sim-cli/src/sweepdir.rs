@@ -493,7 +493,7 @@ fn progress(len: usize) -> ProgressBar {
 
 pub fn sweep(args: SweepArgs) -> Result<()> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let source = scenarios::resolve(Some(&args.file))?;
+    let source = scenarios::resolve_sweep(&args.file)?;
     if !sweep::is_sweep_file(&source.path) {
         return Err(CliError::input(format!(
             "{}: not a sweep file (sweep files are named *.sweep.ron; to run a scenario, use `sim run`)",
