@@ -5,7 +5,7 @@
 #   reports/render.sh s1-rpc    only the named ones
 #
 # Runs: `sim run experiments/NAME.ron --json`, then `sim report`.
-# Sweeps: `sim sweep experiments/NAME.ron --out DIR`, then `sim report DIR`.
+# Sweeps: `sim sweep experiments/NAME.sweep.ron --out DIR`, then `sim report DIR`.
 # Each report is rendered into a fresh directory next to its destination,
 # with the results it was made from (results.json, and results.csv for
 # sweeps), and then replaces reports/NAME/ whole: no stale charts survive.
@@ -15,13 +15,29 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# Single runs: experiments/NAME.ron -> reports/NAME/
+# Single runs: experiments/NAME.ron -> reports/NAME/ (the seed systems and
+# the studies that are single scenarios).
 RUNS=(
+    s1
     s1-rpc
+    s2-backpressure
+    s3-breaker
+    s4-dlq
+    s5-log
+    s6-herd
+    s7-policies
+    s8-failover
+    study3-metastable
+    study4-layered
 )
-# Sweeps: experiments/NAME.ron (a sweep file) -> reports/NAME/
-# (`sim sweep` lands with the cli-sweeps branch; list sweep files here.)
+# Sweeps: experiments/NAME.sweep.ron -> reports/NAME/ (the studies).
 SWEEPS=(
+    study1-contention
+    study2-budgets
+    study3-metastable-sweep
+    s1-timeout-x-retries
+    study6-breaker-s1
+    study6-breaker-s3
 )
 
 want() {
@@ -63,7 +79,9 @@ for name in ${RUNS[@]+"${RUNS[@]}"}; do
 done
 for name in ${SWEEPS[@]+"${SWEEPS[@]}"}; do
     want "$name" "$@" || continue
-    src="experiments/$name.ron"
+    # A sweep's report directory may carry a -sweep suffix when a run
+    # report of the same name exists (study3-metastable).
+    src="experiments/${name%-sweep}.sweep.ron"
     [ -f "$src" ] || { echo "render.sh: $src: no such sweep" >&2; exit 2; }
     tmp="$(mktemp -d "reports/.render-$name.XXXXXX")"
     "$sim" sweep "$src" --out "$tmp/sweep" > /dev/null
