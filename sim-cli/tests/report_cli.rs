@@ -156,3 +156,29 @@ fn bad_results_are_input_errors() {
     assert!(!out_dir.exists(), "nothing written on error");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `sim run` with several replications: the same bytes at any thread count
+/// and on every run.
+#[test]
+fn run_output_does_not_depend_on_threads() {
+    let run = |threads: &str| {
+        let out = sim(&[
+            "run",
+            "s3-breaker",
+            "--replications",
+            "4",
+            "--json",
+            "--threads",
+            threads,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out.stdout
+    };
+    let one = run("1");
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
+    assert_eq!(one, run("1"));
+    let doc: serde_json::Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(doc["replications"], 4);
+    assert!(doc["ci95"]["clients.consecutive.ok"].is_array());
+}

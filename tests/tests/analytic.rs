@@ -159,3 +159,24 @@ fn a_five_percent_error_is_detected() {
         theory.mean_sojourn
     );
 }
+
+/// The same seed gives identical statistics; another seed different ones.
+#[test]
+fn station_runs_are_deterministic() {
+    let mut config = mmck(0.8, 1.0, 1, Some(20));
+    config.measure = SimDuration::from_secs(20);
+    let run = |seed| {
+        let r = &replicate(&config, 1, seed)[0];
+        (
+            r.arrivals,
+            r.blocked,
+            r.completed,
+            r.mean_sojourn.to_bits(),
+            r.mean_queue_len.to_bits(),
+            r.sojourn.summary(),
+            r.events,
+        )
+    };
+    assert_eq!(run(77), run(77));
+    assert_ne!(run(77), run(78));
+}

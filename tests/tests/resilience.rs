@@ -529,3 +529,105 @@ fn trace_is_json_lines_in_time_order() {
         num(&doc, "clients.c.ok") + num(&doc, "clients.c.failed")
     );
 }
+
+/// Replay: arrivals come from a CSV file, seconds or durations, header
+/// skipped, relative to the scenario file.
+#[test]
+fn replay_follows_the_csv_file() {
+    let dir = std::env::temp_dir().join(format!("sim-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("arrivals.csv"),
+        "time,note\n0.5,a\n1250ms,b\n2,c\n2,d\n",
+    )
+    .unwrap();
+    let path = dir.join("replay.ron");
+    let text = r#"(
+        name: "replay", seed: 1,
+        services: [(name: "s", service_time: Constant("10ms"))],
+        clients: [(name: "c", workload: Replay(file: "arrivals.csv"), target: "s")],
+    )"#;
+    let file = sim_models::scenario::parse(text, &path).unwrap();
+    let scenario = sim_models::scenario::check(&file, &path).unwrap();
+    let (doc, _) = sim_models::results::run_scenario(&scenario, 1, &Default::default()).unwrap();
+    assert_eq!(num(&doc, "clients.c.offered"), 4.0);
+    assert_eq!(
+        num(&doc, "clients.c.makespan_s"),
+        2.01,
+        "last arrival at 2 s + 10 ms"
+    );
+    // A bad line is refused with the file, line and field path.
+    std::fs::write(dir.join("arrivals.csv"), "0.5\nsoon\n").unwrap();
+    let err = sim_models::scenario::check(&file, &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("clients[0].workload.file") && err.contains(":2:"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A hanging outage answers nothing: only the caller's timeout ends the
+/// requests; fail-fast answers at once with errors.
+#[test]
+fn hang_and_fail_fast_outages_differ() {
+    let scenario = |mode: &str| {
+        format!(
+            r#"(
+            name: "outage", seed: 3, duration: "20s",
+            services: [(name: "s", service_time: Constant("5ms"))],
+            clients: [(name: "c", workload: Constant(rate_per_s: 10), target: "s", timeout: "1s")],
+            faults: [Outage(target: "s", start: "5s", end: "10s", mode: {mode})],
+        )"#
+        )
+    };
+    let hang = run_ron(&scenario("Hang"));
+    let fast = run_ron(&scenario("FailFast"));
+    // 5 s at 10/s: 50 requests lost either way.
+    assert_eq!(num(&hang, "clients.c.failures.timeout"), 50.0);
+    assert_eq!(num(&hang, "clients.c.failures.error"), 0.0);
+    assert_eq!(num(&fast, "clients.c.failures.error"), 50.0);
+    assert_eq!(num(&fast, "clients.c.failures.timeout"), 0.0);
+    assert_eq!(
+        num(&hang, "clients.c.latency_all_ms.max"),
+        1000.0,
+        "hung until the timeout"
+    );
+}
+
+/// A capacity drop queues work; a latency spike stretches service times.
+#[test]
+fn capacity_drops_and_latency_spikes_act_in_their_window() {
+    let doc = run_ron(
+        r#"(
+        name: "faults", seed: 3, duration: "30s", metrics: (bucket: "1s"),
+        services: [(name: "s", workers: 4, service_time: Constant("100ms"))],
+        clients: [(name: "c", workload: Constant(rate_per_s: 20), target: "s")],
+        faults: [
+            CapacityDrop(target: "s", start: "5s", end: "10s", workers: 1),
+            LatencySpike(target: "s", start: "20s", end: "21s", add: "50ms", multiply: 2.0),
+        ],
+    )"#,
+    );
+    // 20/s x 100 ms = 2 busy of 4 normally; with 1 worker the queue grows by
+    // 10/s for 5 s, then drains.
+    assert!(num(&doc, "services.s.queue_max") >= 45.0);
+    let queue = doc["series"]["services"]["s"]["queue"].as_array().unwrap();
+    assert_eq!(queue[2].as_f64().unwrap(), 0.0, "no queue before the drop");
+    assert_eq!(queue[29].as_f64().unwrap(), 0.0, "drained long after");
+    // Jobs starting in the spike take 100 ms x 2 + 50 ms.
+    assert!(num(&doc, "services.s.latency_ms.max") >= 250.0);
+    // 20/s x 250 ms = 5 jobs for 4 workers: the spike's second is the only
+    // one outside the drop where jobs wait, and in service rises from 2.
+    let in_flight = doc["series"]["services"]["s"]["in_flight"]
+        .as_array()
+        .unwrap();
+    let f = |i: usize| in_flight[i].as_f64().unwrap();
+    assert_eq!((f(19), f(22)), (2.0, 2.0));
+    assert!(f(20) > 3.5, "in service during the spike: {}", f(20));
+    let waited: Vec<usize> = (0..30)
+        .filter(|&i| queue[i].as_f64().unwrap() > 0.0)
+        .collect();
+    assert_eq!(waited, vec![5, 6, 7, 8, 9, 10, 11, 12, 20, 21]);
+}
