@@ -35,6 +35,55 @@ pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// The shape of a line's point markers.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Marker {
+    /// A filled circle (lines that differ by colour alone).
+    Dot,
+    /// Outlines, for lines that may lie on top of each other: where they
+    /// coincide, every shape stays visible around or inside the others.
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    TriangleDown,
+}
+
+/// Outline shapes in order: with the colours, one shape per line.
+pub const MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+    Marker::TriangleDown,
+];
+
+pub fn marker(i: usize) -> Marker {
+    MARKERS[i % MARKERS.len()]
+}
+
+/// Draws a marker centred on `(x, y)` (pixels of `area`). A dot is a
+/// filled `<circle>`; outlines are 2 px: a `<circle>`, or a closed
+/// `<polyline>` (first point repeated; data lines never are; the SVG
+/// backend draws a `<rect>` outline 1 px wide whatever the style says).
+fn draw_marker(area: &Area, (x, y): (i32, i32), marker: Marker, c: RGBColor) -> Res<()> {
+    let outline = c.stroke_width(DATA_STROKE);
+    let closed = |pts: &[(i32, i32)]| {
+        let mut v: Vec<(i32, i32)> = pts.iter().map(|(dx, dy)| (x + dx, y + dy)).collect();
+        v.push(v[0]);
+        PathElement::new(v, outline)
+    };
+    match marker {
+        Marker::Dot => area.draw(&Circle::new((x, y), 4, c.filled()))?,
+        Marker::Circle => area.draw(&Circle::new((x, y), 6, outline))?,
+        Marker::Square => area.draw(&closed(&[(-5, -5), (5, -5), (5, 5), (-5, 5)]))?,
+        Marker::Triangle => area.draw(&closed(&[(0, -7), (6, 4), (-6, 4)]))?,
+        Marker::Diamond => area.draw(&closed(&[(0, -7), (7, 0), (0, 7), (-7, 0)]))?,
+        Marker::TriangleDown => area.draw(&closed(&[(0, 7), (6, -4), (-6, -4)]))?,
+    }
+    Ok(())
+}
+
 const TITLE_SIZE: f64 = 26.0;
 const DESC_SIZE: f64 = 19.0;
 const LABEL_SIZE: f64 = 16.0;
@@ -45,18 +94,50 @@ const CAPTION_SIZE: f64 = 15.0;
 fn char_w(size: f64) -> f64 {
     size / 1.24 / 1.24 * 0.72
 }
-/// Data lines are drawn 2 px wide; nothing else is, so tests can count them.
+/// Data lines are drawn 2 px wide; nothing else is but outline markers
+/// (closed polylines, see [`draw_marker`]), so tests can count them.
 pub const DATA_STROKE: u32 = 2;
 /// The SVG backend cannot dash a line; dashed lines are drawn with this
 /// opacity, which nothing else uses, and get their dash pattern after
 /// rendering (one polyline instead of one per dash).
 const DASH_ALPHA: f64 = 0.999;
 
+/// Line patterns of lines that may lie on top of each other (with their
+/// colours and markers): where two coincide, the gaps of the upper one
+/// show the lower one. Pattern 0 is solid; pattern k > 0 is drawn with
+/// opacity `PATTERNS[k].0`, which nothing else uses, and gets the dash
+/// array `PATTERNS[k].1` after rendering.
+const PATTERNS: [(f64, &str); 5] = [
+    (1.0, ""),
+    (0.998, "9 4"),
+    (0.997, "3 3"),
+    (0.996, "12 4 3 4"),
+    (0.995, "6 3"),
+];
+
+pub fn pattern(i: usize) -> usize {
+    i % PATTERNS.len()
+}
+
+fn pattern_style(c: RGBColor, pattern: usize, width: u32) -> ShapeStyle {
+    match pattern % PATTERNS.len() {
+        0 => c.stroke_width(width),
+        k => c.mix(PATTERNS[k].0).stroke_width(width),
+    }
+}
+
 fn apply_dashes(svg: String) -> String {
-    svg.replace(
+    let mut svg = svg.replace(
         "opacity=\"0.999\"",
         "opacity=\"1\" stroke-dasharray=\"8 5\"",
-    )
+    );
+    for (alpha, dashes) in &PATTERNS[1..] {
+        svg = svg.replace(
+            &format!("opacity=\"{alpha}\""),
+            &format!("opacity=\"1\" stroke-dasharray=\"{dashes}\""),
+        );
+    }
+    svg
 }
 const GRID: RGBColor = RGBColor(0xE4, 0xE4, 0xE4);
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
@@ -79,6 +160,13 @@ pub enum Swatch {
     Fill(RGBAColor),
     /// A line with a band around it.
     Band(RGBColor),
+    /// A line in a pattern with its point marker, and its band if `band`.
+    Marked {
+        color: RGBColor,
+        marker: Marker,
+        pattern: usize,
+        band: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -121,7 +209,10 @@ pub struct Line {
     pub points: Vec<(f64, Option<f64>)>,
     /// (x, low, high) of a confidence band.
     pub band: Vec<(f64, f64, f64)>,
-    pub markers: bool,
+    /// Point markers at the data points, if any; drawn over all lines.
+    pub marker: Option<Marker>,
+    /// Index of a dash pattern (0: solid); see [`pattern`].
+    pub pattern: usize,
     /// Dashed, and drawn over the solid lines (for a reference such as the
     /// offered load, which other lines may cover).
     pub dashed: bool,
@@ -380,6 +471,26 @@ fn draw_legend(area: &Area, legend: &Legend, top: i32) -> Res<()> {
                     vec![(x, y), (x + 28, y)],
                     c.stroke_width(3),
                 ))?;
+            }
+            Swatch::Marked {
+                color,
+                marker,
+                pattern,
+                band,
+            } => {
+                // A little longer than the other swatches, to show the
+                // dash pattern on both sides of the marker.
+                if *band {
+                    area.draw(&Rectangle::new(
+                        [(x - 4, y - 7), (x + 32, y + 7)],
+                        color.mix(0.2).filled(),
+                    ))?;
+                }
+                area.draw(&PathElement::new(
+                    vec![(x - 4, y), (x + 32, y)],
+                    pattern_style(*color, *pattern, 3),
+                ))?;
+                draw_marker(area, (x + 14, y), *marker, *color)?;
             }
             Swatch::Fill(c) => {
                 area.draw(&Rectangle::new([(x, y - 8), (x + 28, y + 8)], c.filled()))?;
@@ -709,11 +820,17 @@ fn draw_line_panel(
             let style = if line.dashed {
                 line.color.mix(DASH_ALPHA).stroke_width(DATA_STROKE)
             } else {
-                line.color.stroke_width(DATA_STROKE)
+                pattern_style(line.color, line.pattern, DATA_STROKE)
             };
             chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
-            if line.markers {
-                chart.draw_series(seg.iter().map(|p| Circle::new(*p, 4, line.color.filled())))?;
+        }
+    }
+    // Markers over every line, so no line hides another's points.
+    for line in lines {
+        let Some(m) = line.marker else { continue };
+        for (x, y) in &line.points {
+            if let Some(y) = y.and_then(|y| plotted(scale, y)) {
+                draw_marker(root, chart.backend_coord(&(*x, y)), m, line.color)?;
             }
         }
     }

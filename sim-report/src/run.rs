@@ -298,7 +298,8 @@ fn timeseries_chart(
         color: n.color,
         points: xs.iter().copied().zip(n.values.iter().copied()).collect(),
         band: vec![],
-        markers: false,
+        marker: None,
+        pattern: 0,
         dashed: n.dashed,
     };
     let mut legend = Legend::default();

@@ -8,6 +8,11 @@
 //! are averaged over: every point is the mean of the cells that share its
 //! (x, series) values, and has no band (the cells' intervals do not combine
 //! into one); the caption says so.
+//!
+//! Without a series parameter (one parameter), metrics of one kind
+//! (`clients.*.retry_amplification`) of two or more entities share one
+//! chart, one line per entity, each entity in the same colour, marker and
+//! dash pattern in every chart.
 
 use plotters::style::RGBColor;
 use serde_json::{Map, Value};
@@ -291,6 +296,163 @@ enum Plot {
         prefix: String,
         pcts: Vec<String>,
     },
+    /// One kind of metric (`clients.*.retry_amplification`) of several
+    /// entities, one line per entity.
+    Entities {
+        group: String,
+        field: String,
+        names: Vec<String>,
+    },
+    /// Latency percentiles of several entities (`clients.*.latency_ms`):
+    /// one panel per percentile, one line per entity.
+    EntityLatency {
+        group: String,
+        field: String,
+        names: Vec<String>,
+        pcts: Vec<String>,
+    },
+}
+
+impl Plot {
+    /// The metrics a chart of this plot may show.
+    fn metrics(&self) -> Vec<String> {
+        match self {
+            Plot::Metric(m) => vec![m.clone()],
+            Plot::Latency { prefix, pcts } => {
+                pcts.iter().map(|q| format!("{prefix}.{q}")).collect()
+            }
+            Plot::Entities {
+                group,
+                field,
+                names,
+            } => names
+                .iter()
+                .map(|n| format!("{group}.{n}.{field}"))
+                .collect(),
+            Plot::EntityLatency {
+                group,
+                field,
+                names,
+                pcts,
+            } => names
+                .iter()
+                .flat_map(|n| pcts.iter().map(move |q| format!("{group}.{n}.{field}.{q}")))
+                .collect(),
+        }
+    }
+}
+
+/// (group, entity, field) of a metric path such as
+/// `clients.token-bucket.retry_amplification` or
+/// `clients.rpc.latency_ms.p99` (field `latency_ms.p99`).
+fn split_entity(metric: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = metric.splitn(3, '.');
+    let group = parts.next()?;
+    let name = parts.next()?;
+    let field = parts.next()?;
+    (!group.is_empty() && !name.is_empty() && !field.is_empty()).then_some((group, name, field))
+}
+
+/// Without a series parameter: the plots of one kind of metric
+/// (`group.*.field`) merged into one plot with a line per entity, where
+/// the kind is charted for two or more entities. A merged plot takes the
+/// place of the kind's first plot; entities keep their order.
+fn group_by_entity(plots: Vec<Plot>) -> Vec<Plot> {
+    let mut out: Vec<Plot> = Vec::new();
+    for p in plots {
+        match &p {
+            Plot::Metric(m) => {
+                if let Some((g, n, f)) = split_entity(m) {
+                    let found = out.iter_mut().find_map(|q| match q {
+                        Plot::Entities {
+                            group,
+                            field,
+                            names,
+                        } if group == g && field == f => Some(names),
+                        _ => None,
+                    });
+                    match found {
+                        Some(names) => {
+                            if !names.iter().any(|x| x == n) {
+                                names.push(n.to_string());
+                            }
+                        }
+                        None => out.push(Plot::Entities {
+                            group: g.to_string(),
+                            field: f.to_string(),
+                            names: vec![n.to_string()],
+                        }),
+                    }
+                    continue;
+                }
+            }
+            Plot::Latency { prefix, pcts } => {
+                if let Some((g, n, f)) = split_entity(prefix) {
+                    let found = out.iter_mut().find_map(|q| match q {
+                        Plot::EntityLatency {
+                            group,
+                            field,
+                            names,
+                            pcts,
+                        } if group == g && field == f => Some((names, pcts)),
+                        _ => None,
+                    });
+                    match found {
+                        Some((names, all)) => {
+                            if !names.iter().any(|x| x == n) {
+                                names.push(n.to_string());
+                            }
+                            for q in pcts {
+                                if !all.contains(q) {
+                                    all.push(q.clone());
+                                }
+                            }
+                        }
+                        None => out.push(Plot::EntityLatency {
+                            group: g.to_string(),
+                            field: f.to_string(),
+                            names: vec![n.to_string()],
+                            pcts: pcts.clone(),
+                        }),
+                    }
+                    continue;
+                }
+            }
+            Plot::Entities { .. } | Plot::EntityLatency { .. } => {}
+        }
+        out.push(p);
+    }
+    // A kind charted for one entity keeps its chart of one metric.
+    out.into_iter()
+        .map(|p| match p {
+            Plot::Entities {
+                group,
+                field,
+                names,
+            } if names.len() == 1 => Plot::Metric(format!("{group}.{}.{field}", names[0])),
+            Plot::EntityLatency {
+                group,
+                field,
+                names,
+                pcts,
+            } if names.len() == 1 => Plot::Latency {
+                prefix: format!("{group}.{}.{field}", names[0]),
+                pcts,
+            },
+            other => other,
+        })
+        .collect()
+}
+
+/// "client" for `clients`, and so on: the legend heading of a chart with
+/// one line per entity.
+fn entity_noun(group: &str) -> &str {
+    match group {
+        "clients" => "client",
+        "services" => "service",
+        "buses" => "bus",
+        other => other,
+    }
 }
 
 const PERCENTILES: [&str; 3] = ["p50", "p95", "p99"];
@@ -398,7 +560,11 @@ struct MetricInfo {
     /// "client rpc"
     of: String,
     y_label: String,
+    /// File stem of its chart: "retry-amplification-rpc".
     stem: String,
+    /// File stem of a chart of this kind of metric over several entities:
+    /// "retry-amplification".
+    kind_stem: String,
     scale: f64,
     y: YScale,
     /// Extra words for the title.
@@ -440,13 +606,12 @@ fn describe(metric: &str) -> MetricInfo {
         "buses" => format!("bus {name}"),
         _ => metric.to_string(),
     };
-    let stem_of = |s: &str| slug(&format!("{s}-{name}"));
     let linear = YScale::Linear { include_zero: true };
-    let (n, y, stem, scale, ys, note) = match (group, field) {
+    let (n, y, base, scale, ys, note) = match (group, field) {
         ("clients", "retry_amplification") => (
             "Retry amplification",
             "retry amplification (attempts per request)",
-            stem_of("retry-amplification"),
+            "retry-amplification",
             1.0,
             linear,
             "",
@@ -454,7 +619,7 @@ fn describe(metric: &str) -> MetricInfo {
         ("clients", "success_rate") => (
             "Success rate",
             "success rate (%)",
-            stem_of("success-rate"),
+            "success-rate",
             100.0,
             YScale::Fixed { lo: 0.0, hi: 100.0 },
             " (goodput cliff)",
@@ -462,7 +627,7 @@ fn describe(metric: &str) -> MetricInfo {
         ("services", "amplification") => (
             "Load amplification",
             "load amplification (arrivals per request)",
-            stem_of("load-amplification"),
+            "load-amplification",
             1.0,
             linear,
             "",
@@ -473,14 +638,16 @@ fn describe(metric: &str) -> MetricInfo {
                 "latency" => "Latency".to_string(),
                 other => format!("{} latency", capitalize(other)),
             };
+            let base = format!(
+                "{}-{pct}",
+                f.split('.').next().unwrap_or(f).trim_end_matches("_ms")
+            );
             return MetricInfo {
                 name: format!("{what} {pct}"),
                 of,
                 y_label: format!("{} {pct} (ms)", what.to_lowercase()),
-                stem: slug(&format!(
-                    "{}-{pct}-{name}",
-                    f.split('.').next().unwrap_or(f).trim_end_matches("_ms")
-                )),
+                stem: slug(&format!("{base}-{name}")),
+                kind_stem: slug(&base),
                 scale: 1.0,
                 y: YScale::Log,
                 note: "",
@@ -489,7 +656,7 @@ fn describe(metric: &str) -> MetricInfo {
         ("clients", "time_to_recover_s") => (
             "Time to recover",
             "time to recover (s)",
-            stem_of("time-to-recover"),
+            "time-to-recover",
             1.0,
             linear,
             "",
@@ -511,6 +678,7 @@ fn describe(metric: &str) -> MetricInfo {
                 of,
                 y_label: format!("{}{unit}", if field.is_empty() { metric } else { field }),
                 stem: slug(metric),
+                kind_stem: slug(&format!("{group}-{field}")),
                 scale: 1.0,
                 y: linear,
                 note: "",
@@ -521,7 +689,8 @@ fn describe(metric: &str) -> MetricInfo {
         name: n.to_string(),
         of,
         y_label: y.to_string(),
-        stem,
+        stem: slug(&format!("{base}-{name}")),
+        kind_stem: slug(base),
         scale,
         y: ys,
         note,
@@ -652,7 +821,8 @@ impl Ctx<'_> {
                         Some((p.x(xi), lo * scale, hi * scale))
                     })
                     .collect(),
-                markers: true,
+                marker: Some(draw::Marker::Dot),
+                pattern: 0,
                 dashed: false,
             })
             .collect()
@@ -864,6 +1034,257 @@ fn latency_chart(ctx: &Ctx, prefix: &str, pcts: &[String]) -> Result<Option<Char
     }))
 }
 
+/// One entity's line in a chart of one kind of metric over entities:
+/// (entity, metric, grid).
+type Member = (String, String, Grid);
+
+/// The colour and marker of an entity: its place among the group's
+/// entities in the rows (not among those in one chart), so that a client
+/// looks the same in every chart.
+fn entity_slot(sw: &Sweep, group: &str, name: &str) -> usize {
+    let e = format!("{group}.{name}");
+    entities(&sw.metrics, group)
+        .iter()
+        .position(|x| *x == e)
+        .unwrap_or(0)
+}
+
+fn entity_legend(ctx: &Ctx, group: &str, members: &[&str], bands: bool) -> Legend {
+    Legend {
+        heading: Some(entity_noun(group).to_string()),
+        entries: members
+            .iter()
+            .map(|n| (n, entity_slot(ctx.sw, group, n)))
+            .map(|(n, i)| LegendEntry {
+                label: n.to_string(),
+                swatch: Swatch::Marked {
+                    color: draw::color(i),
+                    marker: draw::marker(i),
+                    pattern: draw::pattern(i),
+                    band: bands,
+                },
+            })
+            .collect(),
+    }
+}
+
+/// An entity's line, in the colour and marker of its slot.
+fn entity_lines(ctx: &Ctx, group: &str, name: &str, g: &Grid, scale: f64) -> Vec<Line> {
+    let i = entity_slot(ctx.sw, group, name);
+    let mut lines = ctx.lines(g, scale, &move |_| draw::color(i));
+    for l in &mut lines {
+        l.marker = Some(draw::marker(i));
+        l.pattern = draw::pattern(i);
+    }
+    lines
+}
+
+/// CSV of a chart over entities: the x value, then mean, ci_low and
+/// ci_high of each metric (named as in `results.csv`).
+fn entity_table(ctx: &Ctx, members: &[&(String, Grid)]) -> (Vec<String>, Vec<Vec<String>>) {
+    let xp = &ctx.sw.params[ctx.xp];
+    let mut header = vec![xp.path.clone()];
+    for (m, _) in members {
+        for k in ["mean", "ci_low", "ci_high"] {
+            header.push(format!("{m}.{k}"));
+        }
+    }
+    let rows = (0..xp.values.len())
+        .map(|xi| {
+            let mut r = vec![xp.values[xi].1.clone()];
+            for (_, g) in members {
+                match g
+                    .cells
+                    .first()
+                    .and_then(|row| row.get(xi))
+                    .copied()
+                    .flatten()
+                {
+                    Some((mean, band, _)) => {
+                        r.push(exact(mean));
+                        r.push(band.map(|b| exact(b.0)).unwrap_or_default());
+                        r.push(band.map(|b| exact(b.1)).unwrap_or_default());
+                    }
+                    None => r.extend(["", "", ""].map(String::from)),
+                }
+            }
+            r
+        })
+        .collect();
+    (header, rows)
+}
+
+/// One kind of metric of several entities against x, one line per entity
+/// (only without a series parameter). An entity without any point is left
+/// out; with one entity left, its chart of one metric.
+fn entity_chart(
+    ctx: &Ctx,
+    group: &str,
+    field: &str,
+    names: &[String],
+) -> Result<Option<(Chart, Vec<String>)>, ReportError> {
+    let members: Vec<Member> = names
+        .iter()
+        .map(|n| {
+            let m = format!("{group}.{n}.{field}");
+            let g = grid(ctx.sw, ctx.xp, None, &m);
+            (n.clone(), m, g)
+        })
+        .filter(|(_, _, g)| has_points(g))
+        .collect();
+    if members.len() < 2 {
+        return match members.first() {
+            Some((_, m, _)) => Ok(metric_chart(ctx, m)?.map(|c| (c, vec![m.clone()]))),
+            None => Ok(None),
+        };
+    }
+    let info = describe(&members[0].1);
+    let xpath = &ctx.sw.params[ctx.xp].path;
+    let title = format!("{} vs {}{}", capitalize(&info.name), xpath, info.note);
+    let bands = members.iter().any(|(_, _, g)| has_bands(g));
+    let lines: Vec<Line> = members
+        .iter()
+        .flat_map(|(n, _, g)| entity_lines(ctx, group, n, g, info.scale))
+        .collect();
+    let entity_names: Vec<&str> = members.iter().map(|(n, _, _)| n.as_str()).collect();
+    let fig = LineFigure {
+        title: title.clone(),
+        caption: ctx.caption(bands),
+        x: ctx.sw.params[ctx.xp].axis(),
+        panels: vec![Panel {
+            title: None,
+            y_label: info.y_label.clone(),
+            kind: PanelKind::Lines {
+                scale: info.y,
+                lines,
+            },
+            shades: vec![],
+            weight: 130,
+        }],
+        layout: Layout::Vertical,
+        legend: entity_legend(ctx, group, &entity_names, bands),
+    };
+    let svg = draw::line_figure(&fig)?;
+    let cols: Vec<(String, Grid)> = members.into_iter().map(|(_, m, g)| (m, g)).collect();
+    let (header, rows) = entity_table(ctx, &cols.iter().collect::<Vec<_>>());
+    Ok(Some((
+        Chart {
+            stem: info.kind_stem,
+            title,
+            svg,
+            header,
+            rows,
+        },
+        cols.into_iter().map(|(m, _)| m).collect(),
+    )))
+}
+
+/// Latency percentiles of several entities against x (only without a
+/// series parameter): one panel per percentile, one line per entity.
+fn entity_latency_chart(
+    ctx: &Ctx,
+    group: &str,
+    field: &str,
+    names: &[String],
+    pcts: &[String],
+) -> Result<Option<(Chart, Vec<String>)>, ReportError> {
+    // [entity][percentile]: (metric, grid), points only.
+    let members: Vec<(String, Vec<(String, Grid)>)> = names
+        .iter()
+        .map(|n| {
+            let per: Vec<(String, Grid)> = pcts
+                .iter()
+                .map(|q| {
+                    let m = format!("{group}.{n}.{field}.{q}");
+                    let g = grid(ctx.sw, ctx.xp, None, &m);
+                    (m, g)
+                })
+                .collect();
+            (n.clone(), per)
+        })
+        .filter(|(_, per)| per.iter().any(|(_, g)| has_points(g)))
+        .collect();
+    if members.len() < 2 {
+        return match members.first() {
+            Some((n, _)) => {
+                let prefix = format!("{group}.{n}.{field}");
+                Ok(latency_chart(ctx, &prefix, pcts)?.map(|c| {
+                    let shown = pcts.iter().map(|q| format!("{prefix}.{q}")).collect();
+                    (c, shown)
+                }))
+            }
+            None => Ok(None),
+        };
+    }
+    // Percentiles some entity has.
+    let shown: Vec<usize> = (0..pcts.len())
+        .filter(|k| members.iter().any(|(_, per)| has_points(&per[*k].1)))
+        .collect();
+    let what = match field {
+        "latency_ms" => "Latency",
+        "end_to_end_latency_ms" => "End-to-end latency",
+        "delivery_latency_ms" => "Delivery latency",
+        _ => "Latency",
+    };
+    let xpath = &ctx.sw.params[ctx.xp].path;
+    let pct_names: Vec<&str> = shown.iter().map(|k| pcts[*k].as_str()).collect();
+    let title = format!("{what} {} vs {xpath}", pct_names.join("/"));
+    let bands = members
+        .iter()
+        .any(|(_, per)| per.iter().any(|(_, g)| has_bands(g)));
+    let single = shown.len() == 1;
+    let panels: Vec<Panel> = shown
+        .iter()
+        .map(|k| Panel {
+            title: (!single).then(|| pcts[*k].clone()),
+            y_label: if single {
+                format!("{} {} (ms, log scale)", what.to_lowercase(), pcts[*k])
+            } else {
+                "latency (ms, log scale)".into()
+            },
+            kind: PanelKind::Lines {
+                scale: YScale::Log,
+                lines: members
+                    .iter()
+                    .flat_map(|(n, per)| entity_lines(ctx, group, n, &per[*k].1, 1.0))
+                    .collect(),
+            },
+            shades: vec![],
+            weight: if single { 130 } else { 100 },
+        })
+        .collect();
+    let entity_names: Vec<&str> = members.iter().map(|(n, _)| n.as_str()).collect();
+    let fig = LineFigure {
+        title: title.clone(),
+        caption: ctx.caption(bands),
+        x: ctx.sw.params[ctx.xp].axis(),
+        panels,
+        layout: if single {
+            Layout::Vertical
+        } else {
+            Layout::Horizontal
+        },
+        legend: entity_legend(ctx, group, &entity_names, bands),
+    };
+    let svg = draw::line_figure(&fig)?;
+    let cols: Vec<&(String, Grid)> = members
+        .iter()
+        .flat_map(|(_, per)| shown.iter().map(|k| &per[*k]))
+        .collect();
+    let (header, rows) = entity_table(ctx, &cols);
+    let charted = cols.iter().map(|(m, _)| m.clone()).collect();
+    Ok(Some((
+        Chart {
+            stem: slug(field.trim_end_matches("_ms")),
+            title,
+            svg,
+            header,
+            rows,
+        },
+        charted,
+    )))
+}
+
 fn heatmap_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
     let Some(sp) = ctx.sp else { return Ok(None) };
     let g = grid(ctx.sw, ctx.xp, Some(sp), metric);
@@ -981,21 +1402,46 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
         sp,
         rest: rest.clone(),
     };
+    // Without a series parameter, one line per entity of a kind of metric.
+    let plots = if sp.is_none() {
+        group_by_entity(plots)
+    } else {
+        plots
+    };
     let mut charts = Vec::new();
     let mut charted: Vec<String> = Vec::new();
+    let mut entity_groups: Vec<&str> = Vec::new();
     for p in &plots {
         let chart = match p {
-            Plot::Metric(m) => metric_chart(&ctx, m)?,
-            Plot::Latency { prefix, pcts } => latency_chart(&ctx, prefix, pcts)?,
+            Plot::Metric(m) => metric_chart(&ctx, m)?.map(|c| (c, p.metrics())),
+            Plot::Latency { prefix, pcts } => {
+                latency_chart(&ctx, prefix, pcts)?.map(|c| (c, p.metrics()))
+            }
+            Plot::Entities {
+                group,
+                field,
+                names,
+            } => entity_chart(&ctx, group, field, names)?,
+            Plot::EntityLatency {
+                group,
+                field,
+                names,
+                pcts,
+            } => entity_latency_chart(&ctx, group, field, names, pcts)?,
         };
-        if let Some(c) = chart {
-            charts.push(c);
-            match p {
-                Plot::Metric(m) => charted.push(m.clone()),
-                Plot::Latency { prefix, pcts } => {
-                    charted.extend(pcts.iter().map(|q| format!("{prefix}.{q}")))
+        if let Some((c, shown)) = chart {
+            if let Plot::Entities { group, .. } | Plot::EntityLatency { group, .. } = p {
+                let mut lines: Vec<&str> = shown
+                    .iter()
+                    .filter_map(|m| split_entity(m).map(|e| e.1))
+                    .collect();
+                lines.dedup();
+                if lines.len() > 1 && !entity_groups.contains(&group.as_str()) {
+                    entity_groups.push(group);
                 }
             }
+            charts.push(c);
+            charted.extend(shown);
         }
     }
     if sp.is_some() {
@@ -1007,6 +1453,8 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
                     Some(q) => format!("{prefix}.{q}"),
                     None => continue,
                 },
+                // Only without a series parameter: no heatmap.
+                Plot::Entities { .. } | Plot::EntityLatency { .. } => continue,
             };
             if let Some(c) = heatmap_chart(&ctx, &metric)? {
                 charts.push(c);
@@ -1043,6 +1491,10 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
     facts.push(("x axis".into(), sw.params[xp].path.clone()));
     if let Some(s) = sp {
         facts.push(("one line per value of".into(), sw.params[s].path.clone()));
+    }
+    if !entity_groups.is_empty() {
+        let nouns: Vec<&str> = entity_groups.iter().map(|g| entity_noun(g)).collect();
+        facts.push(("one line per".into(), nouns.join(", ")));
     }
     if !rest.is_empty() {
         facts.push((

@@ -26,9 +26,15 @@ struct Svg {
     texts: Vec<String>,
     /// The title's lines, joined by spaces (a long title wraps).
     title: String,
-    /// Stroke colours of data lines (2 px polylines), with multiplicity.
+    /// Stroke colours of data lines (2 px polylines, not closed), with
+    /// multiplicity.
     data_lines: Vec<String>,
+    /// Dash arrays of data lines ("" for solid), in the same order.
+    dash_arrays: Vec<String>,
     dashed: usize,
+    /// Stroke colours of outline markers (closed 2 px polylines).
+    outline_markers: Vec<String>,
+    /// Filled circles (dot markers).
     circles: usize,
     polygons: usize,
     rects: Vec<(String, String)>,
@@ -43,7 +49,9 @@ impl Svg {
             texts: vec![],
             title: String::new(),
             data_lines: vec![],
+            dash_arrays: vec![],
             dashed: 0,
+            outline_markers: vec![],
             circles: 0,
             polygons: 0,
             rects: vec![],
@@ -63,12 +71,26 @@ impl Svg {
                     svg.texts.push(t);
                 }
                 "polyline" if n.attribute("stroke-width") == Some("2") => {
-                    svg.data_lines
-                        .push(n.attribute("stroke").unwrap_or("").to_string());
-                    if n.attribute("stroke-dasharray").is_some() {
+                    let stroke = n.attribute("stroke").unwrap_or("").to_string();
+                    let points: Vec<&str> = n
+                        .attribute("points")
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .collect();
+                    if points.len() > 2 && points.first() == points.last() {
+                        svg.outline_markers.push(stroke);
+                        continue;
+                    }
+                    svg.data_lines.push(stroke);
+                    let dashes = n.attribute("stroke-dasharray");
+                    svg.dash_arrays.push(dashes.unwrap_or("").to_string());
+                    if dashes.is_some() {
                         svg.dashed += 1;
                     }
                 }
+                "circle" if n.attribute("fill") == Some("none") => svg
+                    .outline_markers
+                    .push(n.attribute("stroke").unwrap_or("").to_string()),
                 "circle" => svg.circles += 1,
                 "polygon" => svg.polygons += 1,
                 "rect" => svg.rects.push((
@@ -532,6 +554,7 @@ fn index_shows_every_chart_with_its_data() {
         "run-s1.json",
         "sweep-retries-timeout.json",
         "sweep-backoff-failure.json",
+        "sweep-entities.json",
     ] {
         let files = render(&fixture(name)).unwrap();
         let index = file(&files, "index.html");
@@ -570,6 +593,7 @@ fn rendering_is_deterministic() {
         "sweep-backoff-failure.json",
         "sweep-load.json",
         "sweep-three-params.json",
+        "sweep-entities.json",
     ] {
         let doc = fixture(name);
         let a = render(&doc).unwrap();
@@ -578,6 +602,253 @@ fn rendering_is_deterministic() {
         let b = render(&again).unwrap();
         assert_eq!(a, b, "{name}");
     }
+}
+
+const CLIENTS: [&str; 5] = [
+    "no-retries",
+    "retries",
+    "token-bucket",
+    "throttle",
+    "breaker",
+];
+
+fn svg_names(files: &[OutputFile]) -> Vec<&str> {
+    files
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| n.ends_with(".svg"))
+        .collect()
+}
+
+#[test]
+fn without_a_series_parameter_one_line_per_client_of_each_kind() {
+    let files = render(&fixture("sweep-entities.json")).unwrap();
+    // One chart per kind of metric, not one per client; a kind only one
+    // entity has keeps its chart of one metric.
+    assert_eq!(
+        svg_names(&files),
+        [
+            "retry-amplification.svg",
+            "success-rate.svg",
+            "latency.svg",
+            "load-amplification-service.svg",
+        ]
+    );
+    let s = svg(&files, "retry-amplification.svg");
+    assert_eq!(
+        s.title,
+        "Retry amplification vs services[0].failure_probability"
+    );
+    s.assert_has(&[
+        "services[0].failure_probability (0–1)",
+        "retry amplification (attempts per request)",
+        "client",
+    ]);
+    s.assert_has(&CLIENTS);
+    assert!(s.contains("bands: 95% confidence intervals"));
+    // Five lines, five colours, one band each.
+    assert_eq!(s.data_lines.len(), 5, "{:?}", s.data_lines);
+    assert_eq!(s.series(), 5);
+    assert_eq!(s.polygons, 5, "one band per client");
+    // Lines stay apart where they coincide: five dash patterns (one
+    // solid) and five marker shapes (a circle, then closed outlines), five
+    // points each plus the legend's.
+    let patterns: BTreeSet<&String> = s.dash_arrays.iter().collect();
+    assert_eq!(patterns.len(), 5, "{:?}", s.dash_arrays);
+    assert!(s.dash_arrays.contains(&String::new()));
+    assert_eq!(s.outline_markers.len(), 5 * (5 + 1));
+    assert_eq!(s.circles, 0, "no filled dots");
+    // Legend entries in the order of the rows, each the colour of its line.
+    let legend: Vec<&String> = s
+        .texts
+        .iter()
+        .filter(|t| CLIENTS.contains(&t.as_str()))
+        .collect();
+    assert_eq!(legend, CLIENTS);
+    assert_eq!(
+        s.data_lines,
+        ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"]
+    );
+
+    // The data: x, then mean, ci_low, ci_high of each client.
+    let rows = csv_rows(&files, "retry-amplification.csv");
+    assert_eq!(rows[0].len(), 1 + 3 * 5);
+    assert_eq!(rows[0][0], "services[0].failure_probability");
+    assert_eq!(
+        rows[0][4..7],
+        [
+            "clients.retries.retry_amplification.mean",
+            "clients.retries.retry_amplification.ci_low",
+            "clients.retries.retry_amplification.ci_high"
+        ]
+    );
+    assert_eq!(rows.len(), 1 + 5);
+    assert_eq!(rows[5][0], "1.0");
+    assert_eq!(rows[5][4..7], ["4", "3.98", "4.02"]);
+    assert_eq!(rows[3][10..13], ["0.52", "0.44", "0.6"], "throttle at 0.5");
+}
+
+#[test]
+fn an_entity_keeps_its_colour_and_marker_in_every_chart() {
+    let files = render(&fixture("sweep-entities.json")).unwrap();
+    // Only retries and token-bucket have a success rate: they keep the
+    // colours of the second and third clients.
+    let s = svg(&files, "success-rate.svg");
+    assert_eq!(
+        s.title,
+        "Success rate vs services[0].failure_probability (goodput cliff)"
+    );
+    s.assert_has(&["success rate (%)", "client", "retries", "token-bucket"]);
+    assert!(!s.has("no-retries") && !s.has("breaker"));
+    assert_eq!(s.data_lines, ["#D55E00", "#009E73"]);
+    assert_eq!(s.polygons, 2);
+    // Squares and triangles, no circles (those are no-retries').
+    assert_eq!(s.outline_markers.len(), 2 * (5 + 1));
+    let rows = csv_rows(&files, "success-rate.csv");
+    assert_eq!(rows[0].len(), 1 + 3 * 2);
+    assert_eq!(rows[3][1], "0.94");
+}
+
+#[test]
+fn latency_percentiles_of_several_clients_one_panel_per_percentile() {
+    let files = render(&fixture("sweep-entities.json")).unwrap();
+    let s = svg(&files, "latency.svg");
+    assert_eq!(
+        s.title,
+        "Latency p50/p99 vs services[0].failure_probability"
+    );
+    s.assert_has(&[
+        "p50",
+        "p99",
+        "latency (ms, log scale)",
+        "client",
+        "retries",
+        "token-bucket",
+    ]);
+    // Two panels of two lines; the missing last point leaves a gap.
+    assert_eq!(s.data_lines.len(), 4);
+    assert_eq!(s.series(), 2);
+    assert_eq!(s.polygons, 4);
+    let rows = csv_rows(&files, "latency.csv");
+    assert_eq!(rows[0].len(), 1 + 3 * 4);
+    assert_eq!(rows[0][4], "clients.retries.latency_ms.p99.mean");
+    assert_eq!(rows[5][1..], vec![""; 12][..]);
+}
+
+#[test]
+fn a_kind_of_one_entity_renders_as_its_own_chart() {
+    let doc = fixture("sweep-entities.json");
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "load-amplification-service.svg");
+    assert_eq!(
+        s.title,
+        "Load amplification of service service vs services[0].failure_probability"
+    );
+    s.assert_has(&[
+        "load amplification (arrivals per request)",
+        "service service",
+    ]);
+    assert_eq!(s.series(), 1);
+    assert_eq!(s.circles, 5, "filled dots, as before");
+    assert!(s.outline_markers.is_empty());
+    let rows = csv_rows(&files, "load-amplification-service.csv");
+    assert_eq!(
+        rows[0],
+        [
+            "services[0].failure_probability",
+            "metric",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "cells"
+        ]
+    );
+    // The same bytes as from a document with no other metric.
+    let mut alone = doc.clone();
+    for row in alone["rows"].as_array_mut().unwrap() {
+        row["metrics"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|k, _| k.starts_with("services."));
+    }
+    let alone = render(&alone).unwrap();
+    assert_eq!(
+        file(&alone, "load-amplification-service.svg"),
+        file(&files, "load-amplification-service.svg")
+    );
+
+    // A kind whose other entities have no point at all: one entity left.
+    let mut doc = doc;
+    for row in doc["rows"].as_array_mut().unwrap() {
+        row["metrics"]["clients.token-bucket.success_rate"]["mean"] = Value::Null;
+    }
+    let files = render(&doc).unwrap();
+    assert!(svg_names(&files).contains(&"success-rate-retries.svg"));
+    assert!(!svg_names(&files).contains(&"success-rate.svg"));
+    let s = svg(&files, "success-rate-retries.svg");
+    assert_eq!(
+        s.title,
+        "Success rate of client retries vs services[0].failure_probability (goodput cliff)"
+    );
+}
+
+#[test]
+fn hinted_metrics_are_grouped_in_hint_order() {
+    let mut doc = fixture("sweep-entities.json");
+    doc["report"]["metrics"] = json!([
+        "clients.breaker.retry_amplification",
+        "clients.retries.retry_amplification",
+        "clients.retries.success_rate",
+        "clients.no-retries.retry_amplification",
+    ]);
+    let files = render(&doc).unwrap();
+    assert_eq!(
+        svg_names(&files),
+        ["retry-amplification.svg", "success-rate-retries.svg"]
+    );
+    let s = svg(&files, "retry-amplification.svg");
+    let legend: Vec<&String> = s
+        .texts
+        .iter()
+        .filter(|t| CLIENTS.contains(&t.as_str()))
+        .collect();
+    assert_eq!(legend, ["breaker", "retries", "no-retries"]);
+    // Colours still follow the rows' order of clients.
+    assert_eq!(s.data_lines, ["#E69F00", "#D55E00", "#0072B2"]);
+    let index = file(&files, "index.html");
+    assert!(
+        index.contains("<td>one line per</td><td>client</td>"),
+        "{index}"
+    );
+    assert!(index.contains("<th>clients.breaker.retry_amplification (95% CI)</th>"));
+    assert!(!index.contains("<th>clients.throttle.retry_amplification (95% CI)</th>"));
+}
+
+#[test]
+fn with_a_series_parameter_every_metric_keeps_its_own_chart() {
+    let mut doc = fixture("sweep-entities.json");
+    doc["parameters"] = json!(["services[0].failure_probability", "clients[0].timeout"]);
+    for (i, row) in doc["rows"].as_array_mut().unwrap().iter_mut().enumerate() {
+        let t = if i % 2 == 0 { "100ms" } else { "200ms" };
+        row["params"]["clients[0].timeout"] = json!(t);
+    }
+    let files = render(&doc).unwrap();
+    let names = svg_names(&files);
+    for c in CLIENTS {
+        let name = format!("retry-amplification-{c}.svg");
+        assert!(names.contains(&name.as_str()), "{names:?}");
+    }
+    assert!(!names.contains(&"retry-amplification.svg"));
+    let s = svg(&files, "retry-amplification-retries.svg");
+    assert_eq!(
+        s.title,
+        "Retry amplification of client retries vs services[0].failure_probability"
+    );
+    s.assert_has(&["clients[0].timeout", "100ms", "200ms"]);
+    assert_eq!(s.series(), 2);
+    assert!(s.outline_markers.is_empty());
+    let index = file(&files, "index.html");
+    assert!(!index.contains("<td>one line per</td>"));
 }
 
 fn error(doc: &Value) -> String {
