@@ -519,12 +519,25 @@ fn plotted(scale: YScale, y: f64) -> Option<f64> {
     }
 }
 
+/// The lowest value a band may reach: where every plotted value is >= 0 (a
+/// count, a rate, an amplification), a Student-t interval reaching below
+/// zero is an artifact of the interval, not data, and is cut at 0 so it does
+/// not drag the axis below zero.
+fn band_floor(lines: &[Line]) -> f64 {
+    let nonnegative = lines
+        .iter()
+        .flat_map(|l| l.points.iter().filter_map(|p| p.1))
+        .all(|v| v >= 0.0);
+    if nonnegative { 0.0 } else { f64::NEG_INFINITY }
+}
+
 fn y_ticks(scale: YScale, lines: &[Line]) -> Ticks {
+    let floor = band_floor(lines);
     let values = lines.iter().flat_map(|l| {
         l.points
             .iter()
             .filter_map(|p| p.1)
-            .chain(l.band.iter().flat_map(|b| [b.1, b.2]))
+            .chain(l.band.iter().flat_map(|b| [b.1.max(floor), b.2]))
     });
     let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values {
@@ -775,6 +788,7 @@ fn draw_line_panel(
             }
         }
     }
+    let floor = band_floor(lines);
     for line in lines {
         if !line.band.is_empty() {
             let upper = line
@@ -784,7 +798,7 @@ fn draw_line_panel(
             let lower: Vec<(f64, f64)> = line
                 .band
                 .iter()
-                .filter_map(|(x, lo, _)| Some((*x, plotted(scale, *lo)?)))
+                .filter_map(|(x, lo, _)| Some((*x, plotted(scale, lo.max(floor))?)))
                 .collect();
             let poly: Vec<(f64, f64)> = upper.chain(lower.into_iter().rev()).collect();
             if poly.len() >= 3 {

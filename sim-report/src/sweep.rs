@@ -787,7 +787,12 @@ impl Ctx<'_> {
                     .enumerate()
                     .map(|(i, v)| LegendEntry {
                         label: v.1.clone(),
-                        swatch: Swatch::Line(draw::color(i)),
+                        swatch: Swatch::Marked {
+                            color: draw::color(i),
+                            marker: draw::marker(i),
+                            pattern: draw::pattern(i),
+                            band: false,
+                        },
                     })
                     .collect(),
             },
@@ -821,8 +826,18 @@ impl Ctx<'_> {
                         Some((p.x(xi), lo * scale, hi * scale))
                     })
                     .collect(),
-                marker: Some(draw::Marker::Dot),
-                pattern: 0,
+                // One line per series value: each gets its own marker and
+                // dash pattern as well as its colour, so lines that coincide
+                // (study 1's full and equal jitter) stay distinguishable.
+                marker: Some(match self.sp {
+                    Some(_) => draw::marker(si),
+                    None => draw::Marker::Dot,
+                }),
+                pattern: if self.sp.is_some() {
+                    draw::pattern(si)
+                } else {
+                    0
+                },
                 dashed: false,
             })
             .collect()

@@ -353,7 +353,13 @@ fn sweep_lines_with_confidence_bands() {
     assert!(s.contains("swept: clients[0].timeout = 50ms, 100ms, 200ms, 400ms"));
     assert!(s.contains("bands: 95% confidence intervals"));
     assert_eq!(s.series(), 4);
-    assert_eq!(s.circles, 16);
+    // Each series line has its own marker shape and dash pattern, so lines
+    // that coincide stay apart: 4 lines x 4 points, plus 4 legend swatches.
+    assert_eq!(s.outline_markers.len(), 16 + 4);
+    let mut patterns = s.dash_arrays.clone();
+    patterns.sort();
+    patterns.dedup();
+    assert_eq!(patterns.len(), 4, "{:?}", s.dash_arrays);
     assert_eq!(s.polygons, 4, "one band per line");
     let rows = csv_rows(&files, "retry-amplification-rpc.csv");
     assert_eq!(
@@ -404,7 +410,10 @@ fn default_cascade_of_sweep_charts() {
     // Missing means (max_attempts 1 never recovers here) leave gaps.
     let s = svg(&files, "time-to-recover-rpc.svg");
     assert_eq!(s.series(), 3);
-    assert_eq!(s.circles, 12);
+    // One marker per point with a mean (12) plus one per legend entry (4:
+    // every series value, even the one with no data), each series value
+    // with its own marker shape.
+    assert_eq!(s.outline_markers.len(), 12 + 4);
 }
 
 #[test]
@@ -846,7 +855,11 @@ fn with_a_series_parameter_every_metric_keeps_its_own_chart() {
     );
     s.assert_has(&["clients[0].timeout", "100ms", "200ms"]);
     assert_eq!(s.series(), 2);
-    assert!(s.outline_markers.is_empty());
+    // Series values are told apart by colour, marker and dash (not by
+    // the per-client styling of entity charts).
+    let mut patterns = s.dash_arrays.clone();
+    patterns.dedup();
+    assert_eq!(patterns.len(), 2, "{:?}", s.dash_arrays);
     let index = file(&files, "index.html");
     assert!(!index.contains("<td>one line per</td>"));
 }
@@ -969,4 +982,29 @@ fn sweep_documents_missing_what_the_charts_need() {
     let mut doc = base;
     doc.as_object_mut().unwrap().remove("parameters");
     assert!(error(&doc).contains("no \"parameters\" list"));
+}
+
+/// A Student-t interval that reaches below zero for a quantity that cannot
+/// (an amplification) is cut at zero: the axis does not go negative.
+#[test]
+fn bands_of_nonnegative_metrics_stop_at_zero() {
+    let mut doc = fixture("sweep-entities.json");
+    let row = &mut doc["rows"][3]["metrics"]["clients.throttle.retry_amplification"];
+    row["mean"] = serde_json::json!(0.05);
+    row["ci_low"] = serde_json::json!(-0.6);
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "retry-amplification.svg");
+    let negative: Vec<&String> = s
+        .texts
+        .iter()
+        .filter(|t| {
+            t.replace('\u{2212}', "-")
+                .parse::<f64>()
+                .is_ok_and(|v| v < 0.0)
+        })
+        .collect();
+    assert!(negative.is_empty(), "negative ticks: {negative:?}");
+    // The CSV keeps the interval as computed.
+    let rows = csv_rows(&files, "retry-amplification.csv");
+    assert!(rows.iter().flatten().any(|c| c == "-0.6"), "{rows:?}");
 }
