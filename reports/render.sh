@@ -35,6 +35,7 @@ SWEEPS=(
     study1-contention
     study2-budgets
     study3-metastable-sweep
+    study3-no-trigger
     s1-timeout-x-retries
     study6-breaker-s1
     study6-breaker-s3

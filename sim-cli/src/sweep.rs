@@ -60,6 +60,10 @@ struct GridEntry {
     values: Option<Vec<Box<RawValue>>>,
     #[serde(default)]
     range: Option<RangeSpec>,
+    /// Short names for `values`, one each, used instead of their RON text in
+    /// results (legends, CSV headers): `["immediate", "budget"]`.
+    #[serde(default)]
+    labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -488,6 +492,32 @@ fn expand(
             (values, labels)
         }
         (None, Some(range)) => expand_range(&format!("{at}.range"), range).map_err(|e| vec![e])?,
+    };
+    let labels = match &entry.labels {
+        None => labels,
+        Some(_) if entry.values.is_none() => {
+            return Err(vec![format!(
+                "{at}.labels: only `values` can be labelled (a range's labels are its numbers)"
+            )]);
+        }
+        Some(given) if given.len() != values.len() => {
+            return Err(vec![format!(
+                "{at}.labels: {} labels for {} values; give one per value",
+                given.len(),
+                values.len()
+            )]);
+        }
+        Some(given) => {
+            for (j, l) in given.iter().enumerate() {
+                if l.trim().is_empty() {
+                    return Err(vec![format!("{at}.labels[{j}]: must not be empty")]);
+                }
+                if let Some(k) = given[..j].iter().position(|x| x == l) {
+                    return Err(vec![format!("{at}.labels[{j}]: {l:?} repeats labels[{k}]")]);
+                }
+            }
+            given.clone()
+        }
     };
     // Each value must fit the field's type on its own.
     let mut errors = Vec::new();

@@ -382,3 +382,55 @@ fn help_has_examples() {
     let out = ok(sim(t.path(), &["--help"]));
     assert!(out.contains("Exit codes:") && out.contains("1  `sim check` found a regression"));
 }
+
+/// Grid values may carry short labels for results, legends and CSV.
+#[test]
+fn grid_values_can_be_labelled() {
+    let t = TempDir::new("labels");
+    setup_small(t.path());
+    let text = SMALL_SWEEP.replace(
+        r#"values: [Immediate, FullJitter(base: "20ms", cap: "400ms")]),"#,
+        r#"values: [Immediate, FullJitter(base: "20ms", cap: "400ms")], labels: ["none", "jitter"]),"#,
+    );
+    std::fs::write(t.join("l.sweep.ron"), &text).unwrap();
+    ok(sim(t.path(), &["sweep", "l.sweep.ron", "--out", "out"]));
+    let doc = read_json(&t.join("out/results.json"));
+    assert_eq!(doc["rows"][0]["labels"]["clients[0].retry.backoff"], "none");
+    assert_eq!(
+        doc["rows"][1]["labels"]["clients[0].retry.backoff"],
+        "jitter"
+    );
+    assert_eq!(
+        doc["rows"][1]["params"]["clients[0].retry.backoff"]["FullJitter"]["cap"],
+        "400ms"
+    );
+    let csv = std::fs::read_to_string(t.join("out/results.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("1,\"\"\"15ms\"\"\",1,jitter,"),
+        "{csv}"
+    );
+    // One label per value, distinct, and only for values.
+    for (bad, expected) in [
+        (r#"labels: ["none"]"#, "1 labels for 2 values"),
+        (r#"labels: ["x", "x"]"#, "repeats labels[0]"),
+    ] {
+        std::fs::write(
+            t.join("b.sweep.ron"),
+            text.replace(r#"labels: ["none", "jitter"]"#, bad),
+        )
+        .unwrap();
+        input_error(sim(t.path(), &["validate", "b.sweep.ron"]), expected);
+    }
+    let ranged = SMALL_SWEEP.replace(
+        "range: (start: 1, end: 3, step: 1)),",
+        r#"range: (start: 1, end: 3, step: 1), labels: ["a", "b", "c"]),"#,
+    );
+    std::fs::write(t.join("r.sweep.ron"), ranged).unwrap();
+    input_error(
+        sim(t.path(), &["validate", "r.sweep.ron"]),
+        "only `values` can be labelled",
+    );
+}
