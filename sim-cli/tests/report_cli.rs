@@ -182,3 +182,50 @@ fn run_output_does_not_depend_on_threads() {
     assert_eq!(doc["replications"], 4);
     assert!(doc["ci95"]["clients.consecutive.ok"].is_array());
 }
+
+/// A client's time series shades the faults of what its requests reach
+/// (its target and the services that one calls), not every fault of the
+/// scenario.
+#[test]
+fn time_series_shade_only_the_faults_a_client_reaches() {
+    let dir = scratch("scope");
+    let scenario = dir.join("two.ron");
+    std::fs::write(
+        &scenario,
+        r#"(
+        name: "two", duration: "20s", metrics: (bucket: "1s"),
+        services: [
+            (name: "front", service_time: Constant("1ms"), calls: [(target: "deep")]),
+            (name: "deep", service_time: Constant("1ms")),
+            (name: "other", service_time: Constant("1ms")),
+        ],
+        clients: [
+            (name: "a", workload: Constant(rate_per_s: 5), target: "front"),
+            (name: "b", workload: Constant(rate_per_s: 5), target: "other"),
+        ],
+        faults: [
+            Outage(target: "deep", start: "5s", end: "8s"),
+            ErrorSpike(target: "other", start: "10s", end: "12s", failure_probability: 1.0),
+        ],
+    )"#,
+    )
+    .unwrap();
+    let out_dir = dir.join("report");
+    let out = sim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--report",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = std::fs::read_to_string(out_dir.join("timeseries-a.svg")).unwrap();
+    let b = std::fs::read_to_string(out_dir.join("timeseries-b.svg")).unwrap();
+    assert!(
+        a.contains("outage: deep") && !a.contains("error_spike: other"),
+        "a: {a}"
+    );
+    assert!(
+        b.contains("error_spike: other") && !b.contains("outage: deep"),
+        "b: {b}"
+    );
+}

@@ -87,16 +87,20 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
     };
     let mut charts = Vec::new();
     for c in &clients {
+        let target = target(c);
+        let scope = target.as_deref().and_then(|t| reachable(doc, t));
         charts.push(client_timeseries(
             &info,
             series,
             c,
-            target(c).as_deref(),
+            target.as_deref(),
+            scope.as_deref(),
             bucket_s,
         )?);
     }
     for b in &buses {
-        if let Some(chart) = bus_timeseries(&info, series, b, bucket_s)? {
+        let scope = reachable(doc, b);
+        if let Some(chart) = bus_timeseries(&info, series, b, scope.as_deref(), bucket_s)? {
             charts.push(chart);
         }
     }
@@ -225,7 +229,49 @@ struct Named {
     values: Vec<Option<f64>>,
 }
 
-fn fault_shades(series: &Value) -> (Vec<Shade>, Vec<String>) {
+/// The services, buses and logs that requests entering at `start` can
+/// reach, from the document's `config` (a service's downstream calls, a
+/// bus's `Call` handler); `None` when the document has no config.
+fn reachable(doc: &Value, start: &str) -> Option<Vec<String>> {
+    let config = doc.get("config")?;
+    let list = |group: &str| config.get(group).and_then(Value::as_array);
+    let mut seen: Vec<String> = Vec::new();
+    let mut stack = vec![start.to_string()];
+    while let Some(name) = stack.pop() {
+        if seen.contains(&name) {
+            continue;
+        }
+        let named = |v: &&Value| v.get("name").and_then(Value::as_str) == Some(name.as_str());
+        if let Some(svc) = list("services").and_then(|l| l.iter().find(named)) {
+            for call in svc
+                .get("calls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(t) = call.get("target").and_then(Value::as_str) {
+                    stack.push(t.to_string());
+                }
+            }
+        }
+        if let Some(bus) = list("buses").and_then(|l| l.iter().find(named)) {
+            if let Some(t) = bus
+                .get("handler")
+                .and_then(|h| h.get("Call"))
+                .and_then(|c| c.get("target"))
+                .and_then(Value::as_str)
+            {
+                stack.push(t.to_string());
+            }
+        }
+        seen.push(name);
+    }
+    Some(seen)
+}
+
+/// Fault windows to shade: those on what `scope` names (the services, buses
+/// and logs a chart's requests reach), or all when the scope is unknown.
+fn fault_shades(series: &Value, scope: Option<&[String]>) -> (Vec<Shade>, Vec<String>) {
     let mut shades = Vec::new();
     let mut notes = Vec::new();
     for f in series
@@ -239,6 +285,9 @@ fn fault_shades(series: &Value) -> (Vec<Shade>, Vec<String>) {
         };
         let kind = f.get("kind").map(text).unwrap_or_else(|| "fault".into());
         let target = f.get("target").map(text).unwrap_or_default();
+        if scope.is_some_and(|names| !names.contains(&target)) {
+            continue;
+        }
         let label = format!("{kind}: {target}");
         notes.push(format!("{label} {}–{} s", short(s), short(e)));
         shades.push(Shade {
@@ -289,11 +338,12 @@ fn timeseries_chart(
     rates: Vec<Named>,
     levels: Vec<Named>,
     series: &Value,
+    scope: Option<&[String]>,
     breaker: Option<(&str, Vec<Interval>)>,
 ) -> Result<Chart, ReportError> {
     let xs = coarse.xs();
     let x_end = coarse.n as f64 * coarse.width_s;
-    let (shades, fault_notes) = fault_shades(series);
+    let (shades, fault_notes) = fault_shades(series, scope);
     let line = |n: &Named| Line {
         color: n.color,
         points: xs.iter().copied().zip(n.values.iter().copied()).collect(),
@@ -480,6 +530,7 @@ fn client_timeseries(
     series: &Value,
     name: &str,
     target: Option<&str>,
+    scope: Option<&[String]>,
     bucket_s: f64,
 ) -> Result<Chart, ReportError> {
     let s = series
@@ -551,6 +602,7 @@ fn client_timeseries(
         rates,
         levels,
         series,
+        scope,
         breaker,
     )
 }
@@ -569,6 +621,7 @@ fn bus_timeseries(
     info: &Info,
     series: &Value,
     name: &str,
+    scope: Option<&[String]>,
     bucket_s: f64,
 ) -> Result<Option<Chart>, ReportError> {
     // Bus series are optional, and their names may grow: every list of
@@ -624,6 +677,7 @@ fn bus_timeseries(
         rates,
         levels,
         series,
+        scope,
         None,
     )
     .map(Some)
