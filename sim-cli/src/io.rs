@@ -94,6 +94,19 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
 
+/// Reads a file that may not exist yet: `None` when it does not, an error
+/// naming it when it cannot be read.
+pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::input(format!(
+            "{}: cannot read: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {

@@ -114,15 +114,8 @@ pub fn cell_path(dir: &Path, i: usize) -> PathBuf {
 /// The manifest of `dir` and its bytes, or `None` when there is none.
 fn read_manifest(dir: &Path) -> Result<Option<(Manifest, Vec<u8>)>> {
     let path = dir.join(MANIFEST_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(CliError::input(format!(
-                "{}: cannot read: {e}",
-                path.display()
-            )));
-        }
+    let Some(bytes) = crate::io::read_if_exists(&path)? else {
+        return Ok(None);
     };
     let corrupted = |why: String| {
         CliError::input(format!(
@@ -272,15 +265,8 @@ fn verify_cell(m: &Manifest, i: usize, bytes: &[u8]) -> std::result::Result<Valu
 /// never overwritten silently).
 fn read_cell(dir: &Path, m: &Manifest, i: usize) -> Result<Option<(Vec<u8>, Value)>> {
     let path = cell_path(dir, i);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(CliError::input(format!(
-                "{}: cannot read: {e}",
-                path.display()
-            )));
-        }
+    let Some(bytes) = crate::io::read_if_exists(&path)? else {
+        return Ok(None);
     };
     let v = verify_cell(m, i, &bytes).map_err(|why| {
         CliError::input(format!(

@@ -851,15 +851,26 @@ fn draw_line_panel(
 
     // Category labels, wrapped, under the axis.
     if let (Some(cats), Some(_)) = (cat_lines, x_label) {
-        for (i, lines) in cats.iter().enumerate() {
-            let (px, py) = chart.backend_coord(&(i as f64, yt.lo));
-            for (k, l) in lines.iter().enumerate() {
-                root.draw(&Text::new(
-                    l.clone(),
-                    (px, py + 10 + 20 * k as i32),
-                    text_style(LABEL_SIZE, INK).pos(Pos::new(HPos::Center, VPos::Top)),
-                ))?;
-            }
+        let anchors = (0..cats.len()).map(|i| chart.backend_coord(&(i as f64, yt.lo)));
+        draw_category_labels(root, anchors, cats)?;
+    }
+    Ok(())
+}
+
+/// Writes each category's wrapped label lines centred under its anchor
+/// (the pixel where the category meets the x axis).
+fn draw_category_labels(
+    root: &Area,
+    anchors: impl Iterator<Item = (i32, i32)>,
+    cats: &[Vec<String>],
+) -> Res<()> {
+    for ((px, py), lines) in anchors.zip(cats) {
+        for (k, l) in lines.iter().enumerate() {
+            root.draw(&Text::new(
+                l.clone(),
+                (px, py + 10 + 20 * k as i32),
+                text_style(LABEL_SIZE, INK).pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
         }
     }
     Ok(())
@@ -984,16 +995,8 @@ fn draw_bar_panel(
     }
     let plot_w = chart.plotting_area().dim_in_pixel().0 as f64;
     let cats = category_label_lines(&panel.groups, plot_w / ng as f64);
-    for (g, lines) in cats.iter().enumerate() {
-        let (px, py) = chart.backend_coord(&(g as f64, yt.lo));
-        for (k, l) in lines.iter().enumerate() {
-            root.draw(&Text::new(
-                l.clone(),
-                (px, py + 10 + 20 * k as i32),
-                text_style(LABEL_SIZE, INK).pos(Pos::new(HPos::Center, VPos::Top)),
-            ))?;
-        }
-    }
+    let anchors = (0..cats.len()).map(|g| chart.backend_coord(&(g as f64, yt.lo)));
+    draw_category_labels(root, anchors, &cats)?;
     Ok(())
 }
 

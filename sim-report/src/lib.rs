@@ -60,7 +60,7 @@ pub struct OutputFile {
 /// `doc["kind"]`: `"run"` (from `sim run --json`) or `"sweep"` (a sweep's
 /// `results.json`).
 pub fn render(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
-    let page = match doc.get("kind").and_then(Value::as_str) {
+    let mut page = match doc.get("kind").and_then(Value::as_str) {
         Some("run") => run::page(doc)?,
         Some("sweep") => sweep::page(doc)?,
         Some(other) => {
@@ -79,6 +79,9 @@ pub fn render(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
             ));
         }
     };
+    page.config = doc
+        .get("config")
+        .and_then(|c| serde_json::to_string_pretty(c).ok());
     Ok(page.files())
 }
 
@@ -86,7 +89,7 @@ pub fn render(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
 /// same as [`render`] but refuses anything but a run.
 pub fn render_run(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
     match doc.get("kind").and_then(Value::as_str) {
-        Some("run") => Ok(run::page(doc)?.files()),
+        Some("run") => render(doc),
         _ => Err(ReportError::new(
             "expected a run result document (kind \"run\")",
         )),
@@ -129,7 +132,8 @@ pub(crate) struct Page {
     pub facts: Vec<(String, String)>,
     pub charts: Vec<Chart>,
     pub tables: Vec<Table>,
-    /// The scenario as run (the document's `config`), pretty JSON.
+    /// The scenario as run (the document's `config`), pretty JSON; set by
+    /// [`render`] for every kind of document.
     pub config: Option<String>,
 }
 

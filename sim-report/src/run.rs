@@ -154,9 +154,7 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
         facts,
         charts,
         tables,
-        config: doc
-            .get("config")
-            .and_then(|c| serde_json::to_string_pretty(c).ok()),
+        config: None,
     })
 }
 

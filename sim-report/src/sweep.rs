@@ -777,6 +777,34 @@ impl Ctx<'_> {
         c
     }
 
+    /// A figure of one panel of `lines` against the x parameter.
+    fn one_panel(
+        &self,
+        title: &str,
+        bands: bool,
+        info: &MetricInfo,
+        lines: Vec<Line>,
+        legend: Legend,
+    ) -> LineFigure {
+        LineFigure {
+            title: title.to_string(),
+            caption: self.caption(bands),
+            x: self.sw.params[self.xp].axis(),
+            panels: vec![Panel {
+                title: None,
+                y_label: info.y_label.clone(),
+                kind: PanelKind::Lines {
+                    scale: info.y,
+                    lines,
+                },
+                shades: vec![],
+                weight: 130,
+            }],
+            layout: Layout::Vertical,
+            legend,
+        }
+    }
+
     fn legend_for_series(&self, extra: Option<&str>) -> Legend {
         match self.sp {
             Some(s) => Legend {
@@ -906,24 +934,8 @@ fn metric_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
             }
         }
     }
-    let fig = LineFigure {
-        title: title.clone(),
-        caption: ctx.caption(bands),
-        x: ctx.sw.params[ctx.xp].axis(),
-        panels: vec![Panel {
-            title: None,
-            y_label: info.y_label.clone(),
-            kind: PanelKind::Lines {
-                scale: info.y,
-                lines: ctx.lines(&g, info.scale, &draw::color),
-            },
-            shades: vec![],
-            weight: 130,
-        }],
-        layout: Layout::Vertical,
-        legend,
-    };
-    let svg = draw::line_figure(&fig)?;
+    let lines = ctx.lines(&g, info.scale, &draw::color);
+    let svg = draw::line_figure(&ctx.one_panel(&title, bands, &info, lines, legend))?;
     let mut rows = Vec::new();
     ctx.rows(&g, metric, &mut rows);
     Ok(Some(Chart {
@@ -1162,24 +1174,8 @@ fn entity_chart(
         .flat_map(|(n, _, g)| entity_lines(ctx, group, n, g, info.scale))
         .collect();
     let entity_names: Vec<&str> = members.iter().map(|(n, _, _)| n.as_str()).collect();
-    let fig = LineFigure {
-        title: title.clone(),
-        caption: ctx.caption(bands),
-        x: ctx.sw.params[ctx.xp].axis(),
-        panels: vec![Panel {
-            title: None,
-            y_label: info.y_label.clone(),
-            kind: PanelKind::Lines {
-                scale: info.y,
-                lines,
-            },
-            shades: vec![],
-            weight: 130,
-        }],
-        layout: Layout::Vertical,
-        legend: entity_legend(ctx, group, &entity_names, bands),
-    };
-    let svg = draw::line_figure(&fig)?;
+    let legend = entity_legend(ctx, group, &entity_names, bands);
+    let svg = draw::line_figure(&ctx.one_panel(&title, bands, &info, lines, legend))?;
     let cols: Vec<(String, Grid)> = members.into_iter().map(|(_, m, g)| (m, g)).collect();
     let (header, rows) = entity_table(ctx, &cols.iter().collect::<Vec<_>>());
     Ok(Some((
@@ -1559,8 +1555,6 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
             header,
             rows,
         }],
-        config: doc
-            .get("config")
-            .and_then(|c| serde_json::to_string_pretty(c).ok()),
+        config: None,
     })
 }
