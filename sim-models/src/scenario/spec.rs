@@ -307,6 +307,11 @@ pub struct RateLimitSpec {
 }
 
 /// A group of callers sharing one workload and one set of policies.
+///
+/// The call fields (`target` to `order`) repeat `CallSpec`'s on purpose:
+/// serde's `flatten` cannot be combined with `deny_unknown_fields`, and
+/// unknown fields must be errors. [`ClientSpec::call`] turns them into a
+/// `CallSpec`, so everything after parsing has one code path.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
