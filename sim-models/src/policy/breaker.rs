@@ -519,6 +519,82 @@ impl Breaker {
     }
 }
 
+/// What a call remembers at the breaker.
+#[derive(Debug, Default)]
+pub struct BreakerCallState {
+    /// When the breaker let the call through (its duration, for slow calls).
+    started: SimTime,
+    /// Holds a permit.
+    holding: bool,
+    /// The permit is a half-open probe.
+    probe: bool,
+}
+
+impl super::FromSpec for Breaker {
+    type Spec = Option<BreakerSpec>;
+    fn configured(spec: &Self::Spec) -> bool {
+        spec.is_some()
+    }
+    fn validate(spec: &Self::Spec, path: &str, cx: &mut super::SpecCx) -> Option<Self> {
+        cx.check(path, spec.as_ref()?.validate())
+    }
+}
+
+impl super::Layer for Breaker {
+    type State = BreakerCallState;
+
+    fn name(&self) -> String {
+        "Breaker".into()
+    }
+
+    fn enter(&mut self, cx: &mut super::Cx, st: &mut BreakerCallState) -> super::Step {
+        let now = cx.now();
+        let permit = if self.check == BreakerCheck::FirstAttempt && cx.retries() > 0 {
+            Permit::Granted { probe: false }
+        } else {
+            self.try_permit(now)
+        };
+        match permit {
+            Permit::Denied => super::Step::Outward(crate::world::Outcome::Rejected(
+                crate::world::Rejection::Breaker,
+            )),
+            Permit::Granted { probe } => {
+                st.started = now;
+                st.probe = probe;
+                st.holding = true;
+                super::Step::Inward
+            }
+        }
+    }
+
+    fn on_result(
+        &mut self,
+        cx: &mut super::Cx,
+        st: &mut BreakerCallState,
+        outcome: crate::world::Outcome,
+    ) -> super::Step {
+        let now = cx.now();
+        st.holding = false;
+        self.record(now, !outcome.is_success(), now.since(st.started), st.probe);
+        super::Step::Outward(outcome)
+    }
+
+    fn on_abort(&mut self, _: &mut super::Cx, st: &mut BreakerCallState) {
+        if st.holding && st.probe {
+            self.release_probe();
+        }
+    }
+
+    fn finish(&mut self, end: SimTime) {
+        self.settle(end);
+    }
+
+    fn report(&self, c: &mut super::LayerCounters) {
+        c.cb_open += self.rejected;
+        c.breaker_opened += self.opened;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

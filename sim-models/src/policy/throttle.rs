@@ -91,6 +91,51 @@ impl AdaptiveThrottle {
     }
 }
 
+impl super::FromSpec for AdaptiveThrottle {
+    type Spec = Option<ThrottleSpec>;
+    fn configured(spec: &Self::Spec) -> bool {
+        spec.is_some()
+    }
+    fn validate(spec: &Self::Spec, path: &str, cx: &mut super::SpecCx) -> Option<Self> {
+        cx.check(path, spec.as_ref()?.validate())
+    }
+}
+
+impl super::Layer for AdaptiveThrottle {
+    type State = ();
+
+    fn name(&self) -> String {
+        "Throttle".into()
+    }
+
+    fn enter(&mut self, cx: &mut super::Cx, _: &mut ()) -> super::Step {
+        let now = cx.now();
+        if self.admit(now, cx.rng()) {
+            super::Step::Inward
+        } else {
+            super::Step::Outward(crate::world::Outcome::Rejected(
+                crate::world::Rejection::Throttle,
+            ))
+        }
+    }
+
+    fn on_result(
+        &mut self,
+        cx: &mut super::Cx,
+        _: &mut (),
+        outcome: crate::world::Outcome,
+    ) -> super::Step {
+        if outcome == crate::world::Outcome::Ok {
+            self.accepted(cx.now());
+        }
+        super::Step::Outward(outcome)
+    }
+
+    fn report(&self, c: &mut super::LayerCounters) {
+        c.throttled += self.rejected;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,11 +6,12 @@
 use serde::{Deserialize, Serialize};
 use sim_core::{DistSpec, SimDuration};
 
+pub use crate::policy::PolicyKind;
 use crate::policy::backoff::BackoffSpec;
-use crate::policy::breaker::BreakerSpec;
-use crate::policy::budget::BudgetSpec;
+pub use crate::policy::bulkhead::BulkheadSpec;
 use crate::policy::limiter::RateLimiterSpec;
-use crate::policy::throttle::ThrottleSpec;
+pub use crate::policy::rate_limit::RateLimitSpec;
+pub use crate::policy::retry::{RetryOn, RetrySpec};
 use crate::station::Discipline;
 
 fn one() -> u32 {
@@ -176,197 +177,104 @@ pub struct OverloadSpec {
     pub max_failure: f64,
 }
 
-/// The policies around one caller's calls to one target. Each is optional;
-/// `order` lists them outermost first.
-///
-/// The default order follows Polly v8's recommended pipeline and matches
-/// S1: Fallback, Deadline, Retry, Throttle, Breaker, RateLimit, Bulkhead,
-/// Timeout. The per-attempt timeout is innermost, so it does not cover the
-/// bulkhead wait; the deadline is outside the retries and covers them all.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CallSpec {
-    pub target: String,
-    /// One-way network latency, applied to the request and to the response.
-    #[serde(default)]
-    pub network: Option<DistSpec>,
-    /// Per-attempt timeout.
-    #[serde(default)]
-    pub timeout: Option<SimDuration>,
-    /// Overall deadline of the call, retries and backoff included.
-    #[serde(default)]
-    pub deadline: Option<SimDuration>,
-    #[serde(default)]
-    pub retry: Option<RetrySpec>,
-    #[serde(default)]
-    pub breaker: Option<BreakerSpec>,
-    #[serde(default)]
-    pub bulkhead: Option<BulkheadSpec>,
-    #[serde(default)]
-    pub rate_limit: Option<RateLimitSpec>,
-    #[serde(default)]
-    pub throttle: Option<ThrottleSpec>,
-    /// Turn a failed call into a degraded success.
-    #[serde(default)]
-    pub fallback: bool,
-    #[serde(default)]
-    pub order: Option<Vec<PolicyKind>>,
-}
-
-/// A policy's place in `order`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PolicyKind {
-    Fallback,
-    Deadline,
-    Retry,
-    Throttle,
-    Breaker,
-    RateLimit,
-    Bulkhead,
-    Timeout,
-}
-
-impl PolicyKind {
-    pub const DEFAULT_ORDER: [PolicyKind; 8] = [
-        PolicyKind::Fallback,
-        PolicyKind::Deadline,
-        PolicyKind::Retry,
-        PolicyKind::Throttle,
-        PolicyKind::Breaker,
-        PolicyKind::RateLimit,
-        PolicyKind::Bulkhead,
-        PolicyKind::Timeout,
-    ];
-}
-
-fn three() -> Option<u32> {
-    Some(3)
-}
-fn default_retry_on() -> Vec<RetryOn> {
-    vec![RetryOn::Error, RetryOn::Timeout]
-}
-
-/// Retries. `max_attempts` counts attempts, the first included (like
-/// resilience4j, gRPC and AWS; Polly and Envoy count retries instead).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetrySpec {
-    /// Default 3. `None`: retry until success.
-    #[serde(default = "three")]
-    pub max_attempts: Option<u32>,
-    /// Default `Immediate`.
-    #[serde(default)]
-    pub backoff: BackoffSpec,
-    /// Outcomes that are retried. Default `[Error, Timeout]`.
-    #[serde(default = "default_retry_on")]
-    pub retry_on: Vec<RetryOn>,
-    #[serde(default)]
-    pub budget: Option<BudgetSpec>,
-}
-
-/// Kinds of failed outcome a retry policy may handle.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RetryOn {
-    /// The service answered with an error.
-    Error,
-    /// An attempt timed out.
-    Timeout,
-    /// The service refused the attempt (its queue was full).
-    Rejection,
-    /// A policy inside the retry refused the attempt locally (breaker open,
-    /// bulkhead full, rate limited, throttled).
-    LocalRejection,
-}
-
-fn zero_waiting() -> Option<u32> {
-    Some(0)
-}
-
-/// Concurrency limit on attempts in flight.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BulkheadSpec {
-    pub max_concurrent: u32,
-    /// Calls that may wait (FIFO) for a slot: default 0, rejecting at once
-    /// like resilience4j's semaphore bulkhead; `None` waits without bound.
-    #[serde(default = "zero_waiting")]
-    pub max_waiting: Option<u32>,
-    /// Longest wait for a slot; `None` (default): no limit.
-    #[serde(default)]
-    pub max_wait: Option<SimDuration>,
-}
-
-/// Takes a token from a named rate limiter before each call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimitSpec {
-    pub limiter: String,
-    /// How long a call may wait for a token (default 0: reject at once).
-    #[serde(default)]
-    pub max_wait: SimDuration,
-}
-
-/// A group of callers sharing one workload and one set of policies.
-///
-/// The call fields (`target` to `order`) repeat `CallSpec`'s on purpose:
-/// serde's `flatten` cannot be combined with `deny_unknown_fields`, and
-/// unknown fields must be errors. [`ClientSpec::call`] turns them into a
-/// `CallSpec`, so everything after parsing has one code path.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientSpec {
-    pub name: String,
-    pub workload: WorkloadSpec,
-    /// Stop after this many requests.
-    #[serde(default)]
-    pub requests: Option<u64>,
-    /// No requests before this instant (default 0s).
-    #[serde(default)]
-    pub start: SimDuration,
-    /// No new requests from this instant on.
-    #[serde(default)]
-    pub stop: Option<SimDuration>,
-    pub target: String,
-    #[serde(default)]
-    pub network: Option<DistSpec>,
-    #[serde(default)]
-    pub timeout: Option<SimDuration>,
-    #[serde(default)]
-    pub deadline: Option<SimDuration>,
-    #[serde(default)]
-    pub retry: Option<RetrySpec>,
-    #[serde(default)]
-    pub breaker: Option<BreakerSpec>,
-    #[serde(default)]
-    pub bulkhead: Option<BulkheadSpec>,
-    #[serde(default)]
-    pub rate_limit: Option<RateLimitSpec>,
-    #[serde(default)]
-    pub throttle: Option<ThrottleSpec>,
-    #[serde(default)]
-    pub fallback: bool,
-    #[serde(default)]
-    pub order: Option<Vec<PolicyKind>>,
-}
-
-impl ClientSpec {
-    /// The client's calls, described like any other caller's.
-    pub fn call(&self) -> CallSpec {
-        CallSpec {
-            target: self.target.clone(),
-            network: self.network.clone(),
-            timeout: self.timeout,
-            deadline: self.deadline,
-            retry: self.retry.clone(),
-            breaker: self.breaker.clone(),
-            bulkhead: self.bulkhead.clone(),
-            rate_limit: self.rate_limit.clone(),
-            throttle: self.throttle.clone(),
-            fallback: self.fallback,
-            order: self.order.clone(),
+/// Declares a caller's spec struct: the given fields, then one field per
+/// policy of [`for_each_policy!`](crate::for_each_policy) (in its order),
+/// then `order`.
+macro_rules! with_policy_fields {
+    ([ $(#[$m:meta])* pub struct $name:ident { $($pre:tt)* } ]
+     $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal; )*) => {
+        $(#[$m])*
+        pub struct $name {
+            $($pre)*
+            $( #[doc = $doc] #[serde(default)] pub $field: $spec, )*
+            /// The configured policies, outermost first. Default: those
+            /// configured, in [`PolicyKind::default_order`].
+            #[serde(default)]
+            pub order: Option<Vec<PolicyKind>>,
         }
-    }
+    };
 }
+
+crate::for_each_policy!(
+    with_policy_fields,
+    /// The policies around one caller's calls to one target. Each is
+    /// optional; `order` lists them outermost first (see
+    /// [`for_each_policy!`](crate::for_each_policy) for the default).
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CallSpec {
+        pub target: String,
+        /// One-way network latency, applied to the request and to the response.
+        #[serde(default)]
+        pub network: Option<DistSpec>,
+    }
+);
+
+crate::for_each_policy!(
+    with_policy_fields,
+    /// A group of callers sharing one workload and one set of policies.
+    ///
+    /// The call fields (`target` to `order`) are `CallSpec`'s: serde's
+    /// `flatten` cannot be combined with `deny_unknown_fields`, and unknown
+    /// fields must be errors, so both structs are declared from the same
+    /// list. [`ClientSpec::call`] turns them into a `CallSpec`, so
+    /// everything after parsing has one code path.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ClientSpec {
+        pub name: String,
+        pub workload: WorkloadSpec,
+        /// Stop after this many requests.
+        #[serde(default)]
+        pub requests: Option<u64>,
+        /// No requests before this instant (default 0s).
+        #[serde(default)]
+        pub start: SimDuration,
+        /// No new requests from this instant on.
+        #[serde(default)]
+        pub stop: Option<SimDuration>,
+        pub target: String,
+        /// One-way network latency, applied to the request and to the response.
+        #[serde(default)]
+        pub network: Option<DistSpec>,
+    }
+);
+
+macro_rules! client_call {
+    ([] $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal; )*) => {
+        impl ClientSpec {
+            /// The client's calls, described like any other caller's.
+            pub fn call(&self) -> CallSpec {
+                CallSpec {
+                    target: self.target.clone(),
+                    network: self.network.clone(),
+                    $( $field: self.$field.clone(), )*
+                    order: self.order.clone(),
+                }
+            }
+
+            /// The call fields this client sets, by name (a client that
+            /// publishes to a bus or a log may set none).
+            pub fn call_fields_set(&self) -> Vec<&'static str> {
+                let mut set = Vec::new();
+                if self.network.is_some() {
+                    set.push("network");
+                }
+                $(
+                    if <$layer as $crate::policy::FromSpec>::configured(&self.$field) {
+                        set.push(stringify!($field));
+                    }
+                )*
+                if self.order.is_some() {
+                    set.push("order");
+                }
+                set
+            }
+        }
+    };
+}
+
+crate::for_each_policy!(client_call);
 
 fn yes() -> bool {
     true

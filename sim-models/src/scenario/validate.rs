@@ -9,10 +9,8 @@ use sim_core::{Dist, DistSpec, FieldError, SimDuration, SimTime};
 
 use super::spec::*;
 use crate::policy::backoff::Backoff;
-use crate::policy::breaker::Breaker;
-use crate::policy::budget::RetryBudget;
 use crate::policy::limiter::TokenBucket;
-use crate::policy::throttle::AdaptiveThrottle;
+use crate::policy::{Policy, SpecCx};
 use crate::station::Discipline;
 
 /// A probability, known to lie in [0, 1].
@@ -179,45 +177,15 @@ impl Overload {
     }
 }
 
-/// One layer of a call pipeline, outermost first.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Layer {
-    Fallback,
-    Deadline(SimDuration),
-    Retry,
-    Throttle,
-    Breaker,
-    RateLimit,
-    Bulkhead,
-    Timeout(SimDuration),
-}
-
 /// A validated caller: the policies around calls to one target.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// Index into `Scenario::services`.
     pub target: usize,
     pub network: Option<Dist>,
-    pub layers: Vec<Layer>,
-    pub retry: Option<Retry>,
-    pub breaker: Option<Breaker>,
-    pub bulkhead: Option<BulkheadConfig>,
-    pub rate_limit: Option<(usize, SimDuration)>,
-    pub throttle: Option<AdaptiveThrottle>,
-}
-
-#[derive(Clone, Debug)]
-pub struct Retry {
-    pub max_attempts: Option<u32>,
-    pub backoff: Backoff,
-    pub retry_on: Vec<RetryOn>,
-    pub budget: Option<RetryBudget>,
-}
-
-#[derive(Copy, Clone, Debug)]
-pub struct BulkheadConfig {
-    pub max_concurrent: usize,
-    pub max_waiting: Option<usize>,
-    pub max_wait: Option<SimDuration>,
+    /// The policies, outermost first. A scenario built in Rust may add its
+    /// own layers here ([`Policy::custom`]).
+    pub layers: Vec<Policy>,
 }
 
 #[derive(Clone, Debug)]
@@ -504,7 +472,7 @@ fn schedule_spike_span(clients: &[Client]) -> Option<(SimTime, SimTime)> {
     span(&windows)
 }
 
-struct Names<'a> {
+pub(crate) struct Names<'a> {
     services: &'a [&'a str],
     limiters: &'a [&'a str],
     buses: &'a [&'a str],
@@ -681,86 +649,21 @@ fn validate_caller(e: &mut Errors, path: &str, c: &CallSpec, names: &Names) -> O
         .network
         .as_ref()
         .and_then(|d| dist(e, &format!("{path}.network"), d));
-    if c.timeout.is_some_and(|t| t.is_zero()) {
-        e.push(format!("{path}.timeout"), "must be > 0");
-    }
-    if c.deadline.is_some_and(|t| t.is_zero()) {
-        e.push(format!("{path}.deadline"), "must be > 0");
-    }
-    let retry = c.retry.as_ref().and_then(|r| {
-        let p = format!("{path}.retry");
-        if r.max_attempts == Some(0) {
-            e.push(
-                format!("{p}.max_attempts"),
-                "must be >= 1 (it counts the first attempt)",
-            );
-        }
-        let backoff = e.check(&format!("{p}.backoff"), r.backoff.validate());
-        let budget = match &r.budget {
-            None => Some(None),
-            Some(b) => e.check(&format!("{p}.budget"), b.validate()).map(Some),
-        };
-        Some(Retry {
-            max_attempts: r.max_attempts,
-            backoff: backoff?,
-            retry_on: r.retry_on.clone(),
-            budget: budget?,
-        })
-    });
-    let breaker = c
-        .breaker
-        .as_ref()
-        .and_then(|b| e.check(&format!("{path}.breaker"), b.validate()));
-    let bulkhead = c.bulkhead.as_ref().and_then(|b| {
-        if b.max_concurrent == 0 {
-            e.push(format!("{path}.bulkhead.max_concurrent"), "must be >= 1");
-            return None;
-        }
-        if b.max_wait.is_some_and(|w| w.is_zero()) {
-            e.push(
-                format!("{path}.bulkhead.max_wait"),
-                "must be > 0 (use max_waiting: 0 to refuse waiting)",
-            );
-        }
-        Some(BulkheadConfig {
-            max_concurrent: b.max_concurrent as usize,
-            max_waiting: b.max_waiting.map(|w| w as usize),
-            max_wait: b.max_wait,
-        })
-    });
-    let rate_limit = c
-        .rate_limit
-        .as_ref()
-        .and_then(|r| match find(names.limiters, &r.limiter) {
-            Some(i) => Some((i, r.max_wait)),
-            None => {
-                e.push(
-                    format!("{path}.rate_limit.limiter"),
-                    format!("no rate limiter named {:?} in rate_limiters", r.limiter),
-                );
-                None
-            }
-        });
-    let throttle = c
-        .throttle
-        .as_ref()
-        .and_then(|t| e.check(&format!("{path}.throttle"), t.validate()));
-
-    let configured = |k: PolicyKind| match k {
-        PolicyKind::Fallback => c.fallback,
-        PolicyKind::Deadline => c.deadline.is_some(),
-        PolicyKind::Retry => c.retry.is_some(),
-        PolicyKind::Throttle => c.throttle.is_some(),
-        PolicyKind::Breaker => c.breaker.is_some(),
-        PolicyKind::RateLimit => c.rate_limit.is_some(),
-        PolicyKind::Bulkhead => c.bulkhead.is_some(),
-        PolicyKind::Timeout => c.timeout.is_some(),
+    // Each configured policy validates its own field, in file order.
+    let mut cx = SpecCx {
+        errors: e,
+        limiters: names.limiters,
     };
+    let mut policies: Vec<(PolicyKind, Policy)> = PolicyKind::ALL
+        .iter()
+        .filter(|k| k.configured(c))
+        .filter_map(|&k| k.validate(c, path, &mut cx).map(|p| (k, p)))
+        .collect();
+
     let order: Vec<PolicyKind> = match &c.order {
-        None => PolicyKind::DEFAULT_ORDER
-            .iter()
-            .copied()
-            .filter(|&k| configured(k))
+        None => PolicyKind::default_order()
+            .into_iter()
+            .filter(|k| k.configured(c))
             .collect(),
         Some(order) => {
             for (i, k) in order.iter().enumerate() {
@@ -769,15 +672,15 @@ fn validate_caller(e: &mut Errors, path: &str, c: &CallSpec, names: &Names) -> O
                         format!("{path}.order[{i}]"),
                         format!("{k:?} is listed twice"),
                     );
-                } else if !configured(*k) {
+                } else if !k.configured(c) {
                     e.push(
                         format!("{path}.order[{i}]"),
                         format!("{k:?} is listed but not configured"),
                     );
                 }
             }
-            for k in PolicyKind::DEFAULT_ORDER {
-                if configured(k) && !order.contains(&k) {
+            for k in PolicyKind::default_order() {
+                if k.configured(c) && !order.contains(&k) {
                     e.push(
                         format!("{path}.order"),
                         format!("{k:?} is configured but missing from the order"),
@@ -787,31 +690,23 @@ fn validate_caller(e: &mut Errors, path: &str, c: &CallSpec, names: &Names) -> O
             order.clone()
         }
     };
-    let layers = order
-        .iter()
-        .map(|k| match k {
-            PolicyKind::Fallback => Layer::Fallback,
-            PolicyKind::Deadline => Layer::Deadline(c.deadline.unwrap_or_default()),
-            PolicyKind::Retry => Layer::Retry,
-            PolicyKind::Throttle => Layer::Throttle,
-            PolicyKind::Breaker => Layer::Breaker,
-            PolicyKind::RateLimit => Layer::RateLimit,
-            PolicyKind::Bulkhead => Layer::Bulkhead,
-            PolicyKind::Timeout => Layer::Timeout(c.timeout.unwrap_or_default()),
-        })
-        .collect();
     if e.0.len() > before {
         return None;
     }
+    let layers = order
+        .iter()
+        .map(|k| {
+            let i = policies
+                .iter()
+                .position(|(p, _)| p == k)
+                .expect("every ordered policy is configured and valid");
+            policies.swap_remove(i).1
+        })
+        .collect();
     Some(Caller {
         target: target?,
         network,
         layers,
-        retry,
-        breaker,
-        bulkhead,
-        rate_limit,
-        throttle,
     })
 }
 
@@ -1048,28 +943,14 @@ fn validate_fault(e: &mut Errors, path: &str, f: &FaultSpec, names: &Names) -> O
 
 /// Clients that publish to a bus or append to a log have no call policies.
 fn no_policies(e: &mut Errors, path: &str, c: &ClientSpec, what: &str) {
-    let set = [
-        ("network", c.network.is_some()),
-        ("timeout", c.timeout.is_some()),
-        ("deadline", c.deadline.is_some()),
-        ("retry", c.retry.is_some()),
-        ("breaker", c.breaker.is_some()),
-        ("bulkhead", c.bulkhead.is_some()),
-        ("rate_limit", c.rate_limit.is_some()),
-        ("throttle", c.throttle.is_some()),
-        ("fallback", c.fallback),
-        ("order", c.order.is_some()),
-    ];
-    for (field, is_set) in set {
-        if is_set {
-            e.push(
-                format!("{path}.{field}"),
-                format!(
-                    "the target {:?} is {what}: publishing has no call policies",
-                    c.target
-                ),
-            );
-        }
+    for field in c.call_fields_set() {
+        e.push(
+            format!("{path}.{field}"),
+            format!(
+                "the target {:?} is {what}: publishing has no call policies",
+                c.target
+            ),
+        );
     }
 }
 

@@ -598,7 +598,7 @@ impl World {
         let s = &bus.stats;
         let timeouts = bus
             .pipeline
-            .map_or(0, |p| self.pipelines[p as usize].stats.timeouts);
+            .map_or(0, |p| self.pipelines[p as usize].counters().timeouts);
         crate::metrics::BusMetrics {
             published: s.published,
             ok: s.acked,

@@ -49,7 +49,7 @@ impl World {
             ClientTarget::Service(caller) => Some(caller.target),
             ClientTarget::Bus(b) => self.buses[*b]
                 .pipeline
-                .map(|p| self.pipelines[p as usize].caller.target),
+                .map(|p| self.pipelines[p as usize].target),
             ClientTarget::Log(_) => None,
         };
         let reaches = |from: usize| {
@@ -60,7 +60,7 @@ impl World {
                     continue;
                 }
                 for &p in &self.services[v].calls {
-                    stack.push(self.pipelines[p as usize].caller.target);
+                    stack.push(self.pipelines[p as usize].target);
                 }
             }
             seen[s]
@@ -83,8 +83,8 @@ impl World {
 
     pub(crate) fn collect(&mut self, end: SimTime, events: u64) -> (RunMetrics, Series) {
         for p in &mut self.pipelines {
-            if let Some(b) = &mut p.breaker {
-                b.settle(end);
+            for l in &mut p.layers {
+                l.finish(end);
             }
         }
         let width = self.common_width();
@@ -148,7 +148,8 @@ impl World {
             let final_success_rate = ratio(final_ok, final_ok + final_failed);
             let healthy_at_end = final_success_rate
                 .map(|f| f >= pre.unwrap_or(1.0) * (1.0 - self.metrics.recovery_tolerance) - 1e-12);
-            let breaker = pl.and_then(|p| p.breaker.as_ref());
+            let breaker = pl.and_then(|p| p.breaker());
+            let lc = pl.map(|p| p.counters()).unwrap_or_default();
             clients.0.push((
                 c.cfg.name.clone(),
                 ClientMetrics {
@@ -161,15 +162,15 @@ impl World {
                     success_rate: ratio(c.stats.ok + c.stats.degraded, c.offered),
                     failures: c.stats.failures.clone(),
                     attempts: st.attempts,
-                    retries: st.retries,
-                    timeouts: st.timeouts,
-                    deadlines_exceeded: st.deadlines,
-                    cb_open: breaker.map_or(0, |b| b.rejected),
-                    bulkhead_rejected: st.bulkhead_rejected,
-                    rate_limited: st.rate_limited,
-                    throttled: st.throttled,
-                    budget_denied: st.budget_denied,
-                    breaker_opened: breaker.map_or(0, |b| b.opened),
+                    retries: lc.retries,
+                    timeouts: lc.timeouts,
+                    deadlines_exceeded: lc.deadlines_exceeded,
+                    cb_open: lc.cb_open,
+                    bulkhead_rejected: lc.bulkhead_rejected,
+                    rate_limited: lc.rate_limited,
+                    throttled: lc.throttled,
+                    budget_denied: lc.budget_denied,
+                    breaker_opened: lc.breaker_opened,
                     retry_amplification: c.pipeline.and_then(|_| ratio(st.attempts, c.offered)),
                     latency_ms: c.latency_ok.summary(),
                     latency_all_ms: c.latency_all.summary(),
@@ -214,13 +215,14 @@ impl World {
                 .iter()
                 .map(|&p| {
                     let pl = &self.pipelines[p as usize];
+                    let lc = pl.counters();
                     CallMetrics {
-                        target: self.services[pl.caller.target].cfg.name.clone(),
+                        target: self.services[pl.target].cfg.name.clone(),
                         calls: pl.stats.calls,
                         attempts: pl.stats.attempts,
-                        retries: pl.stats.retries,
-                        timeouts: pl.stats.timeouts,
-                        cb_open: pl.breaker.as_ref().map_or(0, |b| b.rejected),
+                        retries: lc.retries,
+                        timeouts: lc.timeouts,
+                        cb_open: lc.cb_open,
                         failed: pl.stats.failed,
                         retry_amplification: ratio(pl.stats.attempts, pl.stats.calls),
                     }

@@ -26,18 +26,14 @@ use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError, SimTime};
 
 use crate::metrics::{RunMetrics, Series};
-use crate::policy::breaker::Breaker;
-use crate::policy::budget::RetryBudget;
 use crate::policy::limiter::TokenBucket;
-use crate::policy::throttle::AdaptiveThrottle;
+use crate::policy::{FrameState, LayerCounters, Policy};
 use crate::scenario::{
     Caller, Client, ClientTarget, Fault, FaultTarget, Handler, MetricsConfig, Scenario, Service,
 };
 use crate::station::Station;
 use slab::{Ref, Slab};
 
-/// Most layers a pipeline can hold (one of each policy kind).
-pub const MAX_LAYERS: usize = 8;
 /// Buckets kept per time series; longer runs get wider buckets.
 pub(crate) const MAX_SERIES_BUCKETS: usize = 2000;
 
@@ -120,37 +116,20 @@ pub(crate) enum Origin {
     },
 }
 
-#[derive(Copy, Clone, Debug, Default)]
-pub(crate) struct Frame {
-    /// The layer's pending timer (timeout, backoff, wait, grant).
-    timer: Option<EventId>,
-    /// When the layer let the call through (breaker: call duration).
-    started: SimTime,
-    /// Holding a bulkhead slot or a breaker permit.
-    holding: bool,
-    /// The permit is a half-open probe.
-    probe: bool,
-    /// Waiting for a bulkhead slot or a rate-limiter token.
-    waiting: bool,
-    /// Tries through a retry layer, the first included.
-    tries: u32,
-    /// Last backoff delay (decorrelated jitter).
-    prev_delay: Option<sim_core::SimDuration>,
-}
-
 /// One call through one pipeline: a client request, or a service's
 /// downstream call.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Call {
     pipeline: u32,
     origin: Origin,
-    start: SimTime,
+    pub(crate) start: SimTime,
     /// Positions entered: layers `0..depth` are active; `depth ==
     /// layers.len() + 1` means an attempt is out.
     depth: u8,
     /// Retries made so far (0 on the first attempt).
-    retries: u32,
-    frames: [Frame; MAX_LAYERS],
+    pub(crate) retries: u32,
+    /// What the call remembers per layer of its pipeline (only those).
+    pub(crate) frames: Vec<FrameState>,
     /// The job serving the current attempt, once it has arrived.
     job: Option<Ref>,
     /// The attempt or its answer in the network.
@@ -178,33 +157,42 @@ pub(crate) struct Job {
     message: Option<Ref>,
 }
 
-/// Counters of one pipeline.
+/// Counters of one pipeline that no single layer owns.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PipelineStats {
     calls: u64,
     attempts: u64,
-    retries: u64,
-    timeouts: u64,
-    deadlines: u64,
-    budget_denied: u64,
-    bulkhead_rejected: u64,
-    rate_limited: u64,
-    throttled: u64,
     failed: u64,
 }
 
 /// A caller's policies with their running state.
 pub(crate) struct Pipeline {
-    caller: Caller,
-    breaker: Option<Breaker>,
-    bulkhead: Option<Station<Ref>>,
-    bulkhead_layer: usize,
-    budget: Option<RetryBudget>,
-    throttle: Option<AdaptiveThrottle>,
+    /// Index into the services.
+    target: usize,
+    network: Option<sim_core::Dist>,
+    layers: Vec<Policy>,
     rng: RngStream,
     net_rng: RngStream,
     stats: PipelineStats,
     attempts_series: CountSeries,
+    /// Frames of ended calls, reused so a call costs no allocation.
+    spare_frames: Vec<Vec<FrameState>>,
+}
+
+impl Pipeline {
+    /// The counters of every layer, added up.
+    fn counters(&self) -> LayerCounters {
+        let mut c = LayerCounters::default();
+        for l in &self.layers {
+            l.report(&mut c);
+        }
+        c
+    }
+
+    /// The breaker among the layers, if any.
+    fn breaker(&self) -> Option<&crate::policy::breaker::Breaker> {
+        self.layers.iter().find_map(Policy::as_breaker)
+    }
 }
 
 pub(crate) struct ServiceRt {
@@ -312,28 +300,15 @@ fn pipeline(
     seeds: &Seeds,
     bucket: sim_core::SimDuration,
 ) -> Pipeline {
-    let bulkhead_layer = caller
-        .layers
-        .iter()
-        .position(|l| matches!(l, crate::scenario::Layer::Bulkhead))
-        .unwrap_or(usize::MAX);
     Pipeline {
-        breaker: caller.breaker.clone(),
-        bulkhead: caller.bulkhead.map(|b| {
-            Station::new(
-                Some(b.max_concurrent),
-                b.max_waiting.map(|w| w + b.max_concurrent),
-                crate::station::Discipline::Fifo,
-            )
-        }),
-        bulkhead_layer,
-        budget: caller.retry.as_ref().and_then(|r| r.budget.clone()),
-        throttle: caller.throttle.clone(),
+        target: caller.target,
+        network: caller.network.clone(),
+        layers: caller.layers.clone(),
         rng: seeds.stream(&format!("{name}/policies")),
         net_rng: seeds.stream(&format!("{name}/network")),
         stats: PipelineStats::default(),
         attempts_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
-        caller: caller.clone(),
+        spare_frames: Vec::new(),
     }
 }
 
@@ -590,8 +565,8 @@ impl World {
     fn layer_name(&self, call: Ref, layer: usize) -> String {
         self.calls
             .get(call)
-            .and_then(|c| self.pipelines[c.pipeline as usize].caller.layers.get(layer))
-            .map_or_else(|| format!("\"{layer}\""), |l| format!("\"{l:?}\""))
+            .and_then(|c| self.pipelines[c.pipeline as usize].layers.get(layer))
+            .map_or_else(|| format!("\"{layer}\""), |l| format!("\"{}\"", l.name()))
     }
 
     pub(crate) fn trace_line(&mut self, line: impl FnOnce() -> String) {

@@ -26,7 +26,7 @@ impl World {
     pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         let now = sched.now();
         let p = self.calls[call].pipeline as usize;
-        let s = self.pipelines[p].caller.target;
+        let s = self.pipelines[p].target;
         let svc = &mut self.services[s];
         svc.stats.arrivals += 1;
         svc.arrivals_series.add(now, 1);
@@ -221,7 +221,6 @@ impl World {
         c.job = None;
         let pl = &mut self.pipelines[c.pipeline as usize];
         let delay = pl
-            .caller
             .network
             .as_ref()
             .map_or(SimDuration::ZERO, |net| net.sample(&mut pl.net_rng));

@@ -1,0 +1,301 @@
+//! The one trait every policy implements, and what a policy may do.
+//!
+//! A call passes through its caller's layers, outermost first, and then
+//! sends an attempt. Each layer is told when the call reaches it
+//! ([`Layer::enter`]), when the layers inside it have a result
+//! ([`Layer::on_result`]), when a timer it set fires ([`Layer::on_timer`])
+//! or a slot it waited for is handed to it ([`Layer::on_grant`]), and when
+//! an outer layer gives up on the call while it is inside
+//! ([`Layer::on_abort`]). It answers with a [`Step`]: go on inwards, hold
+//! the call here, or end this layer with an outcome.
+//!
+//! A layer's own state (a breaker's window, a bulkhead's slots) lives in the
+//! layer; what it remembers about one call (a pending timer, the tries so
+//! far) lives in its [`Layer::State`], which the call holds only for the
+//! layers its caller has. Built-in layers are dispatched through the
+//! [`Policy`](super::Policy) enum, with no allocation or dynamic dispatch
+//! per event; a layer written outside this crate is wrapped with
+//! [`Policy::custom`](super::Policy::custom).
+
+use std::any::Any;
+use std::fmt::Debug;
+
+use sim_core::{EventId, RngStream, Scheduler, SimDuration, SimTime};
+
+use crate::metrics::Named;
+use crate::world::slab::{Ref, Slab};
+use crate::world::{Call, Event, Outcome};
+
+/// What a layer tells the call after it acted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Go on inwards: to the next layer, or send the attempt.
+    Inward,
+    /// Stay here until this layer's timer fires or its grant arrives.
+    Hold,
+    /// This layer is done; hand the outcome to the layer outside.
+    Outward(Outcome),
+    /// Release every layer inside this one (their timers cancelled, slots
+    /// returned, the attempt abandoned), then hand the outcome outwards: a
+    /// timeout.
+    Abort(Outcome),
+}
+
+/// What a layer sees of the world while it acts on one call.
+pub struct Cx<'a> {
+    pub(crate) sched: &'a mut Scheduler<Event>,
+    pub(crate) calls: &'a mut Slab<Call>,
+    pub(crate) call: Ref,
+    pub(crate) layer: u8,
+    pub(crate) rng: &'a mut RngStream,
+    pub(crate) limiters: &'a mut [crate::policy::limiter::TokenBucket],
+}
+
+impl Cx<'_> {
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.sched.now()
+    }
+
+    /// The call being acted on.
+    pub fn call(&self) -> Ref {
+        self.call
+    }
+
+    /// When the call started (its first layer was entered).
+    pub fn call_start(&self) -> SimTime {
+        self.calls[self.call].start
+    }
+
+    /// Retries the call has made so far (0 during its first attempt).
+    pub fn retries(&self) -> u32 {
+        self.calls[self.call].retries
+    }
+
+    /// The caller's policy stream: every random draw of a policy comes from
+    /// it, so results stay deterministic.
+    pub fn rng(&mut self) -> &mut RngStream {
+        self.rng
+    }
+
+    /// Schedules this layer's [`Layer::on_timer`] for this call, `after`
+    /// from now. Keep the id to cancel it.
+    pub fn set_timer(&mut self, after: SimDuration) -> EventId {
+        self.sched.schedule_in(
+            after,
+            Event::Timer {
+                call: self.call,
+                layer: self.layer,
+            },
+        )
+    }
+
+    /// Cancels a timer set earlier (a timer that already fired is ignored).
+    pub fn cancel(&mut self, timer: EventId) {
+        self.sched.cancel(timer);
+    }
+
+    /// Counts a retry of the call (what [`Cx::retries`] reports).
+    pub(crate) fn count_retry(&mut self) {
+        self.calls[self.call].retries += 1;
+    }
+
+    pub(crate) fn limiter(&mut self, i: usize) -> &mut crate::policy::limiter::TokenBucket {
+        &mut self.limiters[i]
+    }
+
+    /// The state of this same layer in another call of the same caller (a
+    /// bulkhead handing its slot to a waiter); `None` once that call ended.
+    pub(crate) fn peer<L: super::Builtin>(&mut self, call: Ref) -> Option<&mut L::State> {
+        let frame = self
+            .calls
+            .get_mut(call)?
+            .frames
+            .get_mut(self.layer as usize)?;
+        L::state_mut(frame)
+    }
+
+    /// Schedules [`Layer::on_grant`] of this layer for another call, at
+    /// once (through an event, so a release never re-enters another call's
+    /// processing).
+    pub(crate) fn grant(&mut self, call: Ref) -> EventId {
+        self.sched.schedule_now(Event::Grant {
+            call,
+            layer: self.layer,
+        })
+    }
+}
+
+/// Counters a layer adds to its caller's metrics (`clients.NAME.*`,
+/// `services.NAME.calls[i].*`). Built-in layers fill the named fields;
+/// a custom layer reports under its own names in `custom`.
+#[derive(Clone, Debug, Default)]
+pub struct LayerCounters {
+    pub retries: u64,
+    pub timeouts: u64,
+    pub deadlines_exceeded: u64,
+    pub budget_denied: u64,
+    pub bulkhead_rejected: u64,
+    pub rate_limited: u64,
+    pub throttled: u64,
+    pub cb_open: u64,
+    pub breaker_opened: u64,
+    /// Counters of custom layers, by name (`clients.NAME.custom.KEY`).
+    pub custom: Named<u64>,
+}
+
+/// A resilience policy around calls: one module per policy implements this.
+pub trait Layer: Clone + Debug + Send + Sync + 'static {
+    /// What the layer remembers about one call passing through it.
+    type State: Default + Debug + Send + Sync + 'static;
+
+    /// The layer's name in traces (`"Retry"`, `"Timeout(120ms)"`).
+    fn name(&self) -> String;
+
+    /// The call reached this layer (on its way in).
+    fn enter(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step;
+
+    /// The layers inside have a result. By default it passes outwards.
+    fn on_result(&mut self, cx: &mut Cx, state: &mut Self::State, outcome: Outcome) -> Step {
+        let _ = (cx, state);
+        Step::Outward(outcome)
+    }
+
+    /// A timer this layer set for the call fired.
+    fn on_timer(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step {
+        let _ = (cx, state);
+        Step::Hold
+    }
+
+    /// A grant this layer scheduled for the call arrived.
+    fn on_grant(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step {
+        let _ = (cx, state);
+        Step::Inward
+    }
+
+    /// An outer layer gave up on the call while it was inside this one:
+    /// cancel timers, give back what the call held. Nothing is reported
+    /// outwards; the state is reset to its default afterwards.
+    fn on_abort(&mut self, cx: &mut Cx, state: &mut Self::State) {
+        let _ = (cx, state);
+    }
+
+    /// The run ended at `end` (settle time-weighted state).
+    fn finish(&mut self, end: SimTime) {
+        let _ = end;
+    }
+
+    /// Adds this layer's counters to its caller's.
+    fn report(&self, counters: &mut LayerCounters) {
+        let _ = counters;
+    }
+}
+
+/// A custom layer's per-call state, behind `Any`.
+pub(crate) type AnyState = Box<dyn Any + Send + Sync>;
+
+/// [`Layer`] with the state type erased, for layers written outside this
+/// crate (one allocation per call for their state, dynamic dispatch).
+trait DynLayer: Debug + Send + Sync {
+    fn clone_box(&self) -> Box<dyn DynLayer>;
+    fn fresh(&self) -> AnyState;
+    fn name(&self) -> String;
+    fn enter(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step;
+    fn on_result(&mut self, cx: &mut Cx, state: &mut AnyState, outcome: Outcome) -> Step;
+    fn on_timer(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step;
+    fn on_grant(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step;
+    fn on_abort(&mut self, cx: &mut Cx, state: &mut AnyState);
+    fn finish(&mut self, end: SimTime);
+    fn report(&self, counters: &mut LayerCounters);
+}
+
+fn own<L: Layer>(state: &mut AnyState) -> &mut L::State {
+    state
+        .downcast_mut::<L::State>()
+        .expect("a custom layer's state is its own type")
+}
+
+impl<L: Layer> DynLayer for L {
+    fn clone_box(&self) -> Box<dyn DynLayer> {
+        Box::new(self.clone())
+    }
+    fn fresh(&self) -> AnyState {
+        Box::new(L::State::default())
+    }
+    fn name(&self) -> String {
+        Layer::name(self)
+    }
+    fn enter(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step {
+        Layer::enter(self, cx, own::<L>(state))
+    }
+    fn on_result(&mut self, cx: &mut Cx, state: &mut AnyState, outcome: Outcome) -> Step {
+        Layer::on_result(self, cx, own::<L>(state), outcome)
+    }
+    fn on_timer(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step {
+        Layer::on_timer(self, cx, own::<L>(state))
+    }
+    fn on_grant(&mut self, cx: &mut Cx, state: &mut AnyState) -> Step {
+        Layer::on_grant(self, cx, own::<L>(state))
+    }
+    fn on_abort(&mut self, cx: &mut Cx, state: &mut AnyState) {
+        Layer::on_abort(self, cx, own::<L>(state))
+    }
+    fn finish(&mut self, end: SimTime) {
+        Layer::finish(self, end)
+    }
+    fn report(&self, counters: &mut LayerCounters) {
+        Layer::report(self, counters)
+    }
+}
+
+/// A layer written outside this crate (see [`Policy::custom`](super::Policy::custom)).
+#[derive(Debug)]
+pub struct CustomLayer(Box<dyn DynLayer>);
+
+impl Clone for CustomLayer {
+    fn clone(&self) -> Self {
+        CustomLayer(self.0.clone_box())
+    }
+}
+
+impl CustomLayer {
+    pub(crate) fn new<L: Layer>(layer: L) -> Self {
+        CustomLayer(Box::new(layer))
+    }
+}
+
+/// Makes [`CustomLayer`] look like any layer to the dispatch in `policy`.
+impl Layer for CustomLayer {
+    type State = Option<AnyState>;
+
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn enter(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step {
+        let s = state.get_or_insert_with(|| self.0.fresh());
+        self.0.enter(cx, s)
+    }
+    fn on_result(&mut self, cx: &mut Cx, state: &mut Self::State, outcome: Outcome) -> Step {
+        let s = state.get_or_insert_with(|| self.0.fresh());
+        self.0.on_result(cx, s, outcome)
+    }
+    fn on_timer(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step {
+        let s = state.get_or_insert_with(|| self.0.fresh());
+        self.0.on_timer(cx, s)
+    }
+    fn on_grant(&mut self, cx: &mut Cx, state: &mut Self::State) -> Step {
+        let s = state.get_or_insert_with(|| self.0.fresh());
+        self.0.on_grant(cx, s)
+    }
+    fn on_abort(&mut self, cx: &mut Cx, state: &mut Self::State) {
+        if let Some(s) = state {
+            self.0.on_abort(cx, s);
+        }
+    }
+    fn finish(&mut self, end: SimTime) {
+        self.0.finish(end)
+    }
+    fn report(&self, counters: &mut LayerCounters) {
+        self.0.report(counters)
+    }
+}
