@@ -3,7 +3,8 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use tempfile::NamedTempFile;
 
 use crate::error::{CliError, Result};
 
@@ -17,13 +18,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A file being written atomically: bytes go to a temporary file in the
-/// target's directory; [`AtomicFile::commit`] flushes it to disk and renames
-/// it over the target. Dropped without a commit, it removes the temporary
-/// file and leaves the target as it was.
+/// target's directory (tempfile); [`AtomicFile::commit`] flushes it to disk,
+/// renames it over the target and syncs the directory, so the rename itself
+/// survives a crash. Dropped without a commit, the temporary file is
+/// removed and the target left as it was.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: PathBuf,
-    writer: Option<BufWriter<File>>,
+    dir: PathBuf,
+    writer: Option<BufWriter<NamedTempFile>>,
 }
 
 impl AtomicFile {
@@ -39,27 +41,20 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
-        // Unique per process, per call and per instant: shards on different
-        // machines may share a directory (and a process id).
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nonce = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = dir.join(format!(
-            ".{name}.tmp-{}-{}-{nonce}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let file = File::create(&tmp)
+        // Named after the target, so a leftover is recognisable
+        // ([`is_temp_name`]); tempfile makes the name unique.
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempfile_in(dir)
             .map_err(|e| CliError::runtime(format!("{}: cannot write: {e}", path.display())))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            tmp,
-            writer: Some(BufWriter::new(file)),
+            dir: dir.to_path_buf(),
+            writer: Some(BufWriter::new(tmp)),
         })
     }
 
-    pub fn writer(&mut self) -> &mut BufWriter<File> {
+    pub fn writer(&mut self) -> &mut BufWriter<NamedTempFile> {
         self.writer.as_mut().expect("not yet committed")
     }
 
@@ -71,20 +66,13 @@ impl AtomicFile {
     pub fn commit(mut self) -> Result<()> {
         let w = self.writer.take().expect("committed once");
         let result = (|| -> std::io::Result<()> {
-            let file = w.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            std::fs::rename(&self.tmp, &self.path)
+            let tmp = w.into_inner().map_err(|e| e.into_error())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&self.path).map_err(|e| e.error)?;
+            // The rename is durable once the directory is.
+            File::open(&self.dir)?.sync_all()
         })();
         result.map_err(|e| self.error(e))
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            self.writer = None;
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -130,12 +118,13 @@ mod tests {
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = std::env::temp_dir().join(format!("sim-io-test-{}", std::process::id()));
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let p = dir.join("x.json");
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
-        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        let leftovers: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
@@ -147,7 +136,6 @@ mod tests {
             f.writer().write_all(b"three").unwrap();
         }
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
     }
 }

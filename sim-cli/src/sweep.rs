@@ -552,29 +552,11 @@ fn trim_ron(text: &str) -> &str {
         let next = chars.peek().map(|&(_, n)| n);
         match (c, next) {
             (c, _) if c.is_whitespace() => {}
-            ('/', Some('/')) => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                let mut depth = 1;
-                while depth > 0 {
-                    match chars.next() {
-                        None => break,
-                        Some((_, '*')) if chars.peek().map(|p| p.1) == Some('/') => {
-                            chars.next();
-                            depth -= 1;
-                        }
-                        Some((_, '/')) if chars.peek().map(|p| p.1) == Some('*') => {
-                            chars.next();
-                            depth += 1;
-                        }
-                        Some(_) => {}
-                    }
+            ('/', Some('/' | '*')) => {
+                // Skip the whole comment, nested block comments included.
+                let n = scenario::comment_len(&text[i..]).unwrap_or(1);
+                while chars.peek().is_some_and(|&(j, _)| j < i + n) {
+                    chars.next();
                 }
             }
             (q @ ('"' | '\''), _) => {
@@ -764,25 +746,14 @@ mod tests {
         )],
     )"#;
 
-    /// A fresh directory per call (tests run in parallel).
-    fn dir() -> PathBuf {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let d = std::env::temp_dir().join(format!("sim-sweep-unit-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("t.ron"), SCENARIO).unwrap();
-        d
-    }
-
     fn load_text(text: &str) -> Result<LoadedSweep> {
-        let d = dir();
-        let r = load(&Source {
-            path: d.join("x.sweep.ron"),
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("t.ron"), SCENARIO).unwrap();
+        load(&Source {
+            path: d.path().join("x.sweep.ron"),
             text: text.to_string(),
             embedded: false,
-        });
-        std::fs::remove_dir_all(&d).unwrap();
-        r
+        })
     }
 
     #[test]

@@ -11,11 +11,14 @@ fn sim(args: &[&str]) -> Output {
         .expect("run sim")
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sim-report-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for one test, removed when the guard drops.
+fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let guard = tempfile::Builder::new()
+        .prefix(&format!("sim-report-cli-{name}-"))
+        .tempdir()
+        .unwrap();
+    let dir = guard.path().to_path_buf();
+    (guard, dir)
 }
 
 fn listing(dir: &Path) -> Vec<String> {
@@ -33,7 +36,7 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn report_from_a_run_document_and_from_run_report_agree() {
-    let dir = scratch("run");
+    let (_guard, dir) = scratch("run");
     let out = sim(&["run", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json = dir.join("s1.json");
@@ -83,12 +86,11 @@ fn report_from_a_run_document_and_from_run_report_agree() {
             "{name} differs between `sim report` and `sim run --report`"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn report_from_a_sweep_directory() {
-    let dir = scratch("sweep");
+    let (_guard, dir) = scratch("sweep");
     let sweep = dir.join("sweep-out");
     std::fs::create_dir_all(&sweep).unwrap();
     let fixture = concat!(
@@ -108,7 +110,6 @@ fn report_from_a_sweep_directory() {
     assert!(names.contains(&"index.html".to_string()));
     assert_eq!(names.iter().filter(|n| n.ends_with(".svg")).count(), 4);
     assert!(!names.iter().any(|n| n.contains(".tmp-")), "{names:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn assert_input_error(args: &[&str], expected: &str) {
@@ -122,7 +123,7 @@ fn assert_input_error(args: &[&str], expected: &str) {
 
 #[test]
 fn bad_results_are_input_errors() {
-    let dir = scratch("bad");
+    let (_guard, dir) = scratch("bad");
     let out_dir = dir.join("out");
     let out = out_dir.to_str().unwrap();
 
@@ -154,7 +155,6 @@ fn bad_results_are_input_errors() {
     );
 
     assert!(!out_dir.exists(), "nothing written on error");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `sim run` with several replications: the same bytes at any thread count
@@ -188,7 +188,7 @@ fn run_output_does_not_depend_on_threads() {
 /// scenario.
 #[test]
 fn time_series_shade_only_the_faults_a_client_reaches() {
-    let dir = scratch("scope");
+    let (_guard, dir) = scratch("scope");
     let scenario = dir.join("two.ron");
     std::fs::write(
         &scenario,

@@ -256,10 +256,10 @@ mod tests {
         type Event = u32;
         fn handle(&mut self, sched: &mut Scheduler<u32>, ev: u32) {
             self.fired.push((sched.now().as_nanos(), ev));
-            if ev == 100 {
-                if let Some(id) = self.cancel_next.take() {
-                    assert!(sched.cancel(id));
-                }
+            if ev == 100
+                && let Some(id) = self.cancel_next.take()
+            {
+                assert!(sched.cancel(id));
             }
         }
     }

@@ -209,7 +209,7 @@ impl FromStr for SimDuration {
         let mut place = scale_ns;
         for digit in frac_part.bytes() {
             let d = (digit - b'0') as u128;
-            if place % 10 != 0 {
+            if !place.is_multiple_of(10) {
                 if d != 0 {
                     return Err(DurationParseError::SubNanosecond(text.to_string()));
                 }
@@ -237,7 +237,7 @@ impl fmt::Display for SimDuration {
             ("ms", NS_PER_MS),
             ("us", NS_PER_US),
         ] {
-            if ns % scale == 0 {
+            if ns.is_multiple_of(scale) {
                 return write!(f, "{}{}", ns / scale, unit);
             }
         }

@@ -122,10 +122,10 @@ pub fn aggregate(scenario: &Scenario, seed: u64, outputs: &[RunOutput]) -> Value
             }
             let est = confidence_interval(&samples, CI_LEVEL);
             set_leaf(&mut metrics, path, Some(est.mean));
-            if let (Some(lo), Some(hi)) = (est.lower(), est.upper()) {
-                if !path.starts_with("engine") {
-                    ci.insert(path.clone(), serde_json::json!([lo, hi]));
-                }
+            if let (Some(lo), Some(hi)) = (est.lower(), est.upper())
+                && !path.starts_with("engine")
+            {
+                ci.insert(path.clone(), serde_json::json!([lo, hi]));
             }
         }
     }

@@ -757,14 +757,12 @@ fn draw_line_panel(
                 [(x0, yt.lo), (x1, yt.hi)],
                 s.color.filled(),
             )))?;
-            if first {
-                if let Some(label) = &s.label {
-                    chart.draw_series(std::iter::once(Text::new(
-                        label.clone(),
-                        (x0, yt.hi),
-                        text_style(LABEL_SIZE - 2.0, MUTED).pos(Pos::new(HPos::Left, VPos::Top)),
-                    )))?;
-                }
+            if first && let Some(label) = &s.label {
+                chart.draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (x0, yt.hi),
+                    text_style(LABEL_SIZE - 2.0, MUTED).pos(Pos::new(HPos::Left, VPos::Top)),
+                )))?;
             }
         }
     }

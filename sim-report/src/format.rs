@@ -1,4 +1,4 @@
-//! Numbers, durations, axis ticks, CSV, HTML escaping and file names:
+//! Numbers, durations, axis ticks, HTML escaping and file names:
 //! everything that turns values into text, deterministically.
 
 /// Tick positions and range of one linear axis.
@@ -287,25 +287,6 @@ pub fn parse_duration_s(text: &str) -> Option<f64> {
     Some(x * scale)
 }
 
-/// One CSV record, RFC 4180 quoting.
-pub fn csv_line(fields: &[String]) -> String {
-    let mut out = String::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if f.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(f);
-        }
-    }
-    out.push('\n');
-    out
-}
-
 /// Escapes text for HTML element content and attribute values.
 pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -443,10 +424,6 @@ mod tests {
 
     #[test]
     fn text_helpers() {
-        assert_eq!(
-            csv_line(&["a".into(), "b,c".into(), "d\"e".into()]),
-            "a,\"b,c\",\"d\"\"e\"\n"
-        );
         assert_eq!(html("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
         assert_eq!(
             slug("clients[0].retry.max_attempts"),

@@ -108,12 +108,17 @@ pub(crate) struct Chart {
 }
 
 impl Chart {
+    /// The data as CSV (RFC 4180 quoting, by the csv crate).
     fn csv(&self) -> String {
-        let mut out = format::csv_line(&self.header);
-        for r in &self.rows {
-            out.push_str(&format::csv_line(r));
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for record in std::iter::once(&self.header).chain(&self.rows) {
+            w.write_record(record)
+                .expect("writing to memory cannot fail");
         }
-        out
+        let bytes = w.into_inner().expect("writing to memory cannot fail");
+        String::from_utf8(bytes).expect("the fields are strings")
     }
 }
 
@@ -192,5 +197,22 @@ pub(crate) fn text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => "-".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chart_data_is_rfc4180_csv() {
+        let chart = Chart {
+            stem: "x".into(),
+            title: "x".into(),
+            svg: String::new(),
+            header: vec!["a".into(), "b,c".into()],
+            rows: vec![vec!["d\"e".into(), "1.5".into()]],
+        };
+        assert_eq!(chart.csv(), "a,\"b,c\"\n\"d\"\"e\",1.5\n");
     }
 }

@@ -252,15 +252,14 @@ fn reachable(doc: &Value, start: &str) -> Option<Vec<String>> {
                 }
             }
         }
-        if let Some(bus) = list("buses").and_then(|l| l.iter().find(named)) {
-            if let Some(t) = bus
+        if let Some(bus) = list("buses").and_then(|l| l.iter().find(named))
+            && let Some(t) = bus
                 .get("handler")
                 .and_then(|h| h.get("Call"))
                 .and_then(|c| c.get("target"))
                 .and_then(Value::as_str)
-            {
-                stack.push(t.to_string());
-            }
+        {
+            stack.push(t.to_string());
         }
         seen.push(name);
     }

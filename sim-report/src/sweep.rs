@@ -462,12 +462,12 @@ fn entities(metrics: &[String], group: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for m in metrics {
         let mut parts = m.splitn(3, '.');
-        if parts.next() == Some(group) {
-            if let Some(name) = parts.next() {
-                let e = format!("{group}.{name}");
-                if !out.contains(&e) {
-                    out.push(e);
-                }
+        if parts.next() == Some(group)
+            && let Some(name) = parts.next()
+        {
+            let e = format!("{group}.{name}");
+            if !out.contains(&e) {
+                out.push(e);
             }
         }
     }

@@ -41,10 +41,11 @@ fn fields_of(source: &str, types: &[&str]) -> Vec<String> {
             if t.starts_with("//") || t.starts_with('#') {
                 continue;
             }
-            if let Some((name, _)) = t.split_once(": ") {
-                if !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                    out.push(name.to_string());
-                }
+            if let Some((name, _)) = t.split_once(": ")
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            {
+                out.push(name.to_string());
             }
         }
     }
@@ -195,7 +196,7 @@ fn every_experiment_is_documented_at_its_top_and_valid() {
 fn ci_runs_the_readme_test_command() {
     let readme = read("README.md");
     let ci = read(".ci/run");
-    let command = "cargo test --workspace --release";
+    let command = "cargo test --workspace --profile ci";
     assert!(readme.contains(command), "README lacks {command:?}");
     let ci_commands: Vec<&str> = ci
         .lines()

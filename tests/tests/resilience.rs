@@ -534,8 +534,8 @@ fn trace_is_json_lines_in_time_order() {
 /// skipped, relative to the scenario file.
 #[test]
 fn replay_follows_the_csv_file() {
-    let dir = std::env::temp_dir().join(format!("sim-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let guard = tempfile::tempdir().unwrap();
+    let dir = guard.path();
     std::fs::write(
         dir.join("arrivals.csv"),
         "time,note\n0.5,a\n1250ms,b\n2,c\n2,d\n",
@@ -565,7 +565,6 @@ fn replay_follows_the_csv_file() {
         err.contains("clients[0].workload.file") && err.contains(":2:"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A hanging outage answers nothing: only the caller's timeout ends the
@@ -630,4 +629,45 @@ fn capacity_drops_and_latency_spikes_act_in_their_window() {
         .filter(|&i| queue[i].as_f64().unwrap() > 0.0)
         .collect();
     assert_eq!(waited, vec![5, 6, 7, 8, 9, 10, 11, 12, 20, 21]);
+}
+
+/// A caller may use all eight policies at once. Round 1 kept a fixed frame
+/// array per call whose debug assertion (`layers.len() < MAX_LAYERS`)
+/// refused exactly this valid scenario; CI's `ci` profile runs with debug
+/// assertions, so this test would catch its return.
+#[test]
+fn a_caller_can_use_every_policy_at_once() {
+    let doc = run_ron(
+        r#"(
+        name: "all-policies", seed: 3, duration: "5s",
+        services: [(name: "s", workers: 2, service_time: Exponential(mean: "8ms"),
+                    failure_probability: 0.2)],
+        rate_limiters: [(name: "rl", rate_per_s: 50, burst: 5)],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 200), target: "s",
+                   timeout: "20ms", deadline: "200ms",
+                   retry: (max_attempts: 3, backoff: FullJitter(base: "2ms", cap: "20ms"),
+                           budget: TokenBucket(max_tokens: 10, token_ratio: 0.1)),
+                   breaker: (trip: ConsecutiveFailures(5), open_for: "100ms"),
+                   bulkhead: (max_concurrent: 1, max_waiting: 1, max_wait: "2ms"),
+                   rate_limit: (limiter: "rl", max_wait: "5ms"),
+                   throttle: (k: 2.0, window: "1s"),
+                   fallback: true)],
+    )"#,
+    );
+    let c = "clients.c";
+    let offered = num(&doc, &format!("{c}.offered"));
+    assert!(offered > 900.0, "offered {offered}");
+    // Every layer acted: each of these counters is fed by exactly one.
+    for counter in [
+        "retries",
+        "timeouts",
+        "bulkhead_rejected",
+        "rate_limited",
+        "degraded",
+    ] {
+        let n = num(&doc, &format!("{c}.{counter}"));
+        assert!(n > 0.0, "{counter} is {n}");
+    }
+    // The fallback turns every failure into a degraded success.
+    assert_eq!(num(&doc, &format!("{c}.failed")), 0.0);
 }

@@ -6,27 +6,23 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A directory under the system temp dir, unique per test, removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A directory under the system temp dir, unique per test (tempfile),
+/// removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     pub fn new(test: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("sim-cli-test-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("sim-cli-test-{test}-"))
+            .tempdir()
+            .unwrap();
+        TempDir(dir)
     }
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
     pub fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join(p)
     }
 }
 

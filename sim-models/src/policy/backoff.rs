@@ -96,13 +96,13 @@ impl BackoffSpec {
                     format!("must be a finite number >= 1, got {multiplier}"),
                 ));
             }
-            if let Some(cap) = cap {
-                if cap < base {
-                    return Err(FieldError::new(
-                        "cap",
-                        format!("must be >= base ({base}), got {cap}"),
-                    ));
-                }
+            if let Some(cap) = cap
+                && cap < base
+            {
+                return Err(FieldError::new(
+                    "cap",
+                    format!("must be >= base ({base}), got {cap}"),
+                ));
             }
             Ok((
                 base.as_nanos() as f64,

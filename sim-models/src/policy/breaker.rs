@@ -382,10 +382,9 @@ impl Breaker {
         if let State::HalfOpen {
             permitted, results, ..
         } = &mut self.state
+            && *permitted > *results
         {
-            if *permitted > *results {
-                *permitted -= 1;
-            }
+            *permitted -= 1;
         }
     }
 

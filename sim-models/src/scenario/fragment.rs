@@ -11,6 +11,36 @@
 
 use serde_json::{Map, Number, Value};
 
+/// The length in bytes of the RON comment `rest` starts with: a line
+/// comment up to (not including) its newline, or a block comment with the
+/// block comments nested inside it (RON nests them, like Rust); an
+/// unterminated block comment runs to the end. `None` when `rest` does not
+/// start with a comment. The one comment lexer of scenario and sweep files.
+pub fn comment_len(rest: &str) -> Option<usize> {
+    if rest.starts_with("//") {
+        return Some(rest.find('\n').unwrap_or(rest.len()));
+    }
+    if !rest.starts_with("/*") {
+        return None;
+    }
+    let bytes = rest.as_bytes();
+    let (mut i, mut depth) = (2, 1);
+    while depth > 0 && i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'*', Some(b'/')) => {
+                depth -= 1;
+                i += 2;
+            }
+            (b'/', Some(b'*')) => {
+                depth += 1;
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    Some(i.min(bytes.len()))
+}
+
 /// Parses one RON value. Errors give the 1-based column.
 pub fn parse_fragment(text: &str) -> Result<Value, String> {
     let mut p = Parser {
@@ -44,20 +74,13 @@ impl Parser {
             while self.peek().is_some_and(char::is_whitespace) {
                 self.pos += 1;
             }
-            if self.chars[self.pos..].starts_with(&['/', '/']) {
-                while self.peek().is_some_and(|c| c != '\n') {
-                    self.pos += 1;
-                }
-            } else if self.chars[self.pos..].starts_with(&['/', '*']) {
-                self.pos += 2;
-                while self.pos < self.chars.len()
-                    && !self.chars[self.pos..].starts_with(&['*', '/'])
-                {
-                    self.pos += 1;
-                }
-                self.pos = (self.pos + 2).min(self.chars.len());
-            } else {
+            if self.peek() != Some('/') {
                 return;
+            }
+            let rest: String = self.chars[self.pos..].iter().collect();
+            match comment_len(&rest) {
+                Some(n) => self.pos += rest[..n].chars().count(),
+                None => return,
             }
         }
     }
@@ -293,6 +316,14 @@ mod tests {
     }
 
     #[test]
+    fn comments_nest_and_run_to_the_end_when_unterminated() {
+        assert_eq!(comment_len("// a\nb"), Some(4));
+        assert_eq!(comment_len("/* a /* b */ c */d"), Some(17));
+        assert_eq!(comment_len("/* open /* inner */"), Some(19));
+        assert_eq!(comment_len("x // y"), None);
+    }
+
+    #[test]
     fn structs_lists_maps_and_comments() {
         assert_eq!(
             parse_fragment("(max_attempts: 5, retry_on: [Error, Timeout],)").unwrap(),
@@ -304,7 +335,7 @@ mod tests {
         );
         assert_eq!(parse_fragment("{\"a\": 1}").unwrap(), json!({"a": 1}));
         assert_eq!(
-            parse_fragment("[ // one\n 1, /* two */ 2 ]").unwrap(),
+            parse_fragment("[ // one\n 1, /* two /* nested */ still */ 2 ]").unwrap(),
             json!([1, 2])
         );
     }

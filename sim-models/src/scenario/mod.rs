@@ -14,7 +14,7 @@ pub mod validate;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use fragment::parse_fragment;
+pub use fragment::{comment_len, parse_fragment};
 pub use spec::*;
 pub use validate::*;
 

@@ -607,10 +607,10 @@ fn check_call_graph(e: &mut Errors, file: &ScenarioFile, names: &[&str]) {
                 cycle.push(w);
                 return Some(cycle);
             }
-            if mark[w] == 0 {
-                if let Some(c) = visit(w, edges, mark, stack) {
-                    return Some(c);
-                }
+            if mark[w] == 0
+                && let Some(c) = visit(w, edges, mark, stack)
+            {
+                return Some(c);
             }
         }
         stack.pop();
@@ -619,15 +619,15 @@ fn check_call_graph(e: &mut Errors, file: &ScenarioFile, names: &[&str]) {
     }
     let mut mark = vec![0u8; edges.len()];
     for v in 0..edges.len() {
-        if mark[v] == 0 {
-            if let Some(cycle) = visit(v, &edges, &mut mark, &mut Vec::new()) {
-                let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
-                e.push(
-                    format!("services[{}].calls", cycle[0]),
-                    format!("services call each other in a cycle: {}", path.join(" -> ")),
-                );
-                return;
-            }
+        if mark[v] == 0
+            && let Some(cycle) = visit(v, &edges, &mut mark, &mut Vec::new())
+        {
+            let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
+            e.push(
+                format!("services[{}].calls", cycle[0]),
+                format!("services call each other in a cycle: {}", path.join(" -> ")),
+            );
+            return;
         }
     }
 }
@@ -805,10 +805,10 @@ fn validate_client(
             "must be >= 1 (or None for no limit)",
         );
     }
-    if let Some(stop) = c.stop {
-        if stop <= c.start {
-            e.push(format!("{path}.stop"), "must be after start");
-        }
+    if let Some(stop) = c.stop
+        && stop <= c.start
+    {
+        e.push(format!("{path}.stop"), "must be after start");
     }
     let finite = c.requests.is_some()
         || c.stop.is_some()

@@ -351,10 +351,10 @@ impl World {
                     msg: m,
                     call: c @ None,
                 } = &mut bus.consumers[consumer as usize]
+                    && *m == msg
+                    && self.calls.contains(call)
                 {
-                    if *m == msg && self.calls.contains(call) {
-                        *c = Some(call);
-                    }
+                    *c = Some(call);
                 }
             }
             Handler::Work {
@@ -410,11 +410,11 @@ impl World {
             return;
         };
         let bus = &mut self.buses[m.bus as usize];
-        if let (Some(window), Some(last)) = (bus.cfg.idempotency_window, m.last_effect) {
-            if now.since(last) <= window {
-                bus.stats.deduplicated += 1;
-                return;
-            }
+        if let (Some(window), Some(last)) = (bus.cfg.idempotency_window, m.last_effect)
+            && now.since(last) <= window
+        {
+            bus.stats.deduplicated += 1;
+            return;
         }
         if m.effects == 0 {
             bus.stats.messages_with_effect += 1;
@@ -491,23 +491,23 @@ impl World {
         let started = bus.delivery_start[consumer as usize];
         if success {
             bus.delivery_latency.record(now.since(started));
-            if let Some(crash) = &bus.cfg.crashes {
-                if bus.rng.bernoulli(crash.probability.get()) {
-                    // Crashed before acknowledging: the message comes back
-                    // after the visibility timeout; the consumer restarts.
-                    bus.stats.crashes += 1;
-                    bus.consumers[consumer as usize] = ConsumerState::Crashed;
-                    let (restart, visibility) = (crash.restart, crash.visibility_timeout);
-                    sched.schedule_in(
-                        restart,
-                        Event::ConsumerReady {
-                            bus: b as u16,
-                            consumer,
-                        },
-                    );
-                    sched.schedule_in(visibility, Event::MessageDue { msg });
-                    return;
-                }
+            if let Some(crash) = &bus.cfg.crashes
+                && bus.rng.bernoulli(crash.probability.get())
+            {
+                // Crashed before acknowledging: the message comes back
+                // after the visibility timeout; the consumer restarts.
+                bus.stats.crashes += 1;
+                bus.consumers[consumer as usize] = ConsumerState::Crashed;
+                let (restart, visibility) = (crash.restart, crash.visibility_timeout);
+                sched.schedule_in(
+                    restart,
+                    Event::ConsumerReady {
+                        bus: b as u16,
+                        consumer,
+                    },
+                );
+                sched.schedule_in(visibility, Event::MessageDue { msg });
+                return;
             }
             bus.stats.acked += 1;
             bus.acked_series.add(now, 1);

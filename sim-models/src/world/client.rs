@@ -126,10 +126,10 @@ impl World {
             }
             Workload::ClosedLoop { .. } => None,
         };
-        if let Some(t) = next {
-            if self.can_issue(k, t) {
-                sched.schedule_at(t, Event::Arrival { client });
-            }
+        if let Some(t) = next
+            && self.can_issue(k, t)
+        {
+            sched.schedule_at(t, Event::Arrival { client });
         }
     }
 
@@ -215,13 +215,15 @@ impl World {
             }
         }
         if self.trace.is_some() {
-            let line = format!(
-                r#"{{"t_ns":{},"event":"request_end","client":"{}","outcome":"{outcome:?}","latency_ns":{}}}"#,
-                now.as_nanos(),
-                self.clients[k].cfg.name,
-                latency.as_nanos()
+            let name = self.clients[k].cfg.name.clone();
+            self.trace_record(
+                now,
+                super::trace::TraceEvent::RequestEnd {
+                    client: &name,
+                    outcome,
+                    latency_ns: latency.as_nanos(),
+                },
             );
-            self.trace_line(|| line);
         }
     }
 }

@@ -88,10 +88,10 @@ impl World {
         lock.acquisitions += 1;
         lock.wait.record(now.since(asked));
         let mut work = lock.cfg.hold.sample(&mut lock.rng);
-        if lock.rng.bernoulli(lock.cfg.stall_probability.get()) {
-            if let Some(stall) = &lock.cfg.stall {
-                work += stall.sample(&mut lock.rng);
-            }
+        if lock.rng.bernoulli(lock.cfg.stall_probability.get())
+            && let Some(stall) = &lock.cfg.stall
+        {
+            work += stall.sample(&mut lock.rng);
         }
         let lease = lock.cfg.lease;
         let expiry = sched.schedule_in(

@@ -18,6 +18,7 @@ mod log;
 mod pipeline;
 mod service;
 pub mod slab;
+mod trace;
 
 pub use lock::LockWake;
 pub use log::LogWake;
@@ -484,94 +485,93 @@ impl World {
     }
 
     fn trace_event(&mut self, now: SimTime, event: &Event) {
-        if self.trace.is_none() {
-            return;
+        use trace::TraceEvent as T;
+        let what = match *event {
+            Event::Arrival { client } => T::Arrival {
+                client: &self.clients[client as usize].cfg.name,
+            },
+            Event::UserReady { client, user } => T::UserReady {
+                client: &self.clients[client as usize].cfg.name,
+                user,
+            },
+            Event::Timer { call, layer } => T::Timer {
+                call,
+                layer: self.layer_name(call, layer as usize),
+            },
+            Event::Grant { call, layer } => T::BulkheadGrant { call, layer },
+            Event::Transmit { call } => T::Transmit { call },
+            Event::Reply { call, outcome } => T::Reply { call, outcome },
+            Event::WorkDone { job } => T::WorkDone {
+                job,
+                service: self
+                    .jobs
+                    .get(job)
+                    .map_or("?", |j| self.services[j.service as usize].cfg.name.as_str()),
+            },
+            Event::FaultEdge { fault, begin } => {
+                let f = fault as usize;
+                let (fault, target) = (self.faults[f].spec.kind(), self.fault_target_name(f));
+                if begin {
+                    T::FaultBegin { fault, target }
+                } else {
+                    T::FaultEnd { fault, target }
+                }
+            }
+            Event::ConsumerReady { bus, consumer } => T::ConsumerReady {
+                bus: &self.buses[bus as usize].cfg.name,
+                consumer,
+            },
+            Event::MessageDue { msg } => T::MessageDue { msg },
+            Event::LogWake {
+                log,
+                consumer,
+                wake,
+            } => T::LogWake {
+                log: &self.logs[log as usize].cfg.name,
+                consumer,
+                wake,
+            },
+            Event::LockWake {
+                lock,
+                contender,
+                wake,
+            } => T::LockWake {
+                lock: &self.locks[lock as usize].cfg.name,
+                contender,
+                wake,
+            },
+        };
+        let line = trace::Record {
+            t_ns: now.as_nanos(),
+            event: what,
         }
-        {
-            let line = match *event {
-                Event::Arrival { client } => format!(
-                    r#"{{"t_ns":{},"event":"arrival","client":"{}"}}"#,
-                    now.as_nanos(),
-                    self.clients[client as usize].cfg.name
-                ),
-                Event::UserReady { client, user } => format!(
-                    r#"{{"t_ns":{},"event":"user_ready","client":"{}","user":{user}}}"#,
-                    now.as_nanos(),
-                    self.clients[client as usize].cfg.name
-                ),
-                Event::Timer { call, layer } => format!(
-                    r#"{{"t_ns":{},"event":"timer","call":"{call}","layer":{}}}"#,
-                    now.as_nanos(),
-                    self.layer_name(call, layer as usize)
-                ),
-                Event::Grant { call, layer } => format!(
-                    r#"{{"t_ns":{},"event":"bulkhead_grant","call":"{call}","layer":{layer}}}"#,
-                    now.as_nanos()
-                ),
-                Event::Transmit { call } => format!(
-                    r#"{{"t_ns":{},"event":"transmit","call":"{call}"}}"#,
-                    now.as_nanos()
-                ),
-                Event::Reply { call, outcome } => format!(
-                    r#"{{"t_ns":{},"event":"reply","call":"{call}","outcome":"{outcome:?}"}}"#,
-                    now.as_nanos()
-                ),
-                Event::WorkDone { job } => format!(
-                    r#"{{"t_ns":{},"event":"work_done","job":"{job}","service":"{}"}}"#,
-                    now.as_nanos(),
-                    self.jobs
-                        .get(job)
-                        .map_or("?", |j| self.services[j.service as usize].cfg.name.as_str())
-                ),
-                Event::FaultEdge { fault, begin } => format!(
-                    r#"{{"t_ns":{},"event":"{}","fault":"{}","target":"{}"}}"#,
-                    now.as_nanos(),
-                    if begin { "fault_begin" } else { "fault_end" },
-                    self.faults[fault as usize].spec.kind(),
-                    self.fault_target_name(fault as usize)
-                ),
-                Event::ConsumerReady { bus, consumer } => format!(
-                    r#"{{"t_ns":{},"event":"consumer_ready","bus":"{}","consumer":{consumer}}}"#,
-                    now.as_nanos(),
-                    self.buses[bus as usize].cfg.name
-                ),
-                Event::MessageDue { msg } => format!(
-                    r#"{{"t_ns":{},"event":"message_due","msg":"{msg}"}}"#,
-                    now.as_nanos()
-                ),
-                Event::LogWake {
-                    log,
-                    consumer,
-                    wake,
-                } => format!(
-                    r#"{{"t_ns":{},"event":"log_{wake:?}","log":"{}","consumer":{consumer}}}"#,
-                    now.as_nanos(),
-                    self.logs[log as usize].cfg.name
-                ),
-                Event::LockWake {
-                    lock,
-                    contender,
-                    wake,
-                } => format!(
-                    r#"{{"t_ns":{},"event":"lock_{wake:?}","lock":"{}","contender":{contender}}}"#,
-                    now.as_nanos(),
-                    self.locks[lock as usize].cfg.name
-                ),
-            };
-            self.trace_line(|| line);
-        }
+        .line();
+        self.trace_line(|| line);
     }
 
+    /// A layer's name for the trace (its position if the call is gone).
     fn layer_name(&self, call: Ref, layer: usize) -> String {
         self.calls
             .get(call)
             .and_then(|c| self.pipelines[c.pipeline as usize].layers.get(layer))
-            .map_or_else(|| format!("\"{layer}\""), |l| format!("\"{}\"", l.name()))
+            .map_or_else(|| layer.to_string(), Policy::name)
     }
 
     pub(crate) fn trace_line(&mut self, line: impl FnOnce() -> String) {
         if let Some(trace) = &mut self.trace {
             trace.push(line());
+        }
+    }
+
+    /// Traces `event` at `now`, when tracing.
+    pub(crate) fn trace_record(&mut self, now: SimTime, event: trace::TraceEvent) {
+        if self.trace.is_some() {
+            let line = trace::Record {
+                t_ns: now.as_nanos(),
+                event,
+            }
+            .line();
+            self.trace_line(|| line);
         }
     }
 }

@@ -138,10 +138,11 @@ impl World {
                 let call = self.start_call(sched, p, Origin::Job(job));
                 // The call may already have ended (refused at once); then the
                 // job has moved on and must not be pointed at it.
-                if let Some(j) = self.jobs.get_mut(job) {
-                    if j.state == JobState::Calling(None) && self.calls.contains(call) {
-                        j.state = JobState::Calling(Some(call));
-                    }
+                if let Some(j) = self.jobs.get_mut(job)
+                    && j.state == JobState::Calling(None)
+                    && self.calls.contains(call)
+                {
+                    j.state = JobState::Calling(Some(call));
                 }
             }
         }
@@ -267,10 +268,10 @@ impl World {
 
     /// Frees a job that never held a worker.
     fn discard_job(&mut self, now: sim_core::SimTime, job: Ref) {
-        if let Some(j) = self.jobs.remove(job) {
-            if let Some(msg) = j.message {
-                self.release_message(now, msg, false);
-            }
+        if let Some(j) = self.jobs.remove(job)
+            && let Some(msg) = j.message
+        {
+            self.release_message(now, msg, false);
         }
     }
 
@@ -324,12 +325,10 @@ impl World {
                 self.start_queued(sched, s);
             }
         }
-        self.trace_line(|| {
-            format!(
-                r#"{{"t_ns":{},"event":"fault_state","service":{s},"begin":{begin}}}"#,
-                now.as_nanos()
-            )
-        });
+        self.trace_record(
+            now,
+            super::trace::TraceEvent::FaultState { service: s, begin },
+        );
     }
 
     /// An outage begins: every job at the service is lost, answered with an

@@ -1,0 +1,110 @@
+//! The trace of `sim run --trace`: one JSON object per line and event, in
+//! the order events fire: `t_ns`, `event`, then what the event concerns.
+//! Built from these types with serde, never by hand.
+
+use std::fmt::Debug;
+
+use serde::{Serialize, Serializer};
+
+use super::Outcome;
+use super::slab::Ref;
+
+/// One line of the trace.
+#[derive(Serialize)]
+pub(crate) struct Record<'a> {
+    pub t_ns: u64,
+    #[serde(flatten)]
+    pub event: TraceEvent<'a>,
+}
+
+/// Writes a value by its `Debug` form (outcomes, wake reasons).
+fn debug<T: Debug, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:?}"))
+}
+
+/// Rows of slabs are written `index.generation`.
+impl Serialize for Ref {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What happened, by kind.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum TraceEvent<'a> {
+    Arrival {
+        client: &'a str,
+    },
+    UserReady {
+        client: &'a str,
+        user: u32,
+    },
+    /// A layer's timer: `layer` is its name (`"Timeout(120ms)"`).
+    Timer {
+        call: Ref,
+        layer: String,
+    },
+    /// A bulkhead slot handed to a waiting call: `layer` is its position.
+    BulkheadGrant {
+        call: Ref,
+        layer: u8,
+    },
+    Transmit {
+        call: Ref,
+    },
+    Reply {
+        call: Ref,
+        #[serde(serialize_with = "debug")]
+        outcome: Outcome,
+    },
+    WorkDone {
+        job: Ref,
+        service: &'a str,
+    },
+    FaultBegin {
+        fault: &'a str,
+        target: &'a str,
+    },
+    FaultEnd {
+        fault: &'a str,
+        target: &'a str,
+    },
+    /// A service's state after a fault edge (`service`: its index).
+    FaultState {
+        service: usize,
+        begin: bool,
+    },
+    ConsumerReady {
+        bus: &'a str,
+        consumer: u32,
+    },
+    MessageDue {
+        msg: Ref,
+    },
+    LogWake {
+        log: &'a str,
+        consumer: u32,
+        #[serde(serialize_with = "debug")]
+        wake: super::LogWake,
+    },
+    LockWake {
+        lock: &'a str,
+        contender: u32,
+        #[serde(serialize_with = "debug")]
+        wake: super::LockWake,
+    },
+    RequestEnd {
+        client: &'a str,
+        #[serde(serialize_with = "debug")]
+        outcome: Outcome,
+        latency_ns: u64,
+    },
+}
+
+impl Record<'_> {
+    /// The JSON line.
+    pub fn line(&self) -> String {
+        serde_json::to_string(self).expect("trace records serialize")
+    }
+}
