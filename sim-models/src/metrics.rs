@@ -67,6 +67,13 @@ pub struct FailureBreakdown {
     pub rate_limiter: u64,
     pub throttle: u64,
     pub server_rejected: u64,
+    /// Refused by a custom layer (absent when none did).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub policy: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One client group. Request-level counts (`offered`, `ok`, `failed`...)
@@ -128,6 +135,10 @@ pub struct ClientMetrics {
     pub healthy_at_end: Option<bool>,
     /// Most attempts sent in one time bucket (the herd's peak).
     pub peak_attempts_per_bucket: u64,
+    /// Counters of custom layers, by the names they report (absent when
+    /// the client has none).
+    #[serde(skip_serializing_if = "Named::is_empty")]
+    pub custom: Named<u64>,
 }
 
 /// Calls a service makes downstream.

@@ -8,15 +8,17 @@
 //! two steps, on the parsed file.
 
 mod fragment;
+pub mod model;
 pub mod spec;
-pub mod validate;
+mod validation;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use fragment::{comment_len, parse_fragment};
+pub use model::*;
 pub use spec::*;
-pub use validate::*;
+pub use validation::{Errors, validate};
 
 use sim_core::FieldError;
 

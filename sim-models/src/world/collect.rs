@@ -46,10 +46,10 @@ impl World {
     /// the denominator of the service's load amplification.
     fn offered_reaching(&self, s: usize) -> u64 {
         let first_service = |c: &super::ClientRt| match &c.cfg.target {
-            ClientTarget::Service(caller) => Some(caller.target),
+            ClientTarget::Service(caller) => Some(caller.target.service()),
             ClientTarget::Bus(b) => self.buses[*b]
                 .pipeline
-                .map(|p| self.pipelines[p as usize].target),
+                .map(|p| self.pipelines[p as usize].target.service()),
             ClientTarget::Log(_) => None,
         };
         let reaches = |from: usize| {
@@ -60,7 +60,7 @@ impl World {
                     continue;
                 }
                 for &p in &self.services[v].calls {
-                    stack.push(self.pipelines[p as usize].target);
+                    stack.push(self.pipelines[p as usize].target.service());
                 }
             }
             seen[s]
@@ -75,7 +75,9 @@ impl World {
     /// The name of what a client's requests go to.
     fn client_target_name(&self, c: &super::ClientRt) -> String {
         match &c.cfg.target {
-            ClientTarget::Service(caller) => self.services[caller.target].cfg.name.clone(),
+            ClientTarget::Service(caller) => {
+                self.services[caller.target.service()].cfg.name.clone()
+            }
             ClientTarget::Bus(b) => self.buses[*b].cfg.name.clone(),
             ClientTarget::Log(l) => self.logs[*l].cfg.name.clone(),
         }
@@ -123,7 +125,8 @@ impl World {
                 + c.stats.failures.bulkhead
                 + c.stats.failures.rate_limiter
                 + c.stats.failures.throttle
-                + c.stats.failures.server_rejected;
+                + c.stats.failures.server_rejected
+                + c.stats.failures.policy;
             let ok_counts = c.ok_series.counts(end);
             let failed_counts = c.failed_series.counts(end);
             let attempts_counts = pl.map_or_else(Vec::new, |p| p.attempts_series.counts(end));
@@ -181,6 +184,7 @@ impl World {
                     final_success_rate,
                     healthy_at_end,
                     peak_attempts_per_bucket: attempts_counts.iter().copied().max().unwrap_or(0),
+                    custom: lc.custom,
                 },
             ));
             client_series.0.push((
@@ -217,7 +221,7 @@ impl World {
                     let pl = &self.pipelines[p as usize];
                     let lc = pl.counters();
                     CallMetrics {
-                        target: self.services[pl.target].cfg.name.clone(),
+                        target: self.services[pl.target.service()].cfg.name.clone(),
                         calls: pl.stats.calls,
                         attempts: pl.stats.attempts,
                         retries: lc.retries,

@@ -58,6 +58,8 @@ pub enum Rejection {
     Bulkhead,
     RateLimit,
     Throttle,
+    /// A custom layer ([`Policy::custom`](crate::policy::Policy::custom)).
+    Policy,
 }
 
 impl Outcome {
@@ -78,9 +80,9 @@ pub enum Event {
     /// A bulkhead slot was handed to a waiting call.
     Grant { call: Ref, layer: u8 },
     /// An attempt reaches its service after the network delay.
-    Transmit { call: Ref },
-    /// An answer reaches the caller.
-    Reply { call: Ref, outcome: Outcome },
+    Transmit { attempt: Ref },
+    /// An attempt's answer reaches the caller.
+    Reply { attempt: Ref, outcome: Outcome },
     /// A job's own work at a service is done.
     WorkDone { job: Ref },
     /// A fault window opens or closes.
@@ -131,10 +133,21 @@ pub(crate) struct Call {
     pub(crate) retries: u32,
     /// What the call remembers per layer of its pipeline (only those).
     pub(crate) frames: Vec<FrameState>,
-    /// The job serving the current attempt, once it has arrived.
+    /// The call's attempts in flight (the first of a list through
+    /// [`Attempt::next`]): rows of their own, so several may be out at once.
+    attempts: Option<Ref>,
+}
+
+/// One attempt of a call: sent to the call's target, answered once.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    call: Ref,
+    /// The job serving it, once it has arrived.
     job: Option<Ref>,
     /// The attempt or its answer in the network.
     transit: Option<EventId>,
+    /// The call's next attempt in flight.
+    next: Option<Ref>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -148,6 +161,7 @@ pub(crate) enum JobState {
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     service: u16,
+    /// The attempt it serves; `None` once its caller gave up (orphaned).
     caller: Option<Ref>,
     arrived: SimTime,
     state: JobState,
@@ -168,8 +182,7 @@ pub(crate) struct PipelineStats {
 
 /// A caller's policies with their running state.
 pub(crate) struct Pipeline {
-    /// Index into the services.
-    target: usize,
+    target: crate::scenario::Target,
     network: Option<sim_core::Dist>,
     layers: Vec<Policy>,
     rng: RngStream,
@@ -259,6 +272,7 @@ pub struct World {
     limiters: Vec<TokenBucket>,
     faults: Vec<Fault>,
     calls: Slab<Call>,
+    attempts: Slab<Attempt>,
     jobs: Slab<Job>,
     buses: Vec<bus::BusRt>,
     logs: Vec<log::LogRt>,
@@ -302,7 +316,7 @@ fn pipeline(
     bucket: sim_core::SimDuration,
 ) -> Pipeline {
     Pipeline {
-        target: caller.target,
+        target: caller.target.clone(),
         network: caller.network.clone(),
         layers: caller.layers.clone(),
         rng: seeds.stream(&format!("{name}/policies")),
@@ -440,6 +454,7 @@ impl World {
             limiters: scenario.limiters.iter().map(|(_, b)| b.clone()).collect(),
             faults: scenario.faults.clone(),
             calls: Slab::default(),
+            attempts: Slab::default(),
             jobs: Slab::default(),
             metrics: scenario.metrics.clone(),
             trace: options.trace.then(Vec::new),
@@ -499,8 +514,13 @@ impl World {
                 layer: self.layer_name(call, layer as usize),
             },
             Event::Grant { call, layer } => T::BulkheadGrant { call, layer },
-            Event::Transmit { call } => T::Transmit { call },
-            Event::Reply { call, outcome } => T::Reply { call, outcome },
+            Event::Transmit { attempt } => T::Transmit {
+                call: self.attempt_call(attempt),
+            },
+            Event::Reply { attempt, outcome } => T::Reply {
+                call: self.attempt_call(attempt),
+                outcome,
+            },
             Event::WorkDone { job } => T::WorkDone {
                 job,
                 service: self
@@ -549,6 +569,12 @@ impl World {
         self.trace_line(|| line);
     }
 
+    /// The call an attempt belongs to, for the trace (the attempt itself if
+    /// it is gone).
+    fn attempt_call(&self, attempt: Ref) -> Ref {
+        self.attempts.get(attempt).map_or(attempt, |a| a.call)
+    }
+
     /// A layer's name for the trace (its position if the call is gone).
     fn layer_name(&self, call: Ref, layer: usize) -> String {
         self.calls
@@ -588,8 +614,8 @@ impl Model for World {
             Event::UserReady { client, user } => self.on_user_ready(sched, client as usize, user),
             Event::Timer { call, layer } => self.on_timer(sched, call, layer as usize),
             Event::Grant { call, layer } => self.on_grant(sched, call, layer as usize),
-            Event::Transmit { call } => self.on_transmit(sched, call),
-            Event::Reply { call, outcome } => self.on_reply(sched, call, outcome),
+            Event::Transmit { attempt } => self.on_transmit(sched, attempt),
+            Event::Reply { attempt, outcome } => self.on_reply(sched, attempt, outcome),
             Event::WorkDone { job } => self.on_work_done(sched, job),
             Event::FaultEdge { fault, begin } => self.on_fault_edge(sched, fault as usize, begin),
             Event::ConsumerReady { bus, consumer } => {

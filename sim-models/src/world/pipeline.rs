@@ -16,7 +16,7 @@
 use sim_core::Scheduler;
 
 use super::slab::Ref;
-use super::{Call, Event, Origin, Outcome, World};
+use super::{Attempt, Call, Event, Origin, Outcome, World};
 use crate::policy::{Cx, FrameState, Policy, Step};
 
 impl World {
@@ -38,8 +38,7 @@ impl World {
             depth: 0,
             retries: 0,
             frames,
-            job: None,
-            transit: None,
+            attempts: None,
         });
         self.enter(sched, call, 0);
         call
@@ -137,7 +136,7 @@ impl World {
         let depth = self.calls[call].depth as usize;
         for pos in (keep..depth).rev() {
             if pos == n {
-                self.abandon_attempt(sched, call);
+                self.abandon_attempts(sched, call);
                 continue;
             }
             self.act(sched, call, pos, |l, cx, st| {
@@ -149,9 +148,16 @@ impl World {
         self.calls[call].depth = keep as u8;
     }
 
-    /// Sends an attempt to the pipeline's target.
+    /// Sends an attempt of the call to the pipeline's target.
     fn send_attempt(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         let now = sched.now();
+        let attempt = self.attempts.insert(Attempt {
+            call,
+            job: None,
+            transit: None,
+            next: self.calls[call].attempts,
+        });
+        self.calls[call].attempts = Some(attempt);
         let p = self.calls[call].pipeline as usize;
         let pl = &mut self.pipelines[p];
         pl.stats.attempts += 1;
@@ -159,44 +165,76 @@ impl World {
         match &pl.network {
             Some(net) => {
                 let d = net.sample(&mut pl.net_rng);
-                self.calls[call].transit = Some(sched.schedule_in(d, Event::Transmit { call }));
+                self.attempts[attempt].transit =
+                    Some(sched.schedule_in(d, Event::Transmit { attempt }));
             }
-            None => self.arrive(sched, call),
+            None => self.arrive(sched, attempt),
         }
     }
 
-    pub(crate) fn on_transmit(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
-        if let Some(c) = self.calls.get_mut(call) {
-            c.transit = None;
-            self.arrive(sched, call);
+    pub(crate) fn on_transmit(&mut self, sched: &mut Scheduler<Event>, attempt: Ref) {
+        if let Some(a) = self.attempts.get_mut(attempt) {
+            a.transit = None;
+            self.arrive(sched, attempt);
         }
     }
 
-    /// The answer to the current attempt arrives.
-    pub(crate) fn on_reply(&mut self, sched: &mut Scheduler<Event>, call: Ref, outcome: Outcome) {
-        let Some(c) = self.calls.get_mut(call) else {
+    /// Takes `attempt` out of its call's list of attempts in flight.
+    fn remove_attempt(&mut self, attempt: Ref) -> Attempt {
+        let a = self.attempts.remove(attempt).expect("live attempt");
+        let c = &mut self.calls[a.call];
+        if c.attempts == Some(attempt) {
+            c.attempts = a.next;
+        } else {
+            let mut at = c.attempts;
+            while let Some(r) = at {
+                let row = &mut self.attempts[r];
+                if row.next == Some(attempt) {
+                    row.next = a.next;
+                    break;
+                }
+                at = row.next;
+            }
+        }
+        a
+    }
+
+    /// An attempt's answer arrives.
+    pub(crate) fn on_reply(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        attempt: Ref,
+        outcome: Outcome,
+    ) {
+        if !self.attempts.contains(attempt) {
             return;
-        };
-        c.transit = None;
-        c.job = None;
-        let n = self.pipelines[c.pipeline as usize].layers.len();
+        }
+        let call = self.remove_attempt(attempt).call;
+        let n = self.pipelines[self.calls[call].pipeline as usize]
+            .layers
+            .len();
         self.exit(sched, call, n, outcome);
     }
 
-    /// The caller stops waiting for its attempt (a timeout fired outside it).
-    fn abandon_attempt(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
-        let c = &mut self.calls[call];
-        if let Some(t) = c.transit.take() {
-            sched.cancel(t);
-        }
-        if let Some(job) = c.job.take() {
-            self.abandon_job(sched, job);
+    /// The caller stops waiting for its attempts (a timeout fired outside
+    /// them): each one's message or answer in the network is dropped, and
+    /// its work at the service cancelled or orphaned.
+    fn abandon_attempts(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
+        while let Some(attempt) = self.calls[call].attempts {
+            let a = self.remove_attempt(attempt);
+            if let Some(t) = a.transit {
+                sched.cancel(t);
+            }
+            if let Some(job) = a.job {
+                self.abandon_job(sched, job);
+            }
         }
     }
 
     /// A call has passed its outermost layer.
     fn finish_call(&mut self, sched: &mut Scheduler<Event>, call: Ref, outcome: Outcome) {
         let mut c = self.calls.remove(call).expect("live call");
+        debug_assert!(c.attempts.is_none(), "a call ends with no attempt out");
         let pl = &mut self.pipelines[c.pipeline as usize];
         if !outcome.is_success() {
             pl.stats.failed += 1;

@@ -22,11 +22,12 @@ impl World {
         svc.queue_series.set(now, svc.station.queue_len() as u64);
     }
 
-    /// An attempt of `call` reaches its target.
-    pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
+    /// An attempt reaches its target.
+    pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, attempt: Ref) {
         let now = sched.now();
+        let call = self.attempts[attempt].call;
         let p = self.calls[call].pipeline as usize;
-        let s = self.pipelines[p].target;
+        let s = self.pipelines[p].target.pick();
         let svc = &mut self.services[s];
         svc.stats.arrivals += 1;
         svc.arrivals_series.add(now, 1);
@@ -39,7 +40,7 @@ impl World {
         }
         let job = self.jobs.insert(Job {
             service: s as u16,
-            caller: Some(call),
+            caller: Some(attempt),
             arrived: now,
             state: JobState::Queued,
             fail: false,
@@ -47,7 +48,7 @@ impl World {
             next_call: 0,
             message,
         });
-        self.calls[call].job = Some(job);
+        self.attempts[attempt].job = Some(job);
         let svc = &mut self.services[s];
         if svc.fail_fast > 0 {
             svc.stats.lost += 1;
@@ -58,7 +59,7 @@ impl World {
         if svc.hang > 0 {
             svc.stats.lost += 1;
             self.discard_job(now, job);
-            self.calls[call].job = None;
+            self.attempts[attempt].job = None;
             return;
         }
         match svc.station.arrive(now, job) {
@@ -188,7 +189,7 @@ impl World {
             svc.stats.errors += 1;
         }
         match j.caller {
-            Some(call) => self.reply(sched, call, outcome),
+            Some(attempt) => self.reply(sched, attempt, outcome),
             None => self.services[s].stats.orphaned += 1,
         }
         self.start_queued(sched, s);
@@ -210,22 +211,23 @@ impl World {
 
     /// Sends `outcome` back to the caller of `job` (before the job is freed).
     fn respond(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
-        if let Some(call) = self.jobs[job].caller.take() {
-            self.reply(sched, call, outcome);
+        if let Some(attempt) = self.jobs[job].caller.take() {
+            self.reply(sched, attempt, outcome);
         }
     }
 
-    fn reply(&mut self, sched: &mut Scheduler<Event>, call: Ref, outcome: Outcome) {
-        let Some(c) = self.calls.get_mut(call) else {
+    /// Sends `outcome` back to `attempt`'s caller, after the network delay.
+    fn reply(&mut self, sched: &mut Scheduler<Event>, attempt: Ref, outcome: Outcome) {
+        let Some(a) = self.attempts.get_mut(attempt) else {
             return;
         };
-        c.job = None;
-        let pl = &mut self.pipelines[c.pipeline as usize];
+        a.job = None;
+        let pl = &mut self.pipelines[self.calls[a.call].pipeline as usize];
         let delay = pl
             .network
             .as_ref()
             .map_or(SimDuration::ZERO, |net| net.sample(&mut pl.net_rng));
-        c.transit = Some(sched.schedule_in(delay, Event::Reply { call, outcome }));
+        a.transit = Some(sched.schedule_in(delay, Event::Reply { attempt, outcome }));
     }
 
     /// The caller gave up on `job`: cancel it or let it run orphaned.
@@ -345,8 +347,8 @@ impl World {
             match mode {
                 OutageMode::FailFast => self.respond(sched, job, Outcome::Error),
                 OutageMode::Hang => {
-                    if let Some(call) = self.jobs[job].caller.take() {
-                        self.calls[call].job = None;
+                    if let Some(attempt) = self.jobs[job].caller.take() {
+                        self.attempts[attempt].job = None;
                     }
                 }
             }
