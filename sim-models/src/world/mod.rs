@@ -142,6 +142,8 @@ pub(crate) struct Call {
 #[derive(Debug)]
 pub(crate) struct Attempt {
     call: Ref,
+    /// The call's pipeline (kept here: answers need its network).
+    pipeline: u32,
     /// The job serving it, once it has arrived.
     job: Option<Ref>,
     /// The attempt or its answer in the network.
@@ -194,6 +196,14 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
+    /// Keeps an ended call's frames for the next call (no allocation).
+    fn keep_frames(&mut self, mut frames: Vec<FrameState>) {
+        if frames.capacity() > 0 {
+            frames.clear();
+            self.spare_frames.push(frames);
+        }
+    }
+
     /// The counters of every layer, added up.
     fn counters(&self) -> LayerCounters {
         let mut c = LayerCounters::default();

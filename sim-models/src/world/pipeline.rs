@@ -29,8 +29,11 @@ impl World {
     ) -> Ref {
         let pl = &mut self.pipelines[p as usize];
         pl.stats.calls += 1;
-        let mut frames = pl.spare_frames.pop().unwrap_or_default();
-        frames.extend(pl.layers.iter().map(Policy::fresh_state));
+        let mut frames = Vec::new();
+        if !pl.layers.is_empty() {
+            frames = pl.spare_frames.pop().unwrap_or_default();
+            frames.extend(pl.layers.iter().map(Policy::fresh_state));
+        }
         let call = self.calls.insert(Call {
             pipeline: p,
             origin,
@@ -151,14 +154,16 @@ impl World {
     /// Sends an attempt of the call to the pipeline's target.
     fn send_attempt(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         let now = sched.now();
+        let c = &mut self.calls[call];
+        let p = c.pipeline as usize;
         let attempt = self.attempts.insert(Attempt {
             call,
+            pipeline: c.pipeline,
             job: None,
             transit: None,
-            next: self.calls[call].attempts,
+            next: c.attempts,
         });
-        self.calls[call].attempts = Some(attempt);
-        let p = self.calls[call].pipeline as usize;
+        c.attempts = Some(attempt);
         let pl = &mut self.pipelines[p];
         pl.stats.attempts += 1;
         pl.attempts_series.add(now, 1);
@@ -168,14 +173,15 @@ impl World {
                 self.attempts[attempt].transit =
                     Some(sched.schedule_in(d, Event::Transmit { attempt }));
             }
-            None => self.arrive(sched, attempt),
+            None => self.arrive(sched, attempt, call),
         }
     }
 
     pub(crate) fn on_transmit(&mut self, sched: &mut Scheduler<Event>, attempt: Ref) {
         if let Some(a) = self.attempts.get_mut(attempt) {
             a.transit = None;
-            self.arrive(sched, attempt);
+            let call = a.call;
+            self.arrive(sched, attempt, call);
         }
     }
 
@@ -233,14 +239,13 @@ impl World {
 
     /// A call has passed its outermost layer.
     fn finish_call(&mut self, sched: &mut Scheduler<Event>, call: Ref, outcome: Outcome) {
-        let mut c = self.calls.remove(call).expect("live call");
+        let c = self.calls.remove(call).expect("live call");
         debug_assert!(c.attempts.is_none(), "a call ends with no attempt out");
         let pl = &mut self.pipelines[c.pipeline as usize];
         if !outcome.is_success() {
             pl.stats.failed += 1;
         }
-        c.frames.clear();
-        pl.spare_frames.push(c.frames);
+        pl.keep_frames(c.frames);
         match c.origin {
             Origin::Client { client, user } => {
                 self.finish_request(sched, client as usize, user, c.start, outcome)

@@ -22,11 +22,10 @@ impl World {
         svc.queue_series.set(now, svc.station.queue_len() as u64);
     }
 
-    /// An attempt reaches its target.
-    pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, attempt: Ref) {
+    /// An attempt of `call` reaches its target.
+    pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, attempt: Ref, call: Ref) {
         let now = sched.now();
-        let call = self.attempts[attempt].call;
-        let p = self.calls[call].pipeline as usize;
+        let p = self.attempts[attempt].pipeline as usize;
         let s = self.pipelines[p].target.pick();
         let svc = &mut self.services[s];
         svc.stats.arrivals += 1;
@@ -222,7 +221,7 @@ impl World {
             return;
         };
         a.job = None;
-        let pl = &mut self.pipelines[self.calls[a.call].pipeline as usize];
+        let pl = &mut self.pipelines[a.pipeline as usize];
         let delay = pl
             .network
             .as_ref()
