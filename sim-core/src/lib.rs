@@ -11,6 +11,29 @@
 //! - [`dist`]: duration distributions as written in scenario files.
 //! - [`stats`]: streaming statistics and confidence intervals.
 //! - [`analytic`]: queueing-theory formulas the engine is validated against.
+//!
+//! A model is a struct with one `handle` over its own event type:
+//!
+//! ```
+//! use sim_core::{Model, RunLimits, Scheduler, SimDuration, SimTime, Simulation};
+//!
+//! /// Ticks every 10 ms and counts the ticks.
+//! struct Clock { ticks: u64 }
+//!
+//! impl Model for Clock {
+//!     type Event = ();
+//!     fn handle(&mut self, sched: &mut Scheduler<()>, _: ()) {
+//!         self.ticks += 1;
+//!         sched.schedule_in(SimDuration::from_millis(10), ());
+//!     }
+//! }
+//!
+//! let mut sim = Simulation::new(Clock { ticks: 0 });
+//! sim.sched.schedule_at(SimTime::ZERO, ());
+//! sim.run(&RunLimits::until(SimTime::at(SimDuration::from_secs(1)))).unwrap();
+//! // At 0, 10 ms, ..., 1 s: events at the limit itself still fire.
+//! assert_eq!(sim.model.ticks, 101);
+//! ```
 
 pub mod analytic;
 pub mod dist;

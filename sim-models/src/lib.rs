@@ -8,6 +8,26 @@
 //! - [`world`]: clients, services, call pipelines and faults as one model.
 //! - [`metrics`]: what a run reports.
 //! - [`results`]: replications aggregated into the result document.
+//!
+//! As a library: parse and check a scenario, optionally add layers of your
+//! own to a caller ([`policy::Policy::custom`]; `examples/aimd-limiter` is a
+//! whole one), and run it.
+//!
+//! ```
+//! use sim_models::{results, scenario, world::RunOptions};
+//!
+//! let text = r#"(
+//!     name: "mm1", seed: 1, duration: "60s",
+//!     services: [(name: "s", workers: 1, service_time: Exponential(mean: "5ms"))],
+//!     clients: [(name: "c", workload: Poisson(rate_per_s: 100), target: "s",
+//!                timeout: "50ms", retry: (max_attempts: 2))],
+//! )"#;
+//! let path = std::path::Path::new("mm1.ron");
+//! let s = scenario::check(&scenario::parse(text, path)?, path)?;
+//! let (doc, _) = results::run_scenario(&s, s.seed, &RunOptions::default())?;
+//! assert!(doc["clients"]["c"]["success_rate"].as_f64().unwrap() > 0.9);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod metrics;
 pub mod policy;

@@ -145,7 +145,7 @@ impl Layer for Bulkhead {
         Step::Outward(Outcome::Rejected(Rejection::Bulkhead))
     }
 
-    /// A slot was handed over by [`Bulkhead::release`].
+    /// A slot was handed over by `Bulkhead::release`.
     fn on_grant(&mut self, _: &mut Cx, st: &mut BulkheadState) -> Step {
         st.timer = None;
         Step::Inward

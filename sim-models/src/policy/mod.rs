@@ -7,7 +7,7 @@
 //! # Adding a policy
 //!
 //! Write a module with a spec type, a layer type implementing [`Layer`] and
-//! [`FromSpec`], then add one line to [`for_each_policy!`]. The line gives
+//! [`FromSpec`], then add one line to [`for_each_policy!`](crate::for_each_policy). The line gives
 //! the policy its name in `order`, its field in a caller's spec (in
 //! `CallSpec` and `ClientSpec`, generated from that line), and its place in
 //! the default order. Document the field in `docs/scenario-format.md`.
