@@ -48,6 +48,15 @@ impl fmt::Display for CliError {
     }
 }
 
+impl From<sim_experiments::Error> for CliError {
+    fn from(e: sim_experiments::Error) -> Self {
+        match e.kind {
+            sim_experiments::ErrorKind::Input => CliError::input(e.message),
+            sim_experiments::ErrorKind::Runtime => CliError::runtime(e.message),
+        }
+    }
+}
+
 impl From<sim_models::scenario::ScenarioError> for CliError {
     fn from(e: sim_models::scenario::ScenarioError) -> Self {
         CliError::input(e.to_string())

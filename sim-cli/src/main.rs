@@ -2,15 +2,11 @@
 //! engineering. This binary is a thin layer over `sim-models` (the models
 //! and the scenario format) and `sim-core` (the engine).
 
-mod baseline;
+mod baseline_cmd;
 mod error;
-mod io;
 mod report;
 mod run;
-mod samples;
-mod scenarios;
-mod sweep;
-mod sweepdir;
+mod sweep_cmd;
 mod table;
 
 use std::path::PathBuf;
@@ -19,6 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use error::{CliError, Result};
+use sim_experiments::{scenarios, sweep};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -58,13 +55,13 @@ enum Command {
     List,
     /// Run a parameter sweep (`*.sweep.ron`): one row per cell, with means
     /// and 95% confidence intervals across replications.
-    Sweep(sweepdir::SweepArgs),
+    Sweep(sweep_cmd::SweepArgs),
     /// Combine the output directories of `sim sweep --shard` runs.
-    Merge(sweepdir::MergeArgs),
+    Merge(sweep_cmd::MergeArgs),
     /// Run a scenario and store its metrics with tolerances (for `sim check`).
-    Baseline(baseline::BaselineArgs),
+    Baseline(baseline_cmd::BaselineArgs),
     /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
-    Check(baseline::CheckArgs),
+    Check(baseline_cmd::CheckArgs),
     /// Render SVG charts, their data as CSV and an index.html from the
     /// results of `sim run --json` or of a sweep.
     Report(report::ReportArgs),
@@ -134,10 +131,10 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Validate(args) => validate(args),
         Command::List => list(),
-        Command::Sweep(args) => sweepdir::sweep(args),
-        Command::Merge(args) => sweepdir::merge(args),
-        Command::Baseline(args) => baseline::baseline(args),
-        Command::Check(args) => baseline::check(args),
+        Command::Sweep(args) => sweep_cmd::sweep(args),
+        Command::Merge(args) => sweep_cmd::merge(args),
+        Command::Baseline(args) => baseline_cmd::baseline(args),
+        Command::Check(args) => baseline_cmd::check(args),
         Command::Report(args) => report::report(args),
     };
     match result {

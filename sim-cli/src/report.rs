@@ -8,7 +8,7 @@ use serde_json::Value;
 use sim_report::OutputFile;
 
 use crate::error::{CliError, Result};
-use crate::io::{read_text, write_atomic};
+use sim_experiments::io::{read_text, write_atomic};
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {

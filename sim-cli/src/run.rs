@@ -2,15 +2,12 @@
 
 use std::path::PathBuf;
 
-use rayon::prelude::*;
 use serde_json::Value;
-use sim_core::Seeds;
-use sim_models::results::{aggregate, metric_leaves};
-use sim_models::scenario::Scenario;
-use sim_models::world::{RunOptions, RunOutput, run_replication};
+use sim_experiments::{runner, scenarios, sweep};
+use sim_models::results::metric_leaves;
+use sim_models::world::RunOptions;
 
 use crate::error::{CliError, Result};
-use crate::scenarios;
 use crate::table::Table;
 
 #[derive(clap::Args, Debug)]
@@ -51,43 +48,9 @@ pub struct RunArgs {
     pub threads: Option<usize>,
 }
 
-/// Runs every replication of a scenario, in parallel, in a deterministic
-/// order, and aggregates them.
-pub fn run_all(
-    scenario: &Scenario,
-    seed: u64,
-    options: &RunOptions,
-) -> Result<(Value, Vec<RunOutput>)> {
-    let seeds = Seeds::new(seed);
-    let outputs = (0..u64::from(scenario.replications))
-        .into_par_iter()
-        .map(|k| {
-            // Only replication 0 is traced.
-            let opts = RunOptions {
-                trace: options.trace && k == 0,
-                ..options.clone()
-            };
-            run_replication(scenario, &seeds.replication(k), &opts)
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok((aggregate(scenario, seed, &outputs), outputs))
-}
-
-pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
-    match threads {
-        None => Ok(f()),
-        Some(0) => Err(CliError::input("--threads must be >= 1")),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| CliError::runtime(format!("cannot start {n} threads: {e}")))
-            .map(|pool| pool.install(f)),
-    }
-}
-
 pub fn run(args: RunArgs) -> Result<()> {
     let source = scenarios::resolve(args.scenario.as_deref())?;
-    if crate::sweep::is_sweep_file(&source.path) {
+    if sweep::is_sweep_file(&source.path) {
         return Err(CliError::input(format!(
             "{}: is a sweep file; run it with `sim sweep {} --out DIR`",
             source.path.display(),
@@ -104,19 +67,23 @@ pub fn run(args: RunArgs) -> Result<()> {
         max_events: args.max_events.or(args.trace.as_ref().map(|_| 2_000_000)),
     };
     let wall = std::time::Instant::now();
-    let (doc, outputs) = with_threads(args.threads, || run_all(&scenario, seed, &options))??;
+    let (doc, outputs) =
+        sim_experiments::with_threads(args.threads, || runner::run(&scenario, seed, &options))??;
     let elapsed = wall.elapsed();
 
     if let Some(path) = &args.trace {
         let mut text = outputs[0].trace.join("\n");
         text.push('\n');
-        crate::io::write_atomic(path, text.as_bytes())?;
+        sim_experiments::io::write_atomic(path, text.as_bytes())?;
     }
     if let Some(dir) = &args.report {
         crate::report::render_run(&doc, dir)?;
     }
     if args.json {
-        print!("{}", String::from_utf8_lossy(&crate::io::json_bytes(&doc)));
+        print!(
+            "{}",
+            String::from_utf8_lossy(&sim_experiments::io::json_bytes(&doc))
+        );
     } else if args.csv {
         print!("{}", csv_rows(&doc));
     } else {

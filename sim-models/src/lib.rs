@@ -11,10 +11,11 @@
 //!
 //! As a library: parse and check a scenario, optionally add layers of your
 //! own to a caller ([`policy::Policy::custom`]; `examples/aimd-limiter` is a
-//! whole one), and run it.
+//! whole one), and run a replication. Many replications in parallel,
+//! sweeps and baselines are `sim-experiments`.
 //!
 //! ```
-//! use sim_models::{results, scenario, world::RunOptions};
+//! use sim_models::{results, scenario, world};
 //!
 //! let text = r#"(
 //!     name: "mm1", seed: 1, duration: "60s",
@@ -24,7 +25,8 @@
 //! )"#;
 //! let path = std::path::Path::new("mm1.ron");
 //! let s = scenario::check(&scenario::parse(text, path)?, path)?;
-//! let (doc, _) = results::run_scenario(&s, s.seed, &RunOptions::default())?;
+//! let out = world::run_replication(&s, &sim_core::Seeds::new(s.seed), &Default::default())?;
+//! let doc = results::aggregate(&s, s.seed, &[out]);
 //! assert!(doc["clients"]["c"]["success_rate"].as_f64().unwrap() > 0.9);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use sim_core::stats::confidence_interval;
 
 use crate::scenario::Scenario;
-use crate::world::{RunError, RunOptions, RunOutput, run_replication};
+use crate::world::RunOutput;
 
 /// Confidence level of the intervals in results and sweeps.
 pub const CI_LEVEL: f64 = 0.95;
@@ -165,20 +165,6 @@ pub fn aggregate(scenario: &Scenario, seed: u64, outputs: &[RunOutput]) -> Value
         );
     }
     Value::Object(doc)
-}
-
-/// Runs every replication of `scenario` in order (replication k with seed
-/// `seed + k`) and builds the result document.
-pub fn run_scenario(
-    scenario: &Scenario,
-    seed: u64,
-    options: &RunOptions,
-) -> Result<(Value, Vec<RunOutput>), RunError> {
-    let seeds = sim_core::Seeds::new(seed);
-    let outputs = (0..u64::from(scenario.replications))
-        .map(|k| run_replication(scenario, &seeds.replication(k), options))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((aggregate(scenario, seed, &outputs), outputs))
 }
 
 #[cfg(test)]

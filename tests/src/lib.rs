@@ -81,7 +81,7 @@ pub fn assert_agrees(what: &str, analytic: f64, est: &Estimate, max_rel_half_wid
 pub fn run_ron(text: &str) -> serde_json::Value {
     let scenario = scenario_from(text);
     let opts = sim_models::world::RunOptions::default();
-    sim_models::results::run_scenario(&scenario, scenario.seed, &opts)
+    sim_experiments::runner::run(&scenario, scenario.seed, &opts)
         .expect("run")
         .0
 }

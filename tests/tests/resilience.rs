@@ -549,7 +549,7 @@ fn replay_follows_the_csv_file() {
     )"#;
     let file = sim_models::scenario::parse(text, &path).unwrap();
     let scenario = sim_models::scenario::check(&file, &path).unwrap();
-    let (doc, _) = sim_models::results::run_scenario(&scenario, 1, &Default::default()).unwrap();
+    let (doc, _) = sim_experiments::runner::run(&scenario, 1, &Default::default()).unwrap();
     assert_eq!(num(&doc, "clients.c.offered"), 4.0);
     assert_eq!(
         num(&doc, "clients.c.makespan_s"),

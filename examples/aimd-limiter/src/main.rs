@@ -2,7 +2,7 @@
 //! what changed: `cargo run --release -p aimd-limiter`.
 
 use aimd_limiter::{Aimd, demo_scenario, with_aimd};
-use sim_models::results::run_scenario;
+use sim_experiments::runner;
 use sim_models::world::RunOptions;
 
 fn main() {
@@ -12,7 +12,7 @@ fn main() {
     let docs: Vec<serde_json::Value> = [&plain, &limited]
         .iter()
         .map(|s| {
-            run_scenario(s, s.seed, &RunOptions::default())
+            runner::run(s, s.seed, &RunOptions::default())
                 .expect("the demo runs")
                 .0
         })

@@ -2,11 +2,11 @@
 //! sim-models left untouched.
 
 use aimd_limiter::{Aimd, demo_scenario, with_aimd};
-use sim_models::results::run_scenario;
+use sim_experiments::runner;
 use sim_models::world::RunOptions;
 
 fn run(s: &sim_models::scenario::Scenario) -> serde_json::Value {
-    run_scenario(s, s.seed, &RunOptions::default()).unwrap().0
+    runner::run(s, s.seed, &RunOptions::default()).unwrap().0
 }
 
 fn num(doc: &serde_json::Value, path: &str) -> f64 {

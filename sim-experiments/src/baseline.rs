@@ -1,4 +1,4 @@
-//! `sim baseline` and `sim check`: store a scenario's metrics with
+//! Baselines and the regression check: store a scenario's metrics with
 //! tolerances derived from their confidence intervals, then rerun and
 //! compare (what a service team's CI calls to assert no regression).
 //!
@@ -9,15 +9,15 @@
 //! of the same mean can show), floored at max(1e-9, 1e-6 x |value|) so
 //! metrics that are constant across replications still get a tolerance.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sim_models::results::CI_LEVEL;
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 use crate::samples::{self, Samples};
-use crate::scenarios;
+use crate::scenarios::{self, Source};
 
 /// Level of the interval tolerances are derived from.
 pub const TOLERANCE_CI_LEVEL: f64 = 0.99;
@@ -27,85 +27,6 @@ pub const DEFAULT_MIN_REPLICATIONS: u32 = 10;
 pub const FLOOR_ABSOLUTE: f64 = 1e-9;
 /// Smallest tolerance: part relative to the value.
 pub const FLOOR_RELATIVE: f64 = 1e-6;
-
-const BASELINE_HELP: &str = "\
-Examples:
-  sim baseline experiments/s1-rpc.ron -o baselines/s1-rpc.json
-  sim baseline s1-rpc -o base.json --replications 30 --metric 'clients.*'
-  sim baseline s1-rpc -o base.json --set 'clients[0].retry.max_attempts=2'
-  sim baseline s1-rpc -o base.json --tolerance 'clients.rpc.latency_ms.*=rel:0.05'
-
-Each metric is stored with its mean, its 99% confidence half-width h and a
-tolerance. Default tolerance: kind \"ci\", value sqrt(2) x h, at least
-max(1e-9, 1e-6 x |mean|). --tolerance GLOB=KIND:X (KIND rel, abs or ci;
-ci:K means K x h) overrides it for the metrics matching GLOB (`*` matches
-anything); later flags win. See docs/sweeps.md.";
-
-const CHECK_HELP: &str = "\
-Examples:
-  sim check experiments/s1-rpc.ron --baseline baselines/s1-rpc.json
-  sim check s1-rpc --baseline base.json --verbose
-  sim check s1-rpc --baseline base.json --tolerance 'clients.*.latency_ms.*=rel:0.1'
-
-Reruns the scenario with the baseline's seed, replications and overrides
-(then any --set given here), compares every metric of the baseline, prints
-the failing ones (all with --verbose) and exits 1 if any is outside its
-tolerance, in either direction. A metric missing from the new run fails; a
-null that stays null passes. Exit codes: 0 no regression, 1 regression,
-2 bad input, 3 the simulation failed.";
-
-/// Run a scenario and store its metrics with tolerances, for `sim check`.
-#[derive(clap::Args, Debug)]
-#[command(after_help = BASELINE_HELP)]
-pub struct BaselineArgs {
-    /// Scenario file, or the name of a shipped experiment (`sim list`).
-    pub scenario: PathBuf,
-    /// Baseline file to write (JSON).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub out: PathBuf,
-    /// Master seed (default: the scenario's).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Replications (default: the scenario's, at least 10). At least 2.
-    #[arg(long)]
-    pub replications: Option<u32>,
-    /// Override a scenario field, as in `sim run`; stored in the baseline.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
-    /// Keep only the metrics matching this glob (repeatable; default: all).
-    #[arg(long = "metric", value_name = "GLOB")]
-    pub metrics: Vec<String>,
-    /// Tolerance for the metrics matching GLOB: rel:X, abs:X or ci:K.
-    #[arg(long, value_name = "GLOB=KIND:X")]
-    pub tolerance: Vec<String>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
-
-/// Rerun a scenario and compare it with a baseline; exit 1 on regression.
-#[derive(clap::Args, Debug)]
-#[command(after_help = CHECK_HELP)]
-pub struct CheckArgs {
-    /// Scenario file, or the name of a shipped experiment (`sim list`).
-    pub scenario: PathBuf,
-    /// Baseline file written by `sim baseline`.
-    #[arg(long, value_name = "FILE")]
-    pub baseline: PathBuf,
-    /// Override a scenario field, applied after the baseline's overrides.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
-    pub set: Vec<String>,
-    /// Tolerance for the metrics matching GLOB: rel:X, abs:X or ci:K
-    /// (overrides the baseline's).
-    #[arg(long, value_name = "GLOB=KIND:X")]
-    pub tolerance: Vec<String>,
-    /// Show every metric, not only the failing ones.
-    #[arg(long, short)]
-    pub verbose: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-}
 
 #[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,7 +52,7 @@ impl Tolerance {
         }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self.kind {
             Kind::Ci => format!("±{} (ci)", fmt_num(self.value)),
             Kind::Absolute => format!("±{} (abs)", fmt_num(self.value)),
@@ -210,7 +131,7 @@ pub struct ToleranceFlag {
 }
 
 pub fn parse_tolerance(flag: &str) -> Result<ToleranceFlag> {
-    let bad = |why: &str| CliError::input(format!("--tolerance {flag}: {why}"));
+    let bad = |why: &str| Error::input(format!("--tolerance {flag}: {why}"));
     let usage =
         "expected GLOB=KIND:X with KIND rel, abs or ci, e.g. 'clients.*.latency_ms.p99=rel:0.05'";
     let (glob, spec) = flag.rsplit_once('=').ok_or_else(|| bad(usage))?;
@@ -255,7 +176,7 @@ fn apply_tolerances(metrics: &mut [(String, Entry)], flags: &[String]) -> Result
             }
         }
         if !matched {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "--tolerance {}: {:?} matches no metric of the baseline",
                 t.flag, t.glob
             )));
@@ -264,25 +185,40 @@ fn apply_tolerances(metrics: &mut [(String, Entry)], flags: &[String]) -> Result
     Ok(())
 }
 
-pub fn baseline(args: BaselineArgs) -> Result<()> {
-    let source = scenarios::resolve(Some(&args.scenario))?;
-    let (_, mut scenario) = scenarios::load(&source, &args.set)?;
-    let replications = args
+/// What a baseline is made of: a scenario, the overrides and run settings,
+/// and which metrics to keep with which tolerances.
+#[derive(Clone, Debug, Default)]
+pub struct BaselineSpec {
+    /// `--set PATH=VALUE` overrides, applied and stored in the baseline.
+    pub overrides: Vec<String>,
+    /// Master seed (default: the scenario's).
+    pub seed: Option<u64>,
+    /// Replications (default: the scenario's, at least 10). At least 2.
+    pub replications: Option<u32>,
+    /// Keep only the metrics matching one of these globs (empty: all).
+    pub metrics: Vec<String>,
+    /// Tolerance flags `GLOB=KIND:X` (later ones win).
+    pub tolerances: Vec<String>,
+}
+
+/// Runs the scenario of `source` and makes its baseline.
+pub fn make_baseline(source: &Source, spec: &BaselineSpec) -> Result<Baseline> {
+    let (_, mut scenario) = scenarios::load(source, &spec.overrides)?;
+    let replications = spec
         .replications
         .unwrap_or(scenario.replications.max(DEFAULT_MIN_REPLICATIONS));
     if replications < 2 {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "--replications {replications}: a baseline needs at least 2 (tolerances come from confidence intervals)"
         )));
     }
     scenario.replications = replications;
-    let seed = args.seed.unwrap_or(scenario.seed);
-    let samples =
-        crate::run::with_threads(args.threads, || samples::run_replications(&scenario, seed))??;
+    let seed = spec.seed.unwrap_or(scenario.seed);
+    let samples = samples::run_replications(&scenario, seed)?;
 
     let mut metrics: Vec<(String, Entry)> = Vec::new();
     for path in samples.paths() {
-        if !args.metrics.is_empty() && !args.metrics.iter().any(|g| glob_match(g, path)) {
+        if !spec.metrics.is_empty() && !spec.metrics.iter().any(|g| glob_match(g, path)) {
             continue;
         }
         let est = samples.estimate(path, TOLERANCE_CI_LEVEL);
@@ -297,43 +233,39 @@ pub fn baseline(args: BaselineArgs) -> Result<()> {
             },
         ));
     }
-    for g in &args.metrics {
+    for g in &spec.metrics {
         if !samples.paths().iter().any(|p| glob_match(g, p)) {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "--metric {g}: matches no metric of scenario {} (`sim run {} --csv` lists them)",
                 scenario.name,
-                args.scenario.display()
+                source.path.display()
             )));
         }
     }
-    apply_tolerances(&mut metrics, &args.tolerance)?;
-    let doc = Baseline {
+    apply_tolerances(&mut metrics, &spec.tolerances)?;
+    Ok(Baseline {
         kind: "baseline".into(),
         scenario: scenario.name.clone(),
         seed,
         replications,
-        overrides: args.set.clone(),
+        overrides: spec.overrides.clone(),
         metrics: metrics
             .into_iter()
             .map(|(k, e)| (k, serde_json::to_value(e).expect("entries serialize")))
             .collect(),
-    };
-    let value = serde_json::to_value(&doc).expect("baselines serialize");
-    crate::io::write_atomic(&args.out, &crate::io::json_bytes(&value))?;
-    println!(
-        "wrote {}: {} metrics of scenario {} (seed {seed}, {replications} replications)",
-        args.out.display(),
-        doc.metrics.len(),
-        doc.scenario
-    );
-    Ok(())
+    })
+}
+
+/// Writes `baseline` to `path` atomically, as pretty JSON.
+pub fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
+    let value = serde_json::to_value(baseline).expect("baselines serialize");
+    crate::io::write_atomic(path, &crate::io::json_bytes(&value))
 }
 
 /// Reads and checks a baseline file.
 pub fn read_baseline(path: &Path) -> Result<(Baseline, Vec<(String, Entry)>)> {
     let text = crate::io::read_text(path)?;
-    let bad =
-        |why: String| CliError::input(format!("{}: not a baseline file: {why}", path.display()));
+    let bad = |why: String| Error::input(format!("{}: not a baseline file: {why}", path.display()));
     let b: Baseline = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if b.kind != "baseline" {
         return Err(bad(format!("kind is {:?}, not \"baseline\"", b.kind)));
@@ -357,12 +289,14 @@ pub fn read_baseline(path: &Path) -> Result<(Baseline, Vec<(String, Entry)>)> {
 }
 
 /// One compared metric.
-struct Row {
-    metric: String,
-    baseline: Option<f64>,
-    now: Option<f64>,
-    tolerance: Tolerance,
-    verdict: std::result::Result<(), &'static str>,
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub metric: String,
+    pub baseline: Option<f64>,
+    pub now: Option<f64>,
+    pub tolerance: Tolerance,
+    /// `Err(why)` when the metric regressed or cannot be compared.
+    pub verdict: std::result::Result<(), &'static str>,
 }
 
 fn compare(entries: &[(String, Entry)], samples: &Samples) -> Vec<Row> {
@@ -417,133 +351,57 @@ pub fn fmt_num(x: f64) -> String {
     }
 }
 
-fn render(rows: &[&Row]) -> String {
-    let opt = |x: Option<f64>| x.map_or("null".to_string(), fmt_num);
-    let mut cells: Vec<[String; 6]> = vec![[
-        "metric".into(),
-        "baseline".into(),
-        "now".into(),
-        "delta".into(),
-        "tolerance".into(),
-        "verdict".into(),
-    ]];
-    for r in rows {
-        let delta = match (r.baseline, r.now) {
-            (Some(b), Some(n)) => {
-                let d = n - b;
-                if d > 0.0 {
-                    format!("+{}", fmt_num(d))
-                } else {
-                    fmt_num(d)
-                }
-            }
-            _ => "-".into(),
-        };
-        cells.push([
-            r.metric.clone(),
-            opt(r.baseline),
-            if r.verdict == Err("missing from this run") {
-                "-".into()
-            } else {
-                opt(r.now)
-            },
-            delta,
-            r.tolerance.describe(),
-            match r.verdict {
-                Ok(()) => "ok".into(),
-                Err(why) => format!("FAIL ({why})"),
-            },
-        ]);
-    }
-    let widths: Vec<usize> = (0..6)
-        .map(|c| {
-            cells
-                .iter()
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in &cells {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            let w = widths[c];
-            if c == 0 || c == 5 {
-                line.push_str(&format!("{cell:<w$}"));
-            } else {
-                line.push_str(&format!("{cell:>w$}"));
-            }
-            if c < 5 {
-                line.push_str("  ");
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+/// A rerun compared with a baseline.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub scenario: String,
+    pub seed: u64,
+    pub replications: u32,
+    /// The baseline's overrides, then the extra ones.
+    pub overrides: Vec<String>,
+    /// Every metric of the baseline, in its order.
+    pub rows: Vec<Row>,
 }
 
-pub fn check(args: CheckArgs) -> Result<()> {
-    let (b, mut entries) = read_baseline(&args.baseline)?;
-    let source = scenarios::resolve(Some(&args.scenario))?;
+impl Checked {
+    /// The rows that regressed.
+    pub fn failing(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict.is_err())
+    }
+}
+
+/// Reruns the scenario of `source` with the seed, replications and
+/// overrides of the baseline at `baseline` (then `extra` overrides), and
+/// compares every metric with its tolerance (`tolerances` override them).
+pub fn check(
+    source: &Source,
+    baseline: &Path,
+    extra: &[String],
+    tolerances: &[String],
+) -> Result<Checked> {
+    let (b, mut entries) = read_baseline(baseline)?;
     let mut overrides = b.overrides.clone();
-    overrides.extend(args.set.iter().cloned());
-    let (_, mut scenario) = scenarios::load(&source, &overrides)?;
+    overrides.extend(extra.iter().cloned());
+    let (_, mut scenario) = scenarios::load(source, &overrides)?;
     if scenario.name != b.scenario {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "{}: is a baseline of scenario {:?}, but {} is scenario {:?}",
-            args.baseline.display(),
+            baseline.display(),
             b.scenario,
             source.path.display(),
             scenario.name
         )));
     }
-    apply_tolerances(&mut entries, &args.tolerance)?;
+    apply_tolerances(&mut entries, tolerances)?;
     scenario.replications = b.replications;
-    let samples = crate::run::with_threads(args.threads, || {
-        samples::run_replications(&scenario, b.seed)
-    })??;
-    let rows = compare(&entries, &samples);
-    let failing: Vec<&Row> = rows.iter().filter(|r| r.verdict.is_err()).collect();
-    let passing: Vec<&Row> = rows.iter().filter(|r| r.verdict.is_ok()).collect();
-    println!(
-        "check {} against {} (seed {}, {} replications{})",
-        scenario.name,
-        args.baseline.display(),
-        b.seed,
-        b.replications,
-        if overrides.is_empty() {
-            String::new()
-        } else {
-            format!(", --set {}", overrides.join(" --set "))
-        }
-    );
-    let shown: Vec<&Row> = if args.verbose {
-        failing.iter().chain(&passing).copied().collect()
-    } else {
-        failing.clone()
-    };
-    if !shown.is_empty() {
-        print!("{}", render(&shown));
-    }
-    if !args.verbose && !passing.is_empty() {
-        println!(
-            "{} of {} metrics within tolerance (--verbose shows them)",
-            passing.len(),
-            rows.len()
-        );
-    }
-    if failing.is_empty() {
-        println!("no regression: all {} metrics within tolerance", rows.len());
-        Ok(())
-    } else {
-        Err(CliError::regression(format!(
-            "regression: {} of {} metrics outside tolerance",
-            failing.len(),
-            rows.len()
-        )))
-    }
+    let samples = samples::run_replications(&scenario, b.seed)?;
+    Ok(Checked {
+        scenario: scenario.name.clone(),
+        seed: b.seed,
+        replications: b.replications,
+        overrides,
+        rows: compare(&entries, &samples),
+    })
 }
 
 #[cfg(test)]
@@ -583,7 +441,7 @@ mod tests {
             "x=abs:y",
         ] {
             let e = parse_tolerance(bad).unwrap_err();
-            assert_eq!(e.code, crate::error::exit::INPUT, "{bad}");
+            assert_eq!(e.kind, crate::ErrorKind::Input, "{bad}");
             assert!(e.message.starts_with(&format!("--tolerance {bad}: ")));
         }
     }

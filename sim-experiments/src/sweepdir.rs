@@ -1,4 +1,4 @@
-//! `sim sweep` and `sim merge`: the output directory of a sweep.
+//! Running a sweep into its output directory, and merging shards.
 //!
 //! ```text
 //! DIR/sweep.json              manifest (identical for every shard)
@@ -14,15 +14,13 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use sim_models::results::CI_LEVEL;
 use std::io::Write as _;
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 use crate::samples::{self, Samples, num};
 use crate::scenarios;
 use crate::sweep::{self, LoadedSweep, Manifest};
@@ -31,64 +29,9 @@ pub const MANIFEST_FILE: &str = "sweep.json";
 pub const RESULTS_JSON: &str = "results.json";
 pub const RESULTS_CSV: &str = "results.csv";
 
-const SWEEP_HELP: &str = "\
-Examples:
-  sim sweep experiments/s1-timeout-x-retries.sweep.ron --out out/s1
-  sim sweep s1-timeout-x-retries --out out/s1 --threads 8
-  # rerunning the same command resumes: finished cells are skipped
-  # one slice of four (e.g. a Slurm array task), then combine:
-  sim sweep s1-timeout-x-retries --out out/shard-2 --shard 2/4
-  sim merge out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out/s1
-
-Output: DIR/sweep.json (manifest), DIR/cells/cell-NNNNNN.json (one per
-finished cell), and, once every cell is there, DIR/results.json and
-DIR/results.csv: one row per cell with each metric's mean and 95%
-confidence interval across replications. See docs/sweeps.md.";
-
-/// Run a parameter sweep.
-#[derive(clap::Args, Debug)]
-#[command(after_help = SWEEP_HELP)]
-pub struct SweepArgs {
-    /// Sweep file (`*.sweep.ron`), or the name of a shipped sweep (`sim list`).
-    pub file: PathBuf,
-    /// Output directory (created if absent; an existing one must hold the
-    /// same sweep, whose finished cells are kept).
-    #[arg(long, short = 'o', value_name = "DIR")]
-    pub out: PathBuf,
-    /// Worker threads (default: all cores). Outputs do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Run only slice I of N (1-based): the cells whose index % N == I - 1.
-    /// A shard writes its cells and the manifest; `sim merge` writes the
-    /// results.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
-}
-
-const MERGE_HELP: &str = "\
-Examples:
-  sim merge out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out/s1
-  sim merge out/shard-* --out out/s1
-
-The directories must hold shards of the same sweep (same manifest); every
-cell must be present in one of them. The result is byte-identical to an
-unsharded run's output directory.";
-
-/// Combine the output directories of `sim sweep --shard` runs.
-#[derive(clap::Args, Debug)]
-#[command(after_help = MERGE_HELP)]
-pub struct MergeArgs {
-    /// Shard output directories.
-    #[arg(required = true, value_name = "SHARD_DIR")]
-    pub dirs: Vec<PathBuf>,
-    /// Output directory (may be one of the shard directories).
-    #[arg(long, short = 'o', value_name = "DIR")]
-    pub out: PathBuf,
-}
-
 /// Parses `I/N` with 1 <= I <= N.
 pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let bad = |why: &str| CliError::input(format!("--shard {s}: {why}"));
+    let bad = |why: &str| Error::input(format!("--shard {s}: {why}"));
     let (i, n) = s
         .split_once('/')
         .ok_or_else(|| bad("expected I/N, e.g. --shard 2/8 (the 2nd of 8 slices)"))?;
@@ -118,7 +61,7 @@ fn read_manifest(dir: &Path) -> Result<Option<(Manifest, Vec<u8>)>> {
         return Ok(None);
     };
     let corrupted = |why: String| {
-        CliError::input(format!(
+        Error::input(format!(
             "{}: corrupted sweep manifest: {why}",
             path.display()
         ))
@@ -133,10 +76,7 @@ fn read_manifest(dir: &Path) -> Result<Option<(Manifest, Vec<u8>)>> {
 fn is_empty_dir(dir: &Path) -> Result<bool> {
     match std::fs::read_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(CliError::input(format!(
-            "{}: cannot read: {e}",
-            dir.display()
-        ))),
+        Err(e) => Err(Error::input(format!("{}: cannot read: {e}", dir.display()))),
         Ok(rd) => Ok(rd
             .filter_map(|e| e.ok())
             .all(|e| crate::io::is_temp_name(&e.file_name().to_string_lossy()))),
@@ -150,7 +90,7 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
     match read_manifest(dir)? {
         Some((_, bytes)) if bytes == manifest_bytes => Ok(true),
         Some((other, _)) if other.fingerprint != manifest.fingerprint => {
-            Err(CliError::input(format!(
+            Err(Error::input(format!(
                 "{}: holds a different sweep ({:?}, fingerprint {}; this one is {:?}, fingerprint {}): use another --out, or delete the directory to start over",
                 dir.display(),
                 other.sweep,
@@ -159,7 +99,7 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
                 manifest.fingerprint
             )))
         }
-        Some(_) => Err(CliError::input(format!(
+        Some(_) => Err(Error::input(format!(
             "{}: corrupted sweep manifest: same fingerprint but different contents",
             dir.join(MANIFEST_FILE).display()
         ))),
@@ -167,7 +107,7 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
             crate::io::write_atomic(&dir.join(MANIFEST_FILE), manifest_bytes)?;
             Ok(false)
         }
-        None => Err(CliError::input(format!(
+        None => Err(Error::input(format!(
             "{}: exists and is not a sweep output directory (no {MANIFEST_FILE}): choose a new or empty directory",
             dir.display()
         ))),
@@ -269,7 +209,7 @@ fn read_cell(dir: &Path, m: &Manifest, i: usize) -> Result<Option<(Vec<u8>, Valu
         return Ok(None);
     };
     let v = verify_cell(m, i, &bytes).map_err(|why| {
-        CliError::input(format!(
+        Error::input(format!(
             "{}: corrupted cell result: {why}; delete the file to recompute the cell",
             path.display()
         ))
@@ -343,7 +283,7 @@ fn indent(text: &str, pad: &str) -> String {
 /// time, in parallel, and written in cell order.
 fn finalize(dir: &Path) -> Result<()> {
     let (m, _) = read_manifest(dir)?
-        .ok_or_else(|| CliError::input(format!("{}: no {MANIFEST_FILE}", dir.display())))?;
+        .ok_or_else(|| Error::input(format!("{}: no {MANIFEST_FILE}", dir.display())))?;
     // Pass 1: every cell present and sound; the metric columns (the
     // sweep's list, or every metric of any row in order of appearance).
     let mut missing = Vec::new();
@@ -374,7 +314,7 @@ fn finalize(dir: &Path) -> Result<()> {
         },
     )?;
     if !missing.is_empty() {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "{}: {} of {} cells missing: {}",
             dir.display(),
             missing.len(),
@@ -410,13 +350,13 @@ fn finalize(dir: &Path) -> Result<()> {
     }
     {
         let jerr = |e: std::io::Error| {
-            CliError::runtime(format!(
+            Error::runtime(format!(
                 "{}: cannot write: {e}",
                 dir.join(RESULTS_JSON).display()
             ))
         };
         let cerr = |e: csv::Error| {
-            CliError::runtime(format!(
+            Error::runtime(format!(
                 "{}: cannot write: {e}",
                 dir.join(RESULTS_CSV).display()
             ))
@@ -431,7 +371,7 @@ fn finalize(dir: &Path) -> Result<()> {
             m.cells,
             |i| {
                 let (_, v) = read_cell(dir, &m, i)?
-                    .ok_or_else(|| CliError::input(format!("cell {i} vanished")))?;
+                    .ok_or_else(|| Error::input(format!("cell {i} vanished")))?;
                 let row = indent(
                     &serde_json::to_string_pretty(&v).expect("JSON serializes"),
                     "    ",
@@ -463,34 +403,62 @@ fn finalize(dir: &Path) -> Result<()> {
     csv_file.commit()
 }
 
-fn progress(len: usize) -> ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() || len == 0 {
-        return ProgressBar::hidden();
+/// Follows a sweep's progress (a progress bar in the `sim` command).
+pub trait Progress: Sync {
+    /// `cells` are about to run (the finished ones are not counted).
+    fn start(&self, cells: usize) {
+        let _ = cells;
     }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} cells  {elapsed_precise} elapsed, ~{eta} left",
-    ) {
-        bar.set_style(style);
-    }
-    bar
+    /// One more cell is done.
+    fn advance(&self) {}
+    /// The run is over (finished or failed).
+    fn finish(&self) {}
 }
 
-pub fn sweep(args: SweepArgs) -> Result<()> {
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let source = scenarios::resolve_sweep(&args.file)?;
-    if !sweep::is_sweep_file(&source.path) {
-        return Err(CliError::input(format!(
-            "{}: not a sweep file (sweep files are named *.sweep.ron; to run a scenario, use `sim run`)",
-            source.path.display()
-        )));
-    }
-    crate::run::with_threads(args.threads, || run_sweep(&source, &args.out, shard))?
+/// No progress reporting.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// What one `run_sweep` did.
+#[derive(Clone, Debug)]
+pub struct SweepRun {
+    /// The sweep's name.
+    pub sweep: String,
+    /// The shard run, `(k, n)`; `(1, 1)` without sharding.
+    pub shard: (usize, usize),
+    /// Cells of this shard.
+    pub cells: usize,
+    pub replications: u32,
+    /// Cells run now.
+    pub ran: usize,
+    /// Cells found finished and skipped.
+    pub already_done: usize,
+    /// Whether results.json and results.csv were written (an unsharded run).
+    pub wrote_results: bool,
 }
 
-fn run_sweep(source: &scenarios::Source, out: &Path, shard: Option<(usize, usize)>) -> Result<()> {
-    let wall = Instant::now();
+/// What one `merge` did.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    pub sweep: String,
+    pub cells: usize,
+    /// Cells copied from the shard directories (the rest were in `out`).
+    pub copied: usize,
+    /// Shard directories read (`out` itself excluded).
+    pub shards: usize,
+}
+
+/// Runs the cells of sweep `source` (of shard `(k, n)` when given) into
+/// the output directory `out`, skipping those already finished there; an
+/// unsharded run also writes results.json and results.csv. Cells run in
+/// parallel on rayon's current pool; outputs never depend on its size.
+pub fn run_sweep(
+    source: &scenarios::Source,
+    out: &Path,
+    shard: Option<(usize, usize)>,
+    progress: &dyn Progress,
+) -> Result<SweepRun> {
     let loaded = sweep::load(source)?;
     let m = &loaded.manifest;
     let bytes = manifest_bytes(m);
@@ -511,44 +479,26 @@ fn run_sweep(source: &scenarios::Source, out: &Path, shard: Option<(usize, usize
         },
     )?;
     let already = mine.len() - pending.len();
-    let bar = progress(pending.len());
-    let ran = AtomicUsize::new(0);
+    progress.start(pending.len());
     let result: Result<()> = pending.par_iter().try_for_each(|&i| {
         run_cell(&loaded, out, i)?;
-        ran.fetch_add(1, Ordering::Relaxed);
-        bar.inc(1);
+        progress.advance();
         Ok(())
     });
-    bar.finish_and_clear();
+    progress.finish();
     result?;
-    let secs = wall.elapsed().as_secs_f64();
-    let what = match shard {
-        Some((k, n)) if n > 1 => format!("shard {k}/{n} of sweep {:?}", m.sweep),
-        _ => format!("sweep {:?}", m.sweep),
-    };
-    println!(
-        "{what}: {} cells x {} replications; ran {}, {} already done, in {secs:.2} s ({:.1} cells/s)",
-        mine.len(),
-        m.replications,
-        pending.len(),
-        already,
-        pending.len() as f64 / secs.max(1e-9),
-    );
     if n == 1 {
         finalize(out)?;
-        println!(
-            "wrote {} and {}",
-            out.join(RESULTS_JSON).display(),
-            out.join(RESULTS_CSV).display()
-        );
-    } else {
-        println!(
-            "wrote {} cells under {}; once every shard is done: sim merge SHARD_DIR... --out DIR",
-            mine.len(),
-            out.join("cells").display()
-        );
     }
-    Ok(())
+    Ok(SweepRun {
+        sweep: m.sweep.clone(),
+        shard: (k, n),
+        cells: mine.len(),
+        replications: m.replications,
+        ran: pending.len(),
+        already_done: already,
+        wrote_results: n == 1,
+    })
 }
 
 fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize) -> Result<()> {
@@ -556,21 +506,21 @@ fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize) -> Result<()> {
     let file = loaded.file.display();
     let scenario = loaded
         .cell_scenario(i)
-        .map_err(|e| CliError::input(format!("{file}: {}: {e}", m.describe_cell(i))))?;
-    let samples = samples::run_replications(&scenario, m.seed).map_err(|e| CliError {
-        code: e.code,
-        message: format!("{}: {}", m.describe_cell(i), e.message),
-    })?;
-    let doc = cell_doc(m, i, &samples).map_err(|e| CliError::input(format!("{file}: {e}")))?;
+        .map_err(|e| Error::input(format!("{file}: {}: {e}", m.describe_cell(i))))?;
+    let samples =
+        samples::run_replications(&scenario, m.seed).map_err(|e| e.context(m.describe_cell(i)))?;
+    let doc = cell_doc(m, i, &samples).map_err(|e| Error::input(format!("{file}: {e}")))?;
     crate::io::write_atomic(&cell_path(out, i), &crate::io::json_bytes(&doc))
 }
 
-pub fn merge(args: MergeArgs) -> Result<()> {
+/// Combines the output directories `dirs` of shards of one sweep into
+/// `out` (which may be one of them): the same bytes as an unsharded run.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     // Every directory holds the same manifest.
     let mut reference: Option<(PathBuf, Manifest, Vec<u8>)> = None;
-    for d in &args.dirs {
+    for d in dirs {
         let (m, bytes) = read_manifest(d)?.ok_or_else(|| {
-            CliError::input(format!(
+            Error::input(format!(
                 "{}: not a sweep output directory (no {MANIFEST_FILE})",
                 d.display()
             ))
@@ -578,7 +528,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         match &reference {
             None => reference = Some((d.clone(), m, bytes)),
             Some((rd, rm, rb)) if *rb != bytes => {
-                return Err(CliError::input(format!(
+                return Err(Error::input(format!(
                     "{} holds sweep {:?} (fingerprint {}), but {} holds sweep {:?} (fingerprint {}): only shards of one sweep can be merged",
                     d.display(),
                     m.sweep,
@@ -591,11 +541,10 @@ pub fn merge(args: MergeArgs) -> Result<()> {
             Some(_) => {}
         }
     }
-    let (_, m, bytes) = reference.expect("at least one directory (clap)");
-    let out = &args.out;
+    let (_, m, bytes) = reference.ok_or_else(|| Error::input("no shard directory to merge"))?;
     let out_has_manifest = match read_manifest(out)? {
         Some((om, ob)) if ob != bytes => {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "{}: holds a different sweep ({:?}, fingerprint {}; the shards hold {:?}, fingerprint {}): use another --out",
                 out.display(),
                 om.sweep,
@@ -607,7 +556,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         Some(_) => true,
         None if is_empty_dir(out)? => false,
         None => {
-            return Err(CliError::input(format!(
+            return Err(Error::input(format!(
                 "{}: exists and is not a sweep output directory (no {MANIFEST_FILE}): choose a new or empty directory",
                 out.display()
             )));
@@ -615,7 +564,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
     };
     let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let out_canon = canon(out);
-    let shards: Vec<&PathBuf> = args.dirs.iter().filter(|d| canon(d) != out_canon).collect();
+    let shards: Vec<&PathBuf> = dirs.iter().filter(|d| canon(d) != out_canon).collect();
 
     // Pass 1: where each cell is (None: already in DIR); shards must agree
     // byte for byte.
@@ -625,7 +574,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         m.cells,
         |i| {
             let mut found: Option<(Vec<u8>, &Path, Option<u32>)> = if out_has_manifest {
-                read_cell(out, &m, i)?.map(|(b, _)| (b, out.as_path(), None))
+                read_cell(out, &m, i)?.map(|(b, _)| (b, out, None))
             } else {
                 None
             };
@@ -633,7 +582,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
                 if let Some((b, _)) = read_cell(d, &m, i)? {
                     match &found {
                         Some((fb, fd, _)) if *fb != b => {
-                            return Err(CliError::input(format!(
+                            return Err(Error::input(format!(
                                 "cell {i} differs between {} and {}: were they run by different builds?",
                                 fd.display(),
                                 d.display()
@@ -655,7 +604,7 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         },
     )?;
     if !missing.is_empty() {
-        return Err(CliError::input(format!(
+        return Err(Error::input(format!(
             "{} of {} cells are in none of the directories: {} (run the shards that hold them, then merge again)",
             missing.len(),
             m.cells,
@@ -672,22 +621,19 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         .filter_map(|(i, s)| s.map(|s| (i, s)))
         .try_for_each(|(i, s)| -> Result<()> {
             let (b, _) = read_cell(shards[s as usize], &m, i)?
-                .ok_or_else(|| CliError::input(format!("cell {i} vanished during the merge")))?;
+                .ok_or_else(|| Error::input(format!("cell {i} vanished during the merge")))?;
             crate::io::write_atomic(&cell_path(out, i), &b)?;
             copied.fetch_add(1, Ordering::Relaxed);
             Ok(())
         })?;
     let copied = copied.into_inner();
     finalize(out)?;
-    println!(
-        "merged sweep {:?}: {} cells ({copied} copied from {} directories); wrote {} and {}",
-        m.sweep,
-        m.cells,
-        shards.len(),
-        out.join(RESULTS_JSON).display(),
-        out.join(RESULTS_CSV).display()
-    );
-    Ok(())
+    Ok(Merged {
+        sweep: m.sweep.clone(),
+        cells: m.cells,
+        copied,
+        shards: shards.len(),
+    })
 }
 
 #[cfg(test)]
@@ -700,7 +646,7 @@ mod tests {
         assert_eq!(parse_shard("1/1").unwrap(), (1, 1));
         for bad in ["3/2", "0/0", "0/3", "x", "1/", "-1/2", "2"] {
             let e = parse_shard(bad).unwrap_err();
-            assert_eq!(e.code, crate::error::exit::INPUT);
+            assert_eq!(e.kind, crate::ErrorKind::Input);
             assert!(
                 e.message.starts_with(&format!("--shard {bad}: ")),
                 "{}",
@@ -729,7 +675,7 @@ mod tests {
             n,
             |i| {
                 if i == 7 {
-                    Err(CliError::input("seven"))
+                    Err(Error::input("seven"))
                 } else {
                     Ok(i)
                 }

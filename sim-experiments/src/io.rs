@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically: to a temporary file in the same
 /// directory, flushed to disk, then renamed over the target. A crash or an
@@ -35,7 +35,7 @@ impl AtomicFile {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::runtime(format!("{}: cannot create directory: {e}", dir.display()))
+            Error::runtime(format!("{}: cannot create directory: {e}", dir.display()))
         })?;
         let name = path
             .file_name()
@@ -46,7 +46,7 @@ impl AtomicFile {
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}.tmp-"))
             .tempfile_in(dir)
-            .map_err(|e| CliError::runtime(format!("{}: cannot write: {e}", path.display())))?;
+            .map_err(|e| Error::runtime(format!("{}: cannot write: {e}", path.display())))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             dir: dir.to_path_buf(),
@@ -59,8 +59,8 @@ impl AtomicFile {
     }
 
     /// The error of a failed write, naming the target.
-    pub fn error(&self, e: impl std::fmt::Display) -> CliError {
-        CliError::runtime(format!("{}: cannot write: {e}", self.path.display()))
+    pub fn error(&self, e: impl std::fmt::Display) -> Error {
+        Error::runtime(format!("{}: cannot write: {e}", self.path.display()))
     }
 
     pub fn commit(mut self) -> Result<()> {
@@ -88,7 +88,7 @@ pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CliError::input(format!(
+        Err(e) => Err(Error::input(format!(
             "{}: cannot read: {e}",
             path.display()
         ))),
@@ -98,7 +98,7 @@ pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| {
-        CliError::input(match e.kind() {
+        Error::input(match e.kind() {
             std::io::ErrorKind::NotFound => format!("{}: no such file", path.display()),
             _ => format!("{}: cannot read: {e}", path.display()),
         })

@@ -5,12 +5,10 @@
 
 use std::collections::HashMap;
 
-use rayon::prelude::*;
-use sim_core::Seeds;
 use sim_core::stats::{Estimate, confidence_interval};
 use sim_models::results::{metric_leaves, metrics_value};
 use sim_models::scenario::Scenario;
-use sim_models::world::{RunOptions, RunOutput, run_replication};
+use sim_models::world::{RunOptions, RunOutput};
 
 use crate::error::Result;
 
@@ -74,12 +72,7 @@ impl Samples {
 /// `seed + k`, exactly as `sim run` does), in parallel, and keeps only
 /// their metric leaves, in replication order.
 pub fn run_replications(scenario: &Scenario, seed: u64) -> Result<Samples> {
-    let seeds = Seeds::new(seed);
-    let options = RunOptions::default();
-    let reps = (0..u64::from(scenario.replications))
-        .into_par_iter()
-        .map(|k| run_replication(scenario, &seeds.replication(k), &options).map(|o| leaves(&o)))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let reps = crate::runner::replicate(scenario, seed, &RunOptions::default(), |o| leaves(&o))?;
     Ok(Samples::from_replications(reps))
 }
 

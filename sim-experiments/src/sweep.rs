@@ -18,7 +18,7 @@ use sim_core::SimDuration;
 use sim_models::results::METRIC_GROUPS;
 use sim_models::scenario::{self, Scenario, ScenarioError, ScenarioFile};
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 use crate::scenarios::{self, Source};
 
 /// At most this many cells (file names have six digits).
@@ -232,7 +232,7 @@ impl LoadedSweep {
             );
         match first {
             None => Ok(()),
-            Some((i, e)) => Err(CliError::input(format!(
+            Some((i, e)) => Err(Error::input(format!(
                 "{}: {}: {e}{}",
                 self.file.display(),
                 self.manifest.describe_cell(i),
@@ -288,7 +288,7 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
     let spec: SweepFile = scenario::ron_options()
         .from_str(&source.text)
         .map_err(|e| {
-            CliError::input(format!(
+            Error::input(format!(
                 "{}:{}:{}: {}",
                 file.display(),
                 e.span.start.line,
@@ -297,7 +297,7 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
             ))
         })?;
     let invalid = |errors: Vec<String>| {
-        CliError::input(
+        Error::input(
             errors
                 .iter()
                 .map(|e| format!("{}: {e}", file.display()))
@@ -437,7 +437,7 @@ fn base_scenario(sweep: &Source, name: &str) -> Result<Source> {
     {
         return Ok(s);
     }
-    Err(CliError::input(format!(
+    Err(Error::input(format!(
         "{}: scenario: {}: no such file",
         sweep.path.display(),
         path.display()

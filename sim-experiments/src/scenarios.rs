@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use sim_models::scenario::{self, Scenario, ScenarioFile};
 
-use crate::error::{CliError, Result};
+use crate::error::{Error, Result};
 
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
@@ -24,9 +24,8 @@ pub struct Source {
 /// or by name without `.ron`; `None` gives the default scenario.
 pub fn resolve(arg: Option<&Path>) -> Result<Source> {
     let Some(arg) = arg else {
-        return embedded(DEFAULT_SCENARIO).ok_or_else(|| {
-            CliError::runtime("the default scenario is not embedded in this build")
-        });
+        return embedded(DEFAULT_SCENARIO)
+            .ok_or_else(|| Error::runtime("the default scenario is not embedded in this build"));
     };
     if arg.exists() {
         return Ok(Source {
@@ -48,7 +47,7 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
             }
         }
     }
-    Err(CliError::input(format!(
+    Err(Error::input(format!(
         "{}: no such file{}",
         arg.display(),
         if bare {
