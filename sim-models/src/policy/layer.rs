@@ -24,7 +24,7 @@ use sim_core::{EventId, RngStream, Scheduler, SimDuration, SimTime};
 
 use crate::metrics::Named;
 use crate::world::slab::{Ref, Slab};
-use crate::world::{Call, Event, Outcome};
+use crate::world::{Call, CallEvent, Event, Outcome};
 
 /// What a layer tells the call after it acted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -83,10 +83,10 @@ impl Cx<'_> {
     pub fn set_timer(&mut self, after: SimDuration) -> EventId {
         self.sched.schedule_in(
             after,
-            Event::Timer {
+            Event::Call(CallEvent::Timer {
                 call: self.call,
                 layer: self.layer,
-            },
+            }),
         )
     }
 
@@ -119,10 +119,10 @@ impl Cx<'_> {
     /// once (through an event, so a release never re-enters another call's
     /// processing).
     pub(crate) fn grant(&mut self, call: Ref) -> EventId {
-        self.sched.schedule_now(Event::Grant {
+        self.sched.schedule_now(Event::Call(CallEvent::Grant {
             call,
             layer: self.layer,
-        })
+        }))
     }
 }
 

@@ -19,13 +19,13 @@ use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{EventId, RngStream, Scheduler, SimTime};
 
 use super::slab::Ref;
-use super::{Event, Origin, Outcome, World};
+use super::{BusEvent, BusId, ClientId, Event, Origin, Outcome, World};
 use crate::scenario::{Bus, Handler, RedeliveryMode, WhenFull};
 
 /// A message on a bus.
 #[derive(Clone, Debug)]
 pub(crate) struct Message {
-    pub(crate) bus: u16,
+    pub(crate) bus: BusId,
     published: SimTime,
     deliveries: u32,
     effects: u32,
@@ -42,7 +42,7 @@ pub(crate) struct Message {
 pub(crate) enum Publisher {
     /// A producer's request (a client publishing).
     Client {
-        client: u16,
+        client: ClientId,
         user: u32,
         start: SimTime,
         msg: Ref,
@@ -195,12 +195,12 @@ impl World {
         &mut self,
         sched: &mut Scheduler<Event>,
         b: usize,
-        client: u16,
+        client: ClientId,
         user: u32,
     ) {
         let now = sched.now();
         let msg = self.messages.insert(Message {
-            bus: b as u16,
+            bus: BusId(b as u16),
             published: now,
             deliveries: 0,
             effects: 0,
@@ -275,7 +275,7 @@ impl World {
                 } else {
                     Outcome::Rejected(super::Rejection::Server)
                 };
-                self.finish_request(sched, client as usize, user, start, outcome);
+                self.finish_request(sched, client.index(), user, start, outcome);
             }
             Publisher::Consumer { consumer, .. } => {
                 let bus = &mut self.buses[b];
@@ -342,7 +342,7 @@ impl World {
                     sched,
                     p,
                     Origin::Consumer {
-                        bus: b as u16,
+                        bus: BusId(b as u16),
                         consumer,
                     },
                 );
@@ -365,10 +365,10 @@ impl World {
                 let fail = bus.rng.bernoulli(failure_probability.get());
                 let done = sched.schedule_in(
                     d,
-                    Event::ConsumerReady {
-                        bus: b as u16,
+                    Event::Bus(BusEvent::ConsumerReady {
+                        bus: BusId(b as u16),
                         consumer,
-                    },
+                    }),
                 );
                 bus.consumers[consumer as usize] = ConsumerState::Working { msg, fail, done };
             }
@@ -409,7 +409,7 @@ impl World {
         let Some(m) = self.messages.get_mut(msg) else {
             return;
         };
-        let bus = &mut self.buses[m.bus as usize];
+        let bus = &mut self.buses[m.bus.index()];
         if let (Some(window), Some(last)) = (bus.cfg.idempotency_window, m.last_effect)
             && now.since(last) <= window
         {
@@ -473,7 +473,7 @@ impl World {
         let Some(m) = self.messages.get(msg) else {
             return;
         };
-        let b = m.bus as usize;
+        let b = m.bus.index();
         self.offer(sched, b, Publisher::Broker { msg });
     }
 
@@ -501,12 +501,12 @@ impl World {
                 let (restart, visibility) = (crash.restart, crash.visibility_timeout);
                 sched.schedule_in(
                     restart,
-                    Event::ConsumerReady {
-                        bus: b as u16,
+                    Event::Bus(BusEvent::ConsumerReady {
+                        bus: BusId(b as u16),
                         consumer,
-                    },
+                    }),
                 );
-                sched.schedule_in(visibility, Event::MessageDue { msg });
+                sched.schedule_in(visibility, Event::Bus(BusEvent::MessageDue { msg }));
                 return;
             }
             bus.stats.acked += 1;
@@ -531,10 +531,10 @@ impl World {
             .backoff
             .delay(m.deliveries, m.prev_delay, &mut bus.rng);
         self.messages[msg].prev_delay = Some(delay);
-        let wake = Event::ConsumerReady {
-            bus: b as u16,
+        let wake = Event::Bus(BusEvent::ConsumerReady {
+            bus: BusId(b as u16),
             consumer,
-        };
+        });
         match bus.cfg.mode {
             RedeliveryMode::HoldThenRequeue => {
                 bus.consumers[consumer as usize] = ConsumerState::Backoff { msg, retry: false };
@@ -545,7 +545,7 @@ impl World {
                 sched.schedule_in(delay, wake);
             }
             RedeliveryMode::Delay => {
-                sched.schedule_in(delay, Event::MessageDue { msg });
+                sched.schedule_in(delay, Event::Bus(BusEvent::MessageDue { msg }));
                 self.consumer_free(sched, b, consumer);
             }
         }
@@ -589,7 +589,7 @@ impl World {
     pub(crate) fn bus_pending(&self, b: usize) -> u64 {
         self.messages
             .iter()
-            .filter(|(_, m)| m.bus as usize == b && !m.done)
+            .filter(|(_, m)| m.bus.index() == b && !m.done)
             .count() as u64
     }
 

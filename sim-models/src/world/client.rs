@@ -7,7 +7,7 @@
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
-use super::{Event, Origin, Outcome, Rejection, World};
+use super::{ClientEvent, ClientId, Event, Origin, Outcome, Rejection, World};
 use crate::scenario::{ClientTarget, Workload};
 
 impl World {
@@ -19,29 +19,32 @@ impl World {
 
     pub(crate) fn schedule_first_arrivals(&mut self, sched: &mut Scheduler<Event>, k: usize) {
         let start = self.clients[k].cfg.start;
-        let client = k as u16;
+        let client = ClientId(k as u16);
         let c = &mut self.clients[k];
         match &c.cfg.workload {
             Workload::ClosedLoop { users, .. } => {
                 for user in 0..*users {
-                    sched.schedule_at(start, Event::UserReady { client, user });
+                    sched.schedule_at(
+                        start,
+                        Event::Client(ClientEvent::UserReady { client, user }),
+                    );
                 }
             }
             Workload::Poisson { mean_gap } => {
                 let gap = mean_gap.sample(&mut c.rng);
-                sched.schedule_at(start + gap, Event::Arrival { client });
+                sched.schedule_at(start + gap, Event::Client(ClientEvent::Arrival { client }));
             }
             Workload::Constant { .. } | Workload::Bursts { .. } => {
-                sched.schedule_at(start, Event::Arrival { client });
+                sched.schedule_at(start, Event::Client(ClientEvent::Arrival { client }));
             }
             Workload::Schedule { .. } => {
                 if let Some(t) = self.next_scheduled_arrival(k, start) {
-                    sched.schedule_at(t, Event::Arrival { client });
+                    sched.schedule_at(t, Event::Client(ClientEvent::Arrival { client }));
                 }
             }
             Workload::Replay { arrivals } => {
                 if let Some(&t) = arrivals.iter().find(|&&t| t >= start) {
-                    sched.schedule_at(t, Event::Arrival { client });
+                    sched.schedule_at(t, Event::Client(ClientEvent::Arrival { client }));
                 }
             }
         }
@@ -88,7 +91,7 @@ impl World {
         if !self.can_issue(k, now) {
             return;
         }
-        let client = k as u16;
+        let client = ClientId(k as u16);
         let c = &mut self.clients[k];
         let next = match &c.cfg.workload {
             Workload::Poisson { mean_gap } => {
@@ -129,7 +132,7 @@ impl World {
         if let Some(t) = next
             && self.can_issue(k, t)
         {
-            sched.schedule_at(t, Event::Arrival { client });
+            sched.schedule_at(t, Event::Client(ClientEvent::Arrival { client }));
         }
     }
 
@@ -148,7 +151,7 @@ impl World {
         let in_flight = c.in_flight.value() + 1;
         c.in_flight.set(now, in_flight);
         c.in_flight_series.set(now, in_flight);
-        let client = k as u16;
+        let client = ClientId(k as u16);
         match (&c.cfg.target, c.pipeline) {
             (ClientTarget::Service(_), Some(p)) => {
                 self.start_call(sched, p, Origin::Client { client, user });
@@ -208,10 +211,10 @@ impl World {
             if self.can_issue(k, now + think) {
                 sched.schedule_in(
                     think,
-                    Event::UserReady {
-                        client: k as u16,
+                    Event::Client(ClientEvent::UserReady {
+                        client: ClientId(k as u16),
                         user,
-                    },
+                    }),
                 );
             }
         }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use sim_core::stats::LatencyHistogram;
 use sim_core::{EventId, RngStream, Scheduler, SimDuration, SimTime};
 
-use super::{Event, World};
+use super::{Event, LockEvent, LockId, World};
 use crate::scenario::Lock;
 
 /// What wakes a lock contender.
@@ -66,11 +66,11 @@ impl LockRt {
 impl World {
     pub(crate) fn start_lock(&mut self, sched: &mut Scheduler<Event>, k: usize) {
         for c in 0..self.locks[k].cfg.contenders {
-            sched.schedule_now(Event::LockWake {
-                lock: k as u16,
+            sched.schedule_now(Event::Lock(LockEvent {
+                lock: LockId(k as u16),
                 contender: c as u32,
                 wake: LockWake::Request,
-            });
+            }));
         }
     }
 
@@ -96,19 +96,19 @@ impl World {
         let lease = lock.cfg.lease;
         let expiry = sched.schedule_in(
             lease,
-            Event::LockWake {
-                lock: k as u16,
+            Event::Lock(LockEvent {
+                lock: LockId(k as u16),
                 contender: c,
                 wake: LockWake::Expire { token },
-            },
+            }),
         );
         sched.schedule_in(
             work,
-            Event::LockWake {
-                lock: k as u16,
+            Event::Lock(LockEvent {
+                lock: LockId(k as u16),
                 contender: c,
                 wake: LockWake::Done { token },
-            },
+            }),
         );
         self.locks[k].holder = Some((c, token, expiry));
     }
@@ -162,11 +162,11 @@ impl World {
                     .map_or(SimDuration::ZERO, |d| d.sample(&mut lock.rng));
                 sched.schedule_in(
                     think,
-                    Event::LockWake {
-                        lock: k as u16,
+                    Event::Lock(LockEvent {
+                        lock: LockId(k as u16),
                         contender: c,
                         wake: LockWake::Request,
-                    },
+                    }),
                 );
                 self.grant_next(sched, k);
             }

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{EventId, RngStream, Scheduler, SimTime};
 
-use super::{Event, World};
+use super::{ClientId, Event, LogEvent, LogId, World};
 use crate::scenario::Log;
 
 /// What wakes a log consumer.
@@ -66,7 +66,7 @@ pub(crate) struct LogRt {
     round_robin: u64,
     pub(crate) down: u32,
     /// Appends held during a broker outage: (client, user, requested at).
-    held: VecDeque<(u16, u32, SimTime)>,
+    held: VecDeque<(ClientId, u32, SimTime)>,
     appended: u64,
     processed: u64,
     duplicates: u64,
@@ -187,22 +187,22 @@ impl World {
         for (i, &(consumer, at, _)) in log.cfg.crashes.iter().enumerate() {
             sched.schedule_at(
                 at,
-                Event::LogWake {
-                    log: l as u16,
+                Event::Log(LogEvent {
+                    log: LogId(l as u16),
                     consumer: consumer as u32,
                     wake: LogWake::Crash(i as u16),
-                },
+                }),
             );
         }
         if let Some(interval) = log.cfg.commit_interval {
             for c in 0..log.cfg.consumers {
                 sched.schedule_in(
                     interval,
-                    Event::LogWake {
-                        log: l as u16,
+                    Event::Log(LogEvent {
+                        log: LogId(l as u16),
                         consumer: c as u32,
                         wake: LogWake::CommitTimer,
-                    },
+                    }),
                 );
             }
         }
@@ -215,7 +215,7 @@ impl World {
         &mut self,
         sched: &mut Scheduler<Event>,
         l: usize,
-        client: u16,
+        client: ClientId,
         user: u32,
     ) {
         let now = sched.now();
@@ -232,7 +232,7 @@ impl World {
         &mut self,
         sched: &mut Scheduler<Event>,
         l: usize,
-        client: u16,
+        client: ClientId,
         user: u32,
         requested: SimTime,
     ) {
@@ -251,7 +251,7 @@ impl World {
         log.appended_series.add(now, 1);
         log.update_lag(now);
         let consumer = p % log.cfg.consumers;
-        self.finish_request(sched, client as usize, user, requested, super::Outcome::Ok);
+        self.finish_request(sched, client.index(), user, requested, super::Outcome::Ok);
         self.log_consumer_next(sched, l, consumer);
     }
 
@@ -269,11 +269,11 @@ impl World {
                 let d = log.cfg.processing.sample(&mut log.rng);
                 let done = sched.schedule_in(
                     d,
-                    Event::LogWake {
-                        log: l as u16,
+                    Event::Log(LogEvent {
+                        log: LogId(l as u16),
                         consumer: c as u32,
                         wake: LogWake::Processed,
-                    },
+                    }),
                 );
                 let consumer = &mut log.consumers[c];
                 consumer.state = ConsumerState::Processing { partition: p, done };
@@ -347,11 +347,11 @@ impl World {
                 if let Some(interval) = self.logs[l].cfg.commit_interval {
                     sched.schedule_in(
                         interval,
-                        Event::LogWake {
-                            log: l as u16,
+                        Event::Log(LogEvent {
+                            log: LogId(l as u16),
                             consumer: c as u32,
                             wake: LogWake::CommitTimer,
-                        },
+                        }),
                     );
                 }
             }
@@ -371,11 +371,11 @@ impl World {
                 let down_for = log.cfg.crashes[i as usize].2;
                 sched.schedule_in(
                     down_for,
-                    Event::LogWake {
-                        log: l as u16,
+                    Event::Log(LogEvent {
+                        log: LogId(l as u16),
                         consumer: c as u32,
                         wake: LogWake::Restart,
-                    },
+                    }),
                 );
                 log.update_lag(now);
             }

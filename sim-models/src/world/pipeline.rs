@@ -16,7 +16,7 @@
 use sim_core::Scheduler;
 
 use super::slab::Ref;
-use super::{Attempt, Call, Event, Origin, Outcome, World};
+use super::{Attempt, Call, CallEvent, Event, Origin, Outcome, World};
 use crate::policy::{Cx, FrameState, Policy, Step};
 
 impl World {
@@ -171,7 +171,7 @@ impl World {
             Some(net) => {
                 let d = net.sample(&mut pl.net_rng);
                 self.attempts[attempt].transit =
-                    Some(sched.schedule_in(d, Event::Transmit { attempt }));
+                    Some(sched.schedule_in(d, Event::Call(CallEvent::Transmit { attempt })));
             }
             None => self.arrive(sched, attempt, call),
         }
@@ -248,11 +248,11 @@ impl World {
         pl.keep_frames(c.frames);
         match c.origin {
             Origin::Client { client, user } => {
-                self.finish_request(sched, client as usize, user, c.start, outcome)
+                self.finish_request(sched, client.index(), user, c.start, outcome)
             }
             Origin::Job(job) => self.on_downstream_done(sched, job, outcome),
             Origin::Consumer { bus, consumer } => {
-                self.on_consumer_call_done(sched, bus as usize, consumer, outcome)
+                self.on_consumer_call_done(sched, bus.index(), consumer, outcome)
             }
         }
     }

@@ -11,7 +11,7 @@
 use sim_core::{Scheduler, SimDuration};
 
 use super::slab::Ref;
-use super::{Event, Job, JobState, Origin, Outcome, Rejection, World};
+use super::{CallEvent, Event, Job, JobState, Origin, Outcome, Rejection, ServiceEvent, World};
 use crate::scenario::{AbandonMode, FaultSpec, FaultTarget, OutageMode};
 use crate::station::Admission;
 
@@ -31,7 +31,7 @@ impl World {
         svc.stats.arrivals += 1;
         svc.arrivals_series.add(now, 1);
         let message = match self.calls[call].origin {
-            Origin::Consumer { bus, consumer } => self.consumer_message(bus as usize, consumer),
+            Origin::Consumer { bus, consumer } => self.consumer_message(bus.index(), consumer),
             _ => None,
         };
         if let Some(msg) = message {
@@ -98,7 +98,7 @@ impl World {
         }
         let fail = svc.rng.bernoulli(p_fail);
         let version = svc.version;
-        let done = sched.schedule_in(duration, Event::WorkDone { job });
+        let done = sched.schedule_in(duration, Event::Service(ServiceEvent::WorkDone { job }));
         let j = &mut self.jobs[job];
         j.fail = fail;
         j.version = version;
@@ -226,7 +226,8 @@ impl World {
             .network
             .as_ref()
             .map_or(SimDuration::ZERO, |net| net.sample(&mut pl.net_rng));
-        a.transit = Some(sched.schedule_in(delay, Event::Reply { attempt, outcome }));
+        a.transit =
+            Some(sched.schedule_in(delay, Event::Call(CallEvent::Reply { attempt, outcome })));
     }
 
     /// The caller gave up on `job`: cancel it or let it run orphaned.
