@@ -25,27 +25,44 @@ use crate::time::SimDuration;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub enum DistSpec {
+    /// Always the same duration.
     Constant(SimDuration),
+    /// Uniform on [low, high].
     Uniform {
+        /// The smallest value.
         low: SimDuration,
+        /// The largest value.
         high: SimDuration,
     },
+    /// Exponential (memoryless), as Poisson gaps and M/M/c service.
     Exponential {
+        /// The mean.
         mean: SimDuration,
     },
+    /// Normal, truncated at zero.
     Normal {
+        /// The mean before truncation.
         mean: SimDuration,
+        /// The standard deviation before truncation.
         std_dev: SimDuration,
     },
+    /// Log-normal: the log of the value is normal.
     LogNormal {
+        /// The median (exp of the log's mean).
         median: SimDuration,
+        /// The standard deviation of the log.
         sigma: f64,
     },
+    /// Pareto (heavy tailed): P(X > x) = (scale / x)^shape for x >= scale.
     Pareto {
+        /// The smallest value.
         scale: SimDuration,
+        /// The tail index; the mean is finite only above 1.
         shape: f64,
     },
+    /// Drawn uniformly from observed values.
     Empirical {
+        /// The values (at least one).
         samples: Vec<SimDuration>,
     },
 }
@@ -150,12 +167,14 @@ impl DistSpec {
 }
 
 impl Dist {
+    /// A distribution that is always `d`.
     pub fn constant(d: SimDuration) -> Self {
         Dist {
             kind: Kind::Constant(d),
         }
     }
 
+    /// An exponential distribution with mean `mean`.
     pub fn exponential(mean: SimDuration) -> Self {
         DistSpec::Exponential { mean }
             .validate()

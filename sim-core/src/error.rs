@@ -6,11 +6,14 @@ use std::fmt;
 /// (`clients[0].retry.backoff.cap`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
+    /// Where, as a dotted path (`clients[0].retry.max_attempts`).
     pub path: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
 impl FieldError {
+    /// An error at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         FieldError {
             path: path.into(),

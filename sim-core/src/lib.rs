@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `sim-core`: a deterministic discrete-event simulation engine.
 //!
 //! It knows nothing about RPCs, queues or retries; models live in

@@ -75,6 +75,7 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
+    /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
@@ -165,6 +166,7 @@ impl<E> EventQueue<E> {
         self.heap.len() - self.stale
     }
 
+    /// Whether no live event is pending.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

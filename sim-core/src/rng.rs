@@ -23,10 +23,12 @@ pub struct Seeds {
 }
 
 impl Seeds {
+    /// Seeds derived from `master`.
     pub fn new(master: u64) -> Self {
         Seeds { master }
     }
 
+    /// The master seed.
     pub fn master(&self) -> u64 {
         self.master
     }
@@ -127,6 +129,7 @@ impl RngStream {
     }
 
     #[inline]
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
     }

@@ -23,6 +23,7 @@ impl<E> Default for Scheduler<E> {
 }
 
 impl<E> Scheduler<E> {
+    /// A scheduler at time zero with nothing pending.
     pub fn new() -> Self {
         Scheduler {
             now: SimTime::ZERO,
@@ -80,7 +81,9 @@ impl<E> Scheduler<E> {
 
 /// A simulation model: its own state plus a handler for its own events.
 pub trait Model {
+    /// The model's own events.
     type Event;
+    /// Reacts to one event at `sched.now()`, scheduling or cancelling others.
     fn handle(&mut self, sched: &mut Scheduler<Self::Event>, event: Self::Event);
 }
 
@@ -113,15 +116,18 @@ impl Default for RunLimits {
 pub const DEFAULT_MAX_EVENTS_PER_INSTANT: u64 = 10_000_000;
 
 impl RunLimits {
+    /// Run until simulated time `t` (events at `t` included).
     pub fn until(t: SimTime) -> Self {
         RunLimits {
             until: Some(t),
             ..Self::default()
         }
     }
+    /// Run until no event is pending.
     pub fn to_exhaustion() -> Self {
         Self::default()
     }
+    /// Also stop (with an error) after `n` events.
     pub fn with_max_events(mut self, n: u64) -> Self {
         self.max_events = Some(n);
         self
@@ -142,31 +148,43 @@ pub enum StopReason {
 /// What a finished run did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct RunReport {
+    /// Why the run stopped.
     pub reason: StopReason,
+    /// Events handled.
     pub events_handled: u64,
+    /// The simulated time at the end.
     pub now: SimTime,
 }
 
 /// A run that could not finish.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
+    /// Too many events at one instant: the clock stopped advancing.
     #[error(
         "zero-delay event storm: {events} events at {at} without the clock advancing \
          (a model keeps scheduling events with no delay; raise max_events_per_instant \
          if this is intended)"
     )]
-    ZeroDelayStorm { at: SimTime, events: u64 },
+    ZeroDelayStorm {
+        /// The instant that never ended.
+        at: SimTime,
+        /// Events handled at that instant.
+        events: u64,
+    },
 }
 
 /// A model together with its scheduler.
 pub struct Simulation<M: Model> {
+    /// The model, to read its state after the run.
     pub model: M,
+    /// Its clock and pending events.
     pub sched: Scheduler<M::Event>,
     events_handled: u64,
     same_instant: u64,
 }
 
 impl<M: Model> Simulation<M> {
+    /// A simulation of `model` at time zero with nothing pending.
     pub fn new(model: M) -> Self {
         Simulation {
             model,
@@ -176,10 +194,12 @@ impl<M: Model> Simulation<M> {
         }
     }
 
+    /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.sched.now
     }
 
+    /// Events handled so far.
     pub fn events_handled(&self) -> u64 {
         self.events_handled
     }

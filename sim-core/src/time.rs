@@ -24,16 +24,20 @@ const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_S: u64 = 1_000_000_000;
 
 impl SimTime {
+    /// The start of every run.
     pub const ZERO: SimTime = SimTime(0);
     /// "Never": later than every reachable instant.
     pub const MAX: SimTime = SimTime(u64::MAX);
 
+    /// The instant `ns` nanoseconds after the start.
     pub const fn from_nanos(ns: u64) -> Self {
         SimTime(ns)
     }
+    /// Nanoseconds since the start.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
+    /// Seconds since the start.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NS_PER_S as f64
     }
@@ -52,18 +56,24 @@ impl SimTime {
 }
 
 impl SimDuration {
+    /// No time.
     pub const ZERO: SimDuration = SimDuration(0);
+    /// The longest span (about 584 years): "never".
     pub const MAX: SimDuration = SimDuration(u64::MAX);
 
+    /// `ns` nanoseconds.
     pub const fn from_nanos(ns: u64) -> Self {
         SimDuration(ns)
     }
+    /// `us` microseconds.
     pub const fn from_micros(us: u64) -> Self {
         SimDuration(us.saturating_mul(NS_PER_US))
     }
+    /// `ms` milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
         SimDuration(ms.saturating_mul(NS_PER_MS))
     }
+    /// `s` seconds.
     pub const fn from_secs(s: u64) -> Self {
         SimDuration(s.saturating_mul(NS_PER_S))
     }
@@ -83,18 +93,23 @@ impl SimDuration {
             SimDuration(ns.round() as u64)
         }
     }
+    /// In nanoseconds.
     pub const fn as_nanos(self) -> u64 {
         self.0
     }
+    /// In seconds.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / NS_PER_S as f64
     }
+    /// In milliseconds.
     pub fn as_millis_f64(self) -> f64 {
         self.0 as f64 / NS_PER_MS as f64
     }
+    /// Whether it is zero.
     pub const fn is_zero(self) -> bool {
         self.0 == 0
     }
+    /// `self * k`, at most [`SimDuration::MAX`].
     pub fn saturating_mul(self, k: u64) -> Self {
         SimDuration(self.0.saturating_mul(k))
     }
@@ -102,6 +117,7 @@ impl SimDuration {
     pub fn mul_f64(self, k: f64) -> Self {
         Self::from_nanos_f64(self.0 as f64 * k)
     }
+    /// `self - other`, at least zero.
     pub fn saturating_sub(self, other: SimDuration) -> Self {
         SimDuration(self.0.saturating_sub(other.0))
     }
@@ -141,20 +157,27 @@ impl Sub for SimTime {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationParseError {
     #[error("empty duration; write a number with a unit, e.g. \"120ms\"")]
+    /// Nothing was written.
     Empty,
     #[error("negative duration {0:?}; durations are >= 0")]
+    /// A minus sign.
     Negative(String),
     #[error(
         "duration {0:?} has no unit; write e.g. \"120ms\" or \"2s\" (units: ns, us, ms, s, m, h)"
     )]
+    /// A number without a unit.
     MissingUnit(String),
     #[error("duration {0:?} has an unknown unit; use ns, us, ms, s, m or h")]
+    /// A unit other than ns, us, ms, s, m, h.
     UnknownUnit(String),
     #[error("duration {0:?} is not a number followed by a unit")]
+    /// Not a number followed by a unit.
     BadNumber(String),
     #[error("duration {0:?} is finer than a nanosecond")]
+    /// Less than a nanosecond (or a fraction of one).
     SubNanosecond(String),
     #[error("duration {0:?} is too large")]
+    /// More than [`SimDuration::MAX`].
     Overflow(String),
 }
 

@@ -47,16 +47,23 @@ struct Waiting<K> {
 /// Counters and time-weighted gauges of a station.
 #[derive(Clone, Debug)]
 pub struct StationStats {
+    /// Jobs that arrived.
     pub arrivals: u64,
+    /// Jobs refused (the station was full).
     pub blocked: u64,
+    /// Jobs that started service.
     pub started: u64,
     /// Jobs that had to wait (all servers busy on arrival).
     pub waited: u64,
+    /// Jobs that finished service.
     pub completed: u64,
     /// Jobs removed from the queue before they started (caller cancelled).
     pub abandoned: u64,
+    /// Waits for a server, of the jobs that started.
     pub wait: LatencyHistogram,
+    /// Jobs waiting, over time.
     pub queue_len: TimeWeighted,
+    /// Jobs in service, over time.
     pub in_service: TimeWeighted,
 }
 
@@ -90,6 +97,7 @@ pub struct Station<K> {
     queue: VecDeque<Waiting<K>>,
     forgotten: usize,
     busy: usize,
+    /// What it measured.
     pub stats: StationStats,
 }
 
@@ -119,6 +127,7 @@ impl<K: Copy> Station<K> {
         self.busy
     }
 
+    /// Jobs waiting or in service.
     pub fn in_system(&self) -> usize {
         self.busy + self.queue_len()
     }
@@ -244,11 +253,13 @@ impl<K: Copy> Station<K> {
 pub struct StationConfig {
     /// Time between arrivals (exponential for Poisson arrivals).
     pub interarrival: Dist,
+    /// Service times.
     pub service: Dist,
     /// `None`: infinitely many servers.
     pub servers: Option<usize>,
     /// System capacity K (waiting plus in service); `None`: unbounded.
     pub capacity: Option<usize>,
+    /// Which waiting job goes next.
     pub discipline: Discipline,
     /// Statistics are reset at the end of the warm-up.
     pub warmup: SimDuration,
@@ -259,8 +270,11 @@ pub struct StationConfig {
 /// What one run of a station measured after the warm-up.
 #[derive(Clone, Debug)]
 pub struct StationReport {
+    /// Jobs that arrived after the warm-up.
     pub arrivals: u64,
+    /// Of them, refused.
     pub blocked: u64,
+    /// Of them, done.
     pub completed: u64,
     /// Fraction of arrivals turned away.
     pub blocking_probability: f64,
@@ -274,15 +288,23 @@ pub struct StationReport {
     pub mean_queue_len: f64,
     /// Time-weighted mean number in the system.
     pub mean_in_system: f64,
+    /// Time in the system of the jobs done.
     pub sojourn: LatencyHistogram,
+    /// Events handled.
     pub events: u64,
 }
 
 /// Events of the standalone station model.
 #[derive(Copy, Clone, Debug)]
 pub enum StationEvent {
+    /// The next job arrives.
     Arrival,
-    Departure { arrived: SimTime },
+    /// A job leaves.
+    Departure {
+        /// When it arrived.
+        arrived: SimTime,
+    },
+    /// The warm-up ends: statistics restart.
     EndWarmup,
 }
 
@@ -298,6 +320,7 @@ pub struct StationModel {
 }
 
 impl StationModel {
+    /// The model of `config`, with streams from `seeds`.
     pub fn new(config: &StationConfig, seeds: &Seeds) -> Self {
         StationModel {
             station: Station::new(config.servers, config.capacity, config.discipline),

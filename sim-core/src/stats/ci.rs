@@ -4,18 +4,23 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 /// A mean with its confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// The sample mean.
     pub mean: f64,
     /// Half-width of the interval at the requested level; `None` with fewer
     /// than two samples, where no interval exists.
     pub half_width: Option<f64>,
+    /// The sample standard deviation (`None` with one sample).
     pub std_dev: Option<f64>,
+    /// The number of samples.
     pub n: usize,
 }
 
 impl Estimate {
+    /// The interval's lower end (`None` with one sample).
     pub fn lower(&self) -> Option<f64> {
         self.half_width.map(|h| self.mean - h)
     }
+    /// The interval's upper end (`None` with one sample).
     pub fn upper(&self) -> Option<f64> {
         self.half_width.map(|h| self.mean + h)
     }
@@ -92,6 +97,7 @@ impl BatchMeans {
         }
     }
 
+    /// Adds one observation.
     pub fn add(&mut self, x: f64) {
         self.current_sum += x;
         self.current_n += 1;
@@ -106,10 +112,12 @@ impl BatchMeans {
         }
     }
 
+    /// The batches kept.
     pub fn batches(&self) -> usize {
         self.means.len()
     }
 
+    /// Observations per batch.
     pub fn batch_size(&self) -> u64 {
         self.batch_size
     }

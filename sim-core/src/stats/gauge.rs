@@ -25,6 +25,7 @@ impl TimeWeighted {
     }
 
     #[inline]
+    /// The level becomes `value` at `now`.
     pub fn set(&mut self, now: SimTime, value: u64) {
         self.area += u128::from(self.value) * u128::from(now.since(self.last).as_nanos());
         self.last = self.last.max(now);
@@ -32,10 +33,12 @@ impl TimeWeighted {
         self.max = self.max.max(value);
     }
 
+    /// The current level.
     pub fn value(&self) -> u64 {
         self.value
     }
 
+    /// The highest level so far.
     pub fn max(&self) -> u64 {
         self.max
     }

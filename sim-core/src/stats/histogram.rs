@@ -26,6 +26,7 @@ impl Default for LatencyHistogram {
 }
 
 impl LatencyHistogram {
+    /// An empty histogram.
     pub fn new() -> Self {
         LatencyHistogram {
             hist: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NS, SIGNIFICANT_DIGITS)
@@ -37,6 +38,7 @@ impl LatencyHistogram {
     }
 
     #[inline]
+    /// Records one duration.
     pub fn record(&mut self, d: SimDuration) {
         let ns = d.as_nanos();
         self.hist.saturating_record(ns);
@@ -45,10 +47,12 @@ impl LatencyHistogram {
         self.max_ns = self.max_ns.max(ns);
     }
 
+    /// Durations recorded.
     pub fn count(&self) -> u64 {
         self.hist.len()
     }
 
+    /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.count() == 0
     }
@@ -59,15 +63,18 @@ impl LatencyHistogram {
         (n > 0).then(|| SimDuration::from_nanos((self.sum_ns / u128::from(n)) as u64))
     }
 
+    /// The exact mean in seconds (`None` when empty).
     pub fn mean_secs(&self) -> Option<f64> {
         let n = self.count();
         (n > 0).then(|| self.sum_ns as f64 / n as f64 / 1e9)
     }
 
+    /// The longest duration (exact).
     pub fn max(&self) -> Option<SimDuration> {
         (!self.is_empty()).then_some(SimDuration::from_nanos(self.max_ns))
     }
 
+    /// The shortest duration (exact).
     pub fn min(&self) -> Option<SimDuration> {
         (!self.is_empty()).then_some(SimDuration::from_nanos(self.min_ns))
     }
@@ -129,13 +136,21 @@ impl LatencyHistogram {
 /// when there were no observations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
+    /// Durations recorded.
     pub count: u64,
+    /// Exact mean, in ms.
     pub mean: Option<f64>,
+    /// Median, in ms.
     pub p50: Option<f64>,
+    /// 90th percentile, in ms.
     pub p90: Option<f64>,
+    /// 95th percentile, in ms.
     pub p95: Option<f64>,
+    /// 99th percentile, in ms.
     pub p99: Option<f64>,
+    /// 99.9th percentile, in ms.
     pub p999: Option<f64>,
+    /// The longest, in ms (exact).
     pub max: Option<f64>,
 }
 

@@ -74,10 +74,12 @@ pub struct CountSeries {
 }
 
 impl CountSeries {
+    /// Buckets of `width`, merged in pairs past the default bound.
     pub fn new(width: SimDuration) -> Self {
         Self::with_max_buckets(width, DEFAULT_MAX_BUCKETS)
     }
 
+    /// Buckets of `width`, merged in pairs past `max_buckets`.
     pub fn with_max_buckets(width: SimDuration, max_buckets: usize) -> Self {
         CountSeries {
             buckets: Buckets::new(width, max_buckets),
@@ -85,6 +87,7 @@ impl CountSeries {
     }
 
     #[inline]
+    /// Counts `n` at `now`.
     pub fn add(&mut self, now: SimTime, n: u64) {
         let i = self.buckets.index(now);
         self.buckets.sums[i] += u128::from(n);
@@ -115,6 +118,7 @@ impl CountSeries {
         self.counts(end).into_iter().map(|c| c as f64 / w).collect()
     }
 
+    /// Everything counted.
     pub fn total(&self) -> u64 {
         self.buckets.sums.iter().sum::<u128>() as u64
     }
@@ -130,10 +134,12 @@ pub struct GaugeSeries {
 }
 
 impl GaugeSeries {
+    /// Buckets of `width`, merged in pairs past the default bound.
     pub fn new(width: SimDuration) -> Self {
         Self::with_max_buckets(width, DEFAULT_MAX_BUCKETS)
     }
 
+    /// Buckets of `width`, merged in pairs past `max_buckets`.
     pub fn with_max_buckets(width: SimDuration, max_buckets: usize) -> Self {
         GaugeSeries {
             buckets: Buckets::new(width, max_buckets),
@@ -166,6 +172,7 @@ impl GaugeSeries {
         self.last = self.last.max(now);
     }
 
+    /// The current bucket width.
     pub fn width(&self) -> SimDuration {
         self.buckets.width()
     }

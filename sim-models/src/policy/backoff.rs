@@ -26,43 +26,58 @@ pub enum BackoffSpec {
     Constant(SimDuration),
     /// `min(cap, base * multiplier^(k-1))`, no jitter.
     Exponential {
+        /// Delay before the first retry.
         base: SimDuration,
         #[serde(default)]
+        /// Longest delay (default: none).
         cap: Option<SimDuration>,
         #[serde(default = "two")]
+        /// Growth per retry (default 2).
         multiplier: f64,
     },
     /// `Uniform(0, min(cap, base * multiplier^(k-1)))` (AWS "full jitter").
     FullJitter {
+        /// Ceiling of the first retry's delay.
         base: SimDuration,
         #[serde(default)]
+        /// Longest ceiling (default: none).
         cap: Option<SimDuration>,
         #[serde(default = "two")]
+        /// Growth per retry (default 2).
         multiplier: f64,
     },
     /// `v/2 + Uniform(0, v/2)` with `v = min(cap, base * multiplier^(k-1))`.
     EqualJitter {
+        /// The first retry's `v`.
         base: SimDuration,
         #[serde(default)]
+        /// Longest `v` (default: none).
         cap: Option<SimDuration>,
         #[serde(default = "two")]
+        /// Growth per retry (default 2).
         multiplier: f64,
     },
     /// `min(cap, Uniform(base, 3 * previous))`, previous starting at base.
     DecorrelatedJitter {
+        /// Smallest delay, and the first `previous`.
         base: SimDuration,
         #[serde(default)]
+        /// Longest delay (default: none).
         cap: Option<SimDuration>,
     },
     /// `d + Uniform(0, jitter * d)` with `d = min(cap, base * multiplier^(k-1))`
     /// (S2: base 30 ms, multiplier 2, jitter 0.25).
     ProportionalJitter {
+        /// Delay before the first retry, before jitter.
         base: SimDuration,
         #[serde(default)]
+        /// Longest delay before jitter (default: none).
         cap: Option<SimDuration>,
         #[serde(default = "two")]
+        /// Growth per retry (default 2).
         multiplier: f64,
         #[serde(default = "quarter")]
+        /// Jitter as a fraction of the delay (default 0.25).
         jitter: f64,
     },
 }
@@ -88,6 +103,7 @@ pub struct Backoff {
 }
 
 impl BackoffSpec {
+    /// The checked backoff.
     pub fn validate(&self) -> Result<Backoff, FieldError> {
         let check = |base: &SimDuration, cap: &Option<SimDuration>, multiplier: f64| {
             if !(multiplier.is_finite() && multiplier >= 1.0) {
@@ -174,6 +190,7 @@ impl BackoffSpec {
 }
 
 impl Backoff {
+    /// Retry at once.
     pub fn immediate() -> Self {
         BackoffSpec::Immediate
             .validate()

@@ -43,30 +43,38 @@ pub enum TripSpec {
     /// Opens when, with at least `minimum_calls` outcomes in the window, the
     /// failure rate (or the slow-call rate) reaches its threshold.
     FailureRate {
+        /// Which outcomes count.
         window: WindowSpec,
         #[serde(default = "half")]
+        /// Failure rate that opens it (default 0.5).
         threshold: f64,
+        /// Outcomes needed in the window before it may open.
         minimum_calls: u32,
         #[serde(default)]
+        /// Slow calls count as failures too (default: off).
         slow_call: Option<SlowCallSpec>,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Which recent outcomes a failure-rate breaker looks at.
 pub enum WindowSpec {
     /// The last N outcomes.
     Count(u32),
     /// Outcomes of the last `length`, in `buckets` buckets (default 10).
     Time {
+        /// How far back.
         length: SimDuration,
         #[serde(default = "ten")]
+        /// Buckets of the window (default 10).
         buckets: u32,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Calls slower than `duration` count towards the slow-call rate.
 pub struct SlowCallSpec {
     /// A call lasting strictly longer than this is slow.
     pub duration: SimDuration,
@@ -79,7 +87,10 @@ pub struct SlowCallSpec {
 #[serde(deny_unknown_fields)]
 pub enum AfterOpen {
     /// Let `probes` trial calls through, then decide.
-    HalfOpen { probes: u32 },
+    HalfOpen {
+        /// Trial calls (default 1).
+        probes: u32,
+    },
     /// Close again at once, keeping the window (S1's faithful behaviour).
     Close,
 }
@@ -103,21 +114,29 @@ pub enum BreakerCheck {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A circuit breaker as written in a caller's spec.
 pub struct BreakerSpec {
+    /// When it opens.
     pub trip: TripSpec,
     #[serde(default = "sixty_seconds")]
+    /// How long it stays open (default 60 s).
     pub open_for: SimDuration,
     #[serde(default)]
+    /// What follows the open period (default: half-open with one probe).
     pub after_open: AfterOpen,
     #[serde(default)]
+    /// Which attempts ask for permission (default: every attempt).
     pub check: BreakerCheck,
 }
 
 /// The three states, as recorded over time.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BreakerState {
+    /// Calls pass.
     Closed,
+    /// Calls are refused.
     Open,
+    /// Trial calls decide.
     HalfOpen,
 }
 
@@ -162,18 +181,22 @@ enum State {
 /// Answer to a permit request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Permit {
+    /// Refused.
     Denied,
     /// `probe`: granted as one of the half-open trial calls.
     Granted {
+        /// Granted as a half-open trial.
         probe: bool,
     },
 }
 
 #[derive(Clone, Debug)]
+/// A validated breaker with its state and counters.
 pub struct Breaker {
     trip: Trip,
     open_for: SimDuration,
     probes: Option<u32>,
+    /// Which attempts ask for permission.
     pub check: BreakerCheck,
     state: State,
     consecutive: u32,
@@ -198,6 +221,7 @@ fn rate_threshold(v: f64, field: &str) -> Result<f64, FieldError> {
 }
 
 impl BreakerSpec {
+    /// The checked breaker.
     pub fn validate(&self) -> Result<Breaker, FieldError> {
         let (trip, window) = match &self.trip {
             TripSpec::ConsecutiveFailures(n) => {
@@ -293,6 +317,7 @@ impl BreakerSpec {
 }
 
 impl Breaker {
+    /// Its state now (as last recorded).
     pub fn state(&self) -> BreakerState {
         match self.state {
             State::Closed => BreakerState::Closed,

@@ -28,21 +28,27 @@ fn fifth() -> f64 {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A retry budget as written in a retry's spec.
 pub enum BudgetSpec {
     /// gRPC retry throttling. Defaults: 10 tokens, ratio 0.1.
     TokenBucket {
         #[serde(default = "ten")]
+        /// Tokens when full.
         max_tokens: f64,
         #[serde(default = "tenth")]
+        /// Tokens a success gives back.
         token_ratio: f64,
     },
     /// Finagle-style ratio budget. Defaults: ratio 0.2, 10 retries/s, ttl 10 s.
     Ratio {
         #[serde(default = "fifth")]
+        /// Retries allowed per request.
         ratio: f64,
         #[serde(default = "ten")]
+        /// Retries always allowed per second.
         min_retries_per_sec: f64,
         #[serde(default = "ten_seconds")]
+        /// How long a deposit counts.
         ttl: SimDuration,
     },
 }
@@ -54,12 +60,18 @@ const SCALE: i64 = 1_000;
 const RATIO_SLOTS: usize = 10;
 
 #[derive(Clone, Debug)]
+/// A validated retry budget with its state.
 pub enum RetryBudget {
+    /// gRPC retry throttling: retries while tokens > max / 2.
     TokenBucket {
+        /// Tokens when full.
         max_tokens: f64,
+        /// Tokens a success gives back.
         token_ratio: f64,
+        /// Tokens now.
         tokens: f64,
     },
+    /// Finagle's ratio budget, in exact integer units.
     Ratio {
         /// Units one retry withdraws.
         withdrawal: i64,
@@ -71,6 +83,7 @@ pub enum RetryBudget {
 }
 
 impl BudgetSpec {
+    /// The checked budget.
     pub fn validate(&self) -> Result<RetryBudget, FieldError> {
         match *self {
             BudgetSpec::TokenBucket {

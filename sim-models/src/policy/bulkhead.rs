@@ -23,6 +23,7 @@ fn zero_waiting() -> Option<u32> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkheadSpec {
+    /// Calls inside at once.
     pub max_concurrent: u32,
     /// Calls that may wait (FIFO) for a slot: default 0, rejecting at once
     /// like resilience4j's semaphore bulkhead; `None` waits without bound.
@@ -34,6 +35,7 @@ pub struct BulkheadSpec {
 }
 
 #[derive(Clone, Debug)]
+/// A validated bulkhead with its slots and waiters.
 pub struct Bulkhead {
     max_wait: Option<SimDuration>,
     /// Slots as servers, waiting calls as its queue.

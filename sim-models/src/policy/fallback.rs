@@ -5,6 +5,7 @@ use super::{Cx, FromSpec, Layer, SpecCx, Step};
 use crate::world::Outcome;
 
 #[derive(Clone, Debug)]
+/// Turns a failed call into a degraded success.
 pub struct Fallback;
 
 impl FromSpec for Fallback {

@@ -131,14 +131,23 @@ impl Cx<'_> {
 /// a custom layer reports under its own names in `custom`.
 #[derive(Clone, Debug, Default)]
 pub struct LayerCounters {
+    /// Retries made.
     pub retries: u64,
+    /// Per-attempt timeouts that fired.
     pub timeouts: u64,
+    /// Deadlines that fired.
     pub deadlines_exceeded: u64,
+    /// Retries the budget refused.
     pub budget_denied: u64,
+    /// Calls the bulkhead refused.
     pub bulkhead_rejected: u64,
+    /// Calls the rate limiter refused.
     pub rate_limited: u64,
+    /// Calls the adaptive throttle refused.
     pub throttled: u64,
+    /// Calls the breaker refused.
     pub cb_open: u64,
+    /// Times the breaker opened.
     pub breaker_opened: u64,
     /// Counters of custom layers, by name (`clients.NAME.custom.KEY`).
     pub custom: Named<u64>,

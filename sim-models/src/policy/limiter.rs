@@ -10,10 +10,12 @@ use sim_core::{FieldError, SimDuration, SimTime};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A named token bucket shared by the callers that name it.
 pub struct RateLimiterSpec {
     /// Name that `RateLimit("name")` policies refer to; clients naming the
     /// same limiter share its tokens.
     pub name: String,
+    /// Tokens added per second.
     pub rate_per_s: f64,
     /// Bucket size (default: one second's worth of tokens, at least 1).
     #[serde(default)]
@@ -23,16 +25,20 @@ pub struct RateLimiterSpec {
 const TOKEN_EPSILON: f64 = 1e-9;
 
 #[derive(Clone, Debug)]
+/// A validated token bucket with its tokens and counters.
 pub struct TokenBucket {
     rate_per_ns: f64,
     burst: f64,
     tokens: f64,
     last: SimTime,
+    /// Tokens taken.
     pub granted: u64,
+    /// Calls refused.
     pub rejected: u64,
 }
 
 impl RateLimiterSpec {
+    /// The checked bucket.
     pub fn validate(&self) -> Result<TokenBucket, FieldError> {
         if !(self.rate_per_s.is_finite() && self.rate_per_s > 0.0) {
             return Err(FieldError::new(

@@ -12,6 +12,7 @@ use crate::world::{Outcome, Rejection};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSpec {
+    /// The rate limiter's name (in `rate_limiters`).
     pub limiter: String,
     /// How long a call may wait for a token (default 0: reject at once).
     #[serde(default)]
@@ -19,6 +20,7 @@ pub struct RateLimitSpec {
 }
 
 #[derive(Clone, Debug)]
+/// A validated rate-limit layer.
 pub struct RateLimit {
     /// Index into the scenario's rate limiters.
     limiter: usize,

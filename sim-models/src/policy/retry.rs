@@ -33,6 +33,7 @@ pub struct RetrySpec {
     #[serde(default = "default_retry_on")]
     pub retry_on: Vec<RetryOn>,
     #[serde(default)]
+    /// A retry budget (default: none).
     pub budget: Option<BudgetSpec>,
 }
 
@@ -66,9 +67,13 @@ impl RetryOn {
 /// A validated retry policy with its budget and counters.
 #[derive(Clone, Debug)]
 pub struct Retry {
+    /// Attempts, the first included (`None`: until success).
     pub max_attempts: Option<u32>,
+    /// Delay before each retry.
     pub backoff: Backoff,
+    /// Outcomes retried.
     pub retry_on: Vec<RetryOn>,
+    /// The retry budget, if any.
     pub budget: Option<RetryBudget>,
     retries: u64,
     budget_denied: u64,

@@ -20,11 +20,13 @@ fn two_minutes() -> SimDuration {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Adaptive throttling as written in a caller's spec.
 pub struct ThrottleSpec {
     /// Accept multiplier K (the book suggests 2).
     #[serde(default = "two")]
     pub k: f64,
     #[serde(default = "two_minutes")]
+    /// How far back requests and accepts count (default 2 min).
     pub window: SimDuration,
 }
 
@@ -40,14 +42,17 @@ impl Default for ThrottleSpec {
 const SLOTS: usize = 60;
 
 #[derive(Clone, Debug)]
+/// A validated adaptive throttle with its window.
 pub struct AdaptiveThrottle {
     k: f64,
     /// [requests, accepts]
     window: SlidingWindow<2>,
+    /// Requests refused locally.
     pub rejected: u64,
 }
 
 impl ThrottleSpec {
+    /// The checked throttle.
     pub fn validate(&self) -> Result<AdaptiveThrottle, FieldError> {
         if !(self.k.is_finite() && self.k >= 1.0) {
             return Err(FieldError::new(

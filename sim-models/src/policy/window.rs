@@ -6,6 +6,7 @@
 use sim_core::{SimDuration, SimTime};
 
 #[derive(Clone, Debug)]
+/// A sliding window of `N` integer totals, in buckets.
 pub struct SlidingWindow<const N: usize> {
     slot_ns: u64,
     slots: Vec<[i64; N]>,
@@ -64,6 +65,7 @@ impl<const N: usize> SlidingWindow<N> {
         self.totals
     }
 
+    /// Forgets everything.
     pub fn clear(&mut self) {
         for s in &mut self.slots {
             *s = [0; N];

@@ -8,7 +8,9 @@
 //! two steps, on the parsed file.
 
 mod fragment;
+#[allow(missing_docs)] // see lib.rs: mirrors spec.rs, documented there and in the reference
 pub mod model;
+#[allow(missing_docs)] // see lib.rs: documented in docs/scenario-format.md
 pub mod spec;
 mod validation;
 
@@ -34,19 +36,35 @@ pub fn ron_options() -> ron::Options {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScenarioError {
     /// The file could not be read.
-    Io { file: PathBuf, message: String },
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// Why it could not be read.
+        message: String,
+    },
     /// RON syntax, an unknown field, a value of the wrong type.
     Syntax {
+        /// The file.
         file: PathBuf,
+        /// 1-based line.
         line: usize,
+        /// 1-based column.
         col: usize,
+        /// What is wrong.
         message: String,
     },
     /// A bad `--set path=value`.
-    Override { assignment: String, message: String },
+    Override {
+        /// The `PATH=VALUE` as given.
+        assignment: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Values that parse but make no sense, with their field paths.
     Invalid {
+        /// The file.
         file: PathBuf,
+        /// Every invalid value, with its path.
         errors: Vec<FieldError>,
     },
 }

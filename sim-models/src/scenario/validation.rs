@@ -27,6 +27,7 @@ impl Errors {
             }
         }
     }
+    /// Records an invalid value at `path`.
     pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
         self.0.push(FieldError::new(path, message));
     }

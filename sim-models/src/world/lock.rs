@@ -22,9 +22,15 @@ pub enum LockWake {
     /// Asks for the lock.
     Request,
     /// Its critical section (with the fencing token it got) is over.
-    Done { token: u32 },
+    Done {
+        /// The fencing token it holds.
+        token: u32,
+    },
     /// The lease with this token runs out.
-    Expire { token: u32 },
+    Expire {
+        /// The lease's fencing token.
+        token: u32,
+    },
 }
 
 pub(crate) struct LockRt {

@@ -41,11 +41,15 @@ pub(crate) const MAX_SERIES_BUCKETS: usize = 2000;
 /// How a call (or an attempt) ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
+    /// Succeeded.
     Ok,
     /// A failure turned into a success by a fallback.
     Degraded,
+    /// The service answered with an error.
     Error,
+    /// A timeout or deadline fired.
     Timeout,
+    /// Refused before reaching the service, or by it.
     Rejected(Rejection),
 }
 
@@ -54,15 +58,20 @@ pub enum Outcome {
 pub enum Rejection {
     /// The service's queue was full.
     Server,
+    /// The breaker was open.
     Breaker,
+    /// The bulkhead was full.
     Bulkhead,
+    /// No rate-limiter token in time.
     RateLimit,
+    /// The adaptive throttle refused.
     Throttle,
     /// A custom layer ([`Policy::custom`](crate::policy::Policy::custom)).
     Policy,
 }
 
 impl Outcome {
+    /// Whether the call counts as a success (degraded included).
     pub fn is_success(self) -> bool {
         matches!(self, Outcome::Ok | Outcome::Degraded)
     }
@@ -102,13 +111,19 @@ ids! {
 /// the world routes each to its component.
 #[derive(Copy, Clone, Debug)]
 pub enum Event {
+    /// When client groups issue requests.
     Client(ClientEvent),
     /// A call, its layers and its attempts.
     Call(CallEvent),
+    /// What happens at a service.
     Service(ServiceEvent),
+    /// A fault window opens or closes.
     Fault(FaultEdge),
+    /// What happens at a bus.
     Bus(BusEvent),
+    /// A log consumer wakes up.
     Log(LogEvent),
+    /// A lock contender wakes up.
     Lock(LockEvent),
 }
 
@@ -116,35 +131,66 @@ pub enum Event {
 #[derive(Copy, Clone, Debug)]
 pub enum ClientEvent {
     /// The next arrival (or burst) of an open-loop client group.
-    Arrival { client: ClientId },
+    Arrival {
+        /// The client group.
+        client: ClientId,
+    },
     /// A closed-loop user is ready to send its next request.
-    UserReady { client: ClientId, user: u32 },
+    UserReady {
+        /// The client group.
+        client: ClientId,
+        /// The user within it.
+        user: u32,
+    },
 }
 
 /// What happens to a call: its layers' timers and grants, its attempts.
 #[derive(Copy, Clone, Debug)]
 pub enum CallEvent {
     /// A timer of a call's layer: a timeout, a backoff, a wait.
-    Timer { call: Ref, layer: u8 },
+    Timer {
+        /// The call.
+        call: Ref,
+        /// The layer's position in its caller.
+        layer: u8,
+    },
     /// A slot a layer waited for was handed to the call (a bulkhead).
-    Grant { call: Ref, layer: u8 },
+    Grant {
+        /// The call.
+        call: Ref,
+        /// The layer's position in its caller.
+        layer: u8,
+    },
     /// An attempt reaches its service after the network delay.
-    Transmit { attempt: Ref },
+    Transmit {
+        /// The attempt.
+        attempt: Ref,
+    },
     /// An attempt's answer reaches the caller.
-    Reply { attempt: Ref, outcome: Outcome },
+    Reply {
+        /// The attempt.
+        attempt: Ref,
+        /// How it ended.
+        outcome: Outcome,
+    },
 }
 
 /// What happens at a service.
 #[derive(Copy, Clone, Debug)]
 pub enum ServiceEvent {
     /// A job's own work at a service is done.
-    WorkDone { job: Ref },
+    WorkDone {
+        /// The job.
+        job: Ref,
+    },
 }
 
 /// A fault window opens or closes.
 #[derive(Copy, Clone, Debug)]
 pub struct FaultEdge {
+    /// The fault.
     pub fault: FaultId,
+    /// Its window opens (true) or closes.
     pub begin: bool,
 }
 
@@ -153,24 +199,38 @@ pub struct FaultEdge {
 pub enum BusEvent {
     /// A bus consumer's work is done, its backoff is over, or it is back
     /// from a crash.
-    ConsumerReady { bus: BusId, consumer: u32 },
+    ConsumerReady {
+        /// The bus.
+        bus: BusId,
+        /// The consumer.
+        consumer: u32,
+    },
     /// A delayed message (redelivery delay or visibility timeout) is due.
-    MessageDue { msg: Ref },
+    MessageDue {
+        /// The message.
+        msg: Ref,
+    },
 }
 
 /// A log consumer wakes up.
 #[derive(Copy, Clone, Debug)]
 pub struct LogEvent {
+    /// The log.
     pub log: LogId,
+    /// The consumer.
     pub consumer: u32,
+    /// Why it wakes.
     pub wake: LogWake,
 }
 
 /// A lock contender wakes up.
 #[derive(Copy, Clone, Debug)]
 pub struct LockEvent {
+    /// The lock.
     pub lock: LockId,
+    /// The contender.
     pub contender: u32,
+    /// Why it wakes.
     pub wake: LockWake,
 }
 
@@ -374,9 +434,13 @@ pub struct RunOptions {
 /// What one replication produced.
 #[derive(Clone, Debug)]
 pub struct RunOutput {
+    /// Every metric of the replication.
     pub metrics: RunMetrics,
+    /// Its time series.
     pub series: Series,
+    /// Its trace lines (with `RunOptions::trace`).
     pub trace: Vec<String>,
+    /// Events handled.
     pub events: u64,
 }
 
@@ -384,8 +448,10 @@ pub struct RunOutput {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
+    /// The engine stopped (a zero-delay storm).
     Engine(#[from] SimError),
     #[error("stopped after {0} events (--max-events)")]
+    /// The run reached `max_events`.
     EventLimit(u64),
 }
 

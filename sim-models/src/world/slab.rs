@@ -23,6 +23,7 @@ struct Row<T> {
 }
 
 #[derive(Clone, Debug)]
+/// Rows named by generational references.
 pub struct Slab<T> {
     rows: Vec<Row<T>>,
     free: Vec<u32>,
@@ -40,6 +41,7 @@ impl<T> Default for Slab<T> {
 }
 
 impl<T> Slab<T> {
+    /// Stores `value` in a free row.
     pub fn insert(&mut self, value: T) -> Ref {
         self.live += 1;
         match self.free.pop() {
@@ -63,6 +65,7 @@ impl<T> Slab<T> {
     }
 
     #[inline]
+    /// The row, if `r` still names it.
     pub fn get(&self, r: Ref) -> Option<&T> {
         let row = self.rows.get(r.idx as usize)?;
         if row.generation == r.generation {
@@ -73,6 +76,7 @@ impl<T> Slab<T> {
     }
 
     #[inline]
+    /// The row, if `r` still names it.
     pub fn get_mut(&mut self, r: Ref) -> Option<&mut T> {
         let row = self.rows.get_mut(r.idx as usize)?;
         if row.generation == r.generation {
@@ -82,10 +86,12 @@ impl<T> Slab<T> {
         }
     }
 
+    /// Whether `r` still names a row.
     pub fn contains(&self, r: Ref) -> bool {
         self.get(r).is_some()
     }
 
+    /// Takes the row out; `r` and copies of it no longer resolve.
     pub fn remove(&mut self, r: Ref) -> Option<T> {
         let row = self.rows.get_mut(r.idx as usize)?;
         if row.generation != r.generation {
@@ -98,10 +104,12 @@ impl<T> Slab<T> {
         Some(value)
     }
 
+    /// Rows in use.
     pub fn len(&self) -> usize {
         self.live
     }
 
+    /// Whether no row is in use.
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }
