@@ -4,7 +4,9 @@
 #   - `sim run NAME --json` of every shipped experiment (experiments/*.ron),
 #   - `sim baseline NAME` of every experiment with a committed baseline,
 #   - `sim sweep NAME` results.json and results.csv of every shipped sweep,
-#   - `sim run NAME --trace` of S1 (the event-by-event trace).
+#   - `sim run NAME --trace` of S1 (the event-by-event trace),
+#   - `sim run NAME` (the text summary, its wall-clock time left out) of
+#     every shipped experiment.
 #
 #   scripts/compare-outputs.sh                 HEAD~1 against the work tree
 #   scripts/compare-outputs.sh BASE            BASE against the work tree
@@ -45,13 +47,14 @@ build() {
 outputs() {
     local sim="$1" src="$2" out="$3"
     rm -rf "$out"
-    mkdir -p "$out/run" "$out/baseline" "$out/sweep" "$out/trace"
+    mkdir -p "$out/run" "$out/baseline" "$out/sweep" "$out/trace" "$out/summary"
     (
         cd "$src"
         for f in experiments/*.ron; do
             case "$f" in *.sweep.ron) continue ;; esac
             n="$(basename "$f" .ron)"
             "$sim" run "$f" --json > "$out/run/$n.json"
+            "$sim" run "$f" | sed '1s/ events in [0-9.]* s)/ events)/' > "$out/summary/$n.txt"
             if [ -f "experiments/baselines/$n.json" ]; then
                 "$sim" baseline "$f" -o "$out/baseline/$n.json" > /dev/null
             fi

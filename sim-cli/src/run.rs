@@ -6,6 +6,7 @@ use serde_json::Value;
 use sim_experiments::{runner, scenarios, sweep};
 use sim_models::results::metric_leaves;
 use sim_models::world::RunOptions;
+use sim_results::metrics::{self, Group, Unit};
 
 use crate::error::{CliError, Result};
 use crate::table::Table;
@@ -158,124 +159,43 @@ fn names(doc: &Value, group: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const CLIENT_ROWS: &[(&str, &str, Fmt)] = &[
-    ("requests", "offered", Fmt::Count),
-    ("ok", "ok", Fmt::Count),
-    ("degraded (fallback)", "degraded", Fmt::Count),
-    ("failed", "failed", Fmt::Count),
-    ("unfinished", "unfinished", Fmt::Count),
-    ("success rate", "success_rate", Fmt::Percent),
-    ("attempts", "attempts", Fmt::Count),
-    ("retries", "retries", Fmt::Count),
-    ("timeouts", "timeouts", Fmt::Count),
-    ("cb_open", "cb_open", Fmt::Count),
-    ("bulkhead rejected", "bulkhead_rejected", Fmt::Count),
-    ("rate limited", "rate_limited", Fmt::Count),
-    ("throttled", "throttled", Fmt::Count),
-    ("retries denied by budget", "budget_denied", Fmt::Count),
-    ("retry amplification", "retry_amplification", Fmt::Ratio),
-    ("latency p50 (ms)", "latency_ms.p50", Fmt::Ms),
-    ("latency p95 (ms)", "latency_ms.p95", Fmt::Ms),
-    ("latency p99 (ms)", "latency_ms.p99", Fmt::Ms),
-    ("latency mean (ms)", "latency_ms.mean", Fmt::Ms),
-    ("time to recover (s)", "time_to_recover_s", Fmt::Secs),
-    ("last request done (s)", "makespan_s", Fmt::Secs),
-];
-
-const SERVICE_ROWS: &[(&str, &str, Fmt)] = &[
-    ("arrivals (attempts)", "arrivals", Fmt::Count),
-    ("ok", "ok", Fmt::Count),
-    ("errors", "errors", Fmt::Count),
-    ("rejected (queue full)", "rejected", Fmt::Count),
-    ("lost to outages", "lost", Fmt::Count),
-    ("cancelled", "cancelled", Fmt::Count),
-    ("orphaned (wasted)", "orphaned", Fmt::Count),
-    ("load amplification", "amplification", Fmt::Ratio),
-    ("in flight mean", "in_flight_mean", Fmt::Ratio),
-    ("in flight max", "in_flight_max", Fmt::Count),
-    ("queue mean", "queue_mean", Fmt::Ratio),
-    ("queue max", "queue_max", Fmt::Count),
-    ("latency p99 (ms)", "latency_ms.p99", Fmt::Ms),
-];
-
-const BUS_ROWS: &[(&str, &str, Fmt)] = &[
-    ("published", "published", Fmt::Count),
-    ("acknowledged", "ok", Fmt::Count),
-    ("dead-lettered", "dead_lettered", Fmt::Count),
-    ("dropped", "dropped", Fmt::Count),
-    ("pending at end", "pending", Fmt::Count),
-    ("deliveries", "delivered", Fmt::Count),
-    ("failed deliveries", "failed_deliveries", Fmt::Count),
-    ("redeliveries", "retries", Fmt::Count),
-    ("delivery timeouts", "timeouts", Fmt::Count),
-    ("consumer crashes", "crashes", Fmt::Count),
-    ("duplicates processed", "duplicates", Fmt::Count),
-    ("repeats deduplicated", "deduplicated", Fmt::Count),
-    ("depth mean", "depth_mean", Fmt::Ratio),
-    ("depth max", "depth_max", Fmt::Count),
-    ("producer blocked (s)", "producer_blocked_s", Fmt::Secs),
-    ("delivery p99 (ms)", "delivery_latency_ms.p99", Fmt::Ms),
-    ("end-to-end p50 (ms)", "end_to_end_latency_ms.p50", Fmt::Ms),
-    ("end-to-end p99 (ms)", "end_to_end_latency_ms.p99", Fmt::Ms),
-];
-
-const LOG_ROWS: &[(&str, &str, Fmt)] = &[
-    ("appended", "appended", Fmt::Count),
-    ("processed", "processed", Fmt::Count),
-    ("duplicates (replayed)", "duplicates", Fmt::Count),
-    ("commits", "commits", Fmt::Count),
-    ("consumer crashes", "crashes", Fmt::Count),
-    ("lag mean", "lag_mean", Fmt::Ratio),
-    ("lag max", "lag_max", Fmt::Count),
-    ("lag at end", "lag_end", Fmt::Count),
-    ("catch-up after last outage (s)", "catch_up_s", Fmt::Secs),
-    ("producers blocked (s)", "producer_blocked_s", Fmt::Secs),
-    ("end-to-end p50 (ms)", "end_to_end_latency_ms.p50", Fmt::Ms),
-    ("end-to-end p99 (ms)", "end_to_end_latency_ms.p99", Fmt::Ms),
-];
-
-const LOCK_ROWS: &[(&str, &str, Fmt)] = &[
-    ("acquisitions", "acquisitions", Fmt::Count),
-    ("completed holding the lease", "completed", Fmt::Count),
-    ("lease expirations", "lease_expirations", Fmt::Count),
-    ("unsafe writes", "unsafe_writes", Fmt::Count),
-    ("writes refused by fencing", "rejected_writes", Fmt::Count),
-    ("wait p50 (ms)", "wait_ms.p50", Fmt::Ms),
-    ("wait p99 (ms)", "wait_ms.p99", Fmt::Ms),
-];
+/// How a metric's unit is shown in a table cell.
+fn fmt_of(unit: Unit) -> Fmt {
+    match unit {
+        Unit::Count => Fmt::Count,
+        Unit::Ratio => Fmt::Ratio,
+        Unit::Fraction => Fmt::Percent,
+        Unit::Ms => Fmt::Ms,
+        Unit::Seconds => Fmt::Secs,
+    }
+}
 
 /// Rows that are all zero or all missing are left out of the tables, so a
 /// scenario without a bulkhead shows no bulkhead row.
-fn group_table(doc: &Value, group: &str, rows: &[(&str, &str, Fmt)]) -> Option<Table> {
-    let names = names(doc, group);
+fn group_table(doc: &Value, group: Group) -> Option<Table> {
+    let key = group.key();
+    let names = names(doc, key);
     if names.is_empty() {
         return None;
     }
-    let mut t = Table::new(group, names.clone());
-    for (label, suffix, fmt) in rows {
+    let mut t = Table::new(key, names.clone());
+    for m in metrics::of_group(group) {
         let paths: Vec<String> = names
             .iter()
-            .map(|n| format!("{group}.{n}.{suffix}"))
+            .map(|n| format!("{key}.{n}.{}", m.field))
             .collect();
-        let always = matches!(
-            *suffix,
-            "offered"
-                | "ok"
-                | "failed"
-                | "arrivals"
-                | "latency_ms.p99"
-                | "published"
-                | "appended"
-                | "unsafe_writes"
-        );
         let any_nonzero = paths.iter().any(|p| {
             p.split('.')
                 .try_fold(doc, |node, key| node.get(key))
                 .and_then(Value::as_f64)
                 .is_some_and(|x| x != 0.0)
         });
-        if always || any_nonzero {
-            t.row(label, paths.iter().map(|p| cell(doc, p, *fmt)).collect());
+        if m.always_shown || any_nonzero {
+            let fmt = fmt_of(m.unit);
+            t.row(
+                &m.heading(),
+                paths.iter().map(|p| cell(doc, p, fmt)).collect(),
+            );
         }
     }
     Some(t)
@@ -304,11 +224,11 @@ pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String
     }
     for t in [
         crate::table::paths_table(doc),
-        group_table(doc, "clients", CLIENT_ROWS),
-        group_table(doc, "services", SERVICE_ROWS),
-        group_table(doc, "buses", BUS_ROWS),
-        group_table(doc, "logs", LOG_ROWS),
-        group_table(doc, "locks", LOCK_ROWS),
+        group_table(doc, Group::Clients),
+        group_table(doc, Group::Services),
+        group_table(doc, Group::Buses),
+        group_table(doc, Group::Logs),
+        group_table(doc, Group::Locks),
     ]
     .into_iter()
     .flatten()

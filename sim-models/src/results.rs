@@ -25,35 +25,7 @@ pub const CI_LEVEL: f64 = 0.95;
 /// series or intervals).
 pub const METRIC_GROUPS: [&str; 6] = ["clients", "services", "buses", "logs", "locks", "engine"];
 
-/// Numeric leaves of `v` in document order, as (dotted path, value).
-pub fn flatten(v: &Value) -> Vec<(String, Option<f64>)> {
-    fn walk(v: &Value, path: &str, out: &mut Vec<(String, Option<f64>)>) {
-        match v {
-            Value::Object(map) => {
-                for (k, child) in map {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(child, &p, out);
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter().enumerate() {
-                    walk(child, &format!("{path}[{i}]"), out);
-                }
-            }
-            Value::Number(n) => out.push((path.to_string(), n.as_f64())),
-            Value::Null => out.push((path.to_string(), None)),
-            Value::Bool(b) => out.push((path.to_string(), Some(f64::from(u8::from(*b))))),
-            Value::String(_) => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, "", &mut out);
-    out
-}
+pub use sim_results::flatten;
 
 /// The metric leaves of a result document, `engine` excluded (event counts
 /// are not a property of the system being studied).
@@ -171,20 +143,6 @@ pub fn aggregate(scenario: &Scenario, seed: u64, outputs: &[RunOutput]) -> Value
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn flatten_walks_objects_and_arrays_in_order() {
-        let v = json!({"a": {"b": 1, "c": [ {"d": 2.5} ], "s": "x", "n": null}, "t": true});
-        assert_eq!(
-            flatten(&v),
-            vec![
-                ("a.b".to_string(), Some(1.0)),
-                ("a.c[0].d".to_string(), Some(2.5)),
-                ("a.n".to_string(), None),
-                ("t".to_string(), Some(1.0)),
-            ]
-        );
-    }
 
     #[test]
     fn set_leaf_reaches_indexed_paths() {

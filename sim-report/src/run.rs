@@ -857,8 +857,7 @@ fn metrics_table(doc: &Value, group: &str) -> Option<Table> {
     let mut paths: Vec<String> = Vec::new();
     let mut leaves: Vec<Vec<(String, Option<f64>)>> = Vec::new();
     for m in &members {
-        let mut out = Vec::new();
-        flatten(doc.get(group)?.get(m)?, "", &mut out);
+        let out = sim_results::flatten(doc.get(group)?.get(m)?);
         for (p, _) in &out {
             if !paths.contains(p) {
                 paths.push(p.clone());
@@ -902,29 +901,4 @@ fn metrics_table(doc: &Value, group: &str) -> Option<Table> {
         header,
         rows,
     })
-}
-
-/// Numeric leaves (booleans as 0/1, nulls as missing) in document order.
-fn flatten(v: &Value, path: &str, out: &mut Vec<(String, Option<f64>)>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                let p = if path.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{path}.{k}")
-                };
-                flatten(c, &p, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, c) in items.iter().enumerate() {
-                flatten(c, &format!("{path}[{i}]"), out);
-            }
-        }
-        Value::Number(n) => out.push((path.to_string(), n.as_f64())),
-        Value::Bool(b) => out.push((path.to_string(), Some(f64::from(u8::from(*b))))),
-        Value::Null => out.push((path.to_string(), None)),
-        Value::String(_) => {}
-    }
 }
