@@ -58,27 +58,32 @@ fn every_scenario_field_is_in_the_reference() {
     let sources: &[(&str, &[&str])] = &[
         (
             "sim-models/src/scenario/spec.rs",
+            &["ScenarioFile", "MetricsSpec", "CallSpec", "ClientSpec"],
+        ),
+        (
+            "sim-models/src/scenario/service.rs",
+            &["ServiceSpec", "OverloadSpec"],
+        ),
+        (
+            "sim-models/src/scenario/client.rs",
+            &["WorkloadSpec", "RateStep"],
+        ),
+        ("sim-models/src/scenario/fault.rs", &["FaultSpec"]),
+        (
+            "sim-models/src/scenario/bus.rs",
             &[
-                "ScenarioFile",
-                "MetricsSpec",
-                "ServiceSpec",
-                "OverloadSpec",
-                "CallSpec",
-                "ClientSpec",
-                "WorkloadSpec",
-                "RateStep",
-                "FaultSpec",
                 "BusSpec",
                 "HandlerSpec",
                 "RedeliverySpec",
                 "IdempotencySpec",
                 "ConsumerCrashSpec",
-                "LogSpec",
-                "CommitSpec",
-                "LogCrashSpec",
-                "LockSpec",
             ],
         ),
+        (
+            "sim-models/src/scenario/log.rs",
+            &["LogSpec", "CommitSpec", "LogCrashSpec"],
+        ),
+        ("sim-models/src/scenario/lock.rs", &["LockSpec"]),
         ("sim-core/src/dist.rs", &["DistSpec"]),
         ("sim-models/src/policy/backoff.rs", &["BackoffSpec"]),
         (

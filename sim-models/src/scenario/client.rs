@@ -1,0 +1,295 @@
+//! Client groups: workloads (open and closed loop) and their target, as
+//! written in a file and validated. Their runtime is `world/client.rs`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{Dist, DistSpec, SimDuration, SimTime};
+
+use super::model::*;
+use super::spec::*;
+use super::validation::*;
+
+// The file format.
+
+fn yes() -> bool {
+    true
+}
+
+/// How requests arrive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum WorkloadSpec {
+    /// Open loop, exponential gaps.
+    Poisson { rate_per_s: f64 },
+    /// Open loop, equal gaps.
+    Constant { rate_per_s: f64 },
+    /// Open loop: `size` requests at once, one burst every `every` (S1:
+    /// 350 every 80ms). With `size` equal to `requests`, all at once.
+    Bursts { size: u32, every: SimDuration },
+    /// Open loop, piecewise-constant rate: each step holds from its `at`
+    /// until the next step (e.g. 8/s with a 5 s spike to 30/s). Poisson
+    /// arrivals unless `poisson: false` (equal gaps).
+    Schedule {
+        steps: Vec<RateStep>,
+        #[serde(default = "yes")]
+        poisson: bool,
+    },
+    /// Open loop: arrival instants from a CSV file (path relative to the
+    /// scenario), one per line in the first column, either seconds
+    /// ("0.125") or with a unit ("125ms"); a header line is skipped.
+    Replay { file: String },
+    /// Closed loop: `users` callers, each sending a request, waiting for it
+    /// to end, then thinking before the next.
+    ClosedLoop {
+        users: u32,
+        #[serde(default)]
+        think: Option<DistSpec>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateStep {
+    pub at: SimDuration,
+    pub rate_per_s: f64,
+}
+
+// Validated.
+
+/// Where a client's requests go.
+#[derive(Clone, Debug)]
+pub enum ClientTarget {
+    /// Calls to a service through the client's policies.
+    Service(Box<Caller>),
+    /// Publishes to a bus (index into `Scenario::buses`).
+    Bus(usize),
+    /// Appends to a log (index into `Scenario::logs`).
+    Log(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub name: String,
+    pub workload: Workload,
+    pub requests: Option<u64>,
+    pub start: SimTime,
+    pub stop: Option<SimTime>,
+    pub target: ClientTarget,
+}
+
+#[derive(Clone, Debug)]
+pub enum Workload {
+    Poisson {
+        mean_gap: Dist,
+    },
+    Constant {
+        gap: SimDuration,
+    },
+    Bursts {
+        size: u32,
+        every: SimDuration,
+    },
+    /// Steps sorted by time; rates per second.
+    Schedule {
+        steps: Vec<(SimTime, f64)>,
+        poisson: bool,
+    },
+    Replay {
+        arrivals: Vec<SimTime>,
+    },
+    ClosedLoop {
+        users: u32,
+        think: Option<Dist>,
+    },
+}
+
+// Validation.
+
+pub(super) fn validate_client(
+    e: &mut Errors,
+    path: &str,
+    c: &ClientSpec,
+    names: &Names,
+    base_dir: &Path,
+    duration: Option<SimDuration>,
+) -> Option<Client> {
+    let before = e.0.len();
+    let target = if let Some(b) = find(names.buses, &c.target) {
+        no_policies(e, path, c, "a bus");
+        Some(ClientTarget::Bus(b))
+    } else if let Some(l) = find(names.logs, &c.target) {
+        no_policies(e, path, c, "a log");
+        Some(ClientTarget::Log(l))
+    } else {
+        validate_caller(e, path, &c.call(), names).map(|c| ClientTarget::Service(Box::new(c)))
+    };
+    let wpath = format!("{path}.workload");
+    let workload = match &c.workload {
+        WorkloadSpec::Poisson { rate_per_s } => e
+            .check(&wpath, positive_rate(*rate_per_s, "rate_per_s"))
+            .map(|r| Workload::Poisson {
+                mean_gap: Dist::exponential(SimDuration::from_secs_f64(1.0 / r)),
+            }),
+        WorkloadSpec::Constant { rate_per_s } => e
+            .check(&wpath, positive_rate(*rate_per_s, "rate_per_s"))
+            .map(|r| Workload::Constant {
+                gap: SimDuration::from_secs_f64(1.0 / r),
+            }),
+        WorkloadSpec::Bursts { size, every } => {
+            if *size == 0 {
+                e.push(format!("{wpath}.size"), "must be >= 1");
+            }
+            if every.is_zero() {
+                e.push(format!("{wpath}.every"), "must be > 0");
+            }
+            Some(Workload::Bursts {
+                size: *size,
+                every: *every,
+            })
+        }
+        WorkloadSpec::Schedule { steps, poisson } => {
+            if steps.is_empty() {
+                e.push(format!("{wpath}.steps"), "must hold at least one step");
+            }
+            for (i, s) in steps.iter().enumerate() {
+                if !(s.rate_per_s.is_finite() && s.rate_per_s >= 0.0) {
+                    e.push(
+                        format!("{wpath}.steps[{i}].rate_per_s"),
+                        format!("must be a finite number >= 0, got {}", s.rate_per_s),
+                    );
+                }
+                if i > 0 && s.at <= steps[i - 1].at {
+                    e.push(
+                        format!("{wpath}.steps[{i}].at"),
+                        "steps must be in increasing order of time",
+                    );
+                }
+            }
+            Some(Workload::Schedule {
+                steps: steps
+                    .iter()
+                    .map(|s| (SimTime::at(s.at), s.rate_per_s))
+                    .collect(),
+                poisson: *poisson,
+            })
+        }
+        WorkloadSpec::Replay { file } => match load_replay(&base_dir.join(file)) {
+            Ok(arrivals) => Some(Workload::Replay { arrivals }),
+            Err(msg) => {
+                e.push(format!("{wpath}.file"), msg);
+                None
+            }
+        },
+        WorkloadSpec::ClosedLoop { users, think } => {
+            if *users == 0 {
+                e.push(format!("{wpath}.users"), "must be >= 1");
+            }
+            let think = match think {
+                None => Some(None),
+                Some(d) => dist(e, &format!("{wpath}.think"), d).map(Some),
+            };
+            think.map(|think| Workload::ClosedLoop {
+                users: *users,
+                think,
+            })
+        }
+    };
+    if c.requests == Some(0) {
+        e.push(
+            format!("{path}.requests"),
+            "must be >= 1 (or None for no limit)",
+        );
+    }
+    if let Some(stop) = c.stop
+        && stop <= c.start
+    {
+        e.push(format!("{path}.stop"), "must be after start");
+    }
+    let finite = c.requests.is_some()
+        || c.stop.is_some()
+        || matches!(c.workload, WorkloadSpec::Replay { .. });
+    if duration.is_none() && !finite {
+        e.push(
+            format!("{path}.requests"),
+            "the scenario has no duration, so this client needs a requests limit or a stop time",
+        );
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Client {
+        name: c.name.clone(),
+        workload: workload?,
+        requests: c.requests,
+        start: SimTime::at(c.start),
+        stop: c.stop.map(SimTime::at),
+        target: target?,
+    })
+}
+
+/// Reads arrival instants: first CSV column, seconds or a duration with a
+/// unit; a first line that is not a time is a header.
+pub(super) fn load_replay(path: &Path) -> Result<Vec<SimTime>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let cell = line.split(',').next().unwrap_or("").trim();
+        if cell.is_empty() || cell.starts_with('#') {
+            continue;
+        }
+        let parsed = cell.parse::<SimDuration>().ok().or_else(|| {
+            cell.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(SimDuration::from_secs_f64)
+        });
+        match parsed {
+            Some(d) => out.push(SimTime::at(d)),
+            None if n == 0 => {} // header
+            None => {
+                return Err(format!(
+                    "{}:{}: {cell:?} is not a time (seconds, or a duration like \"125ms\")",
+                    path.display(),
+                    n + 1
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("{} holds no arrival times", path.display()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Clients that publish to a bus or append to a log have no call policies.
+pub(super) fn no_policies(e: &mut Errors, path: &str, c: &ClientSpec, what: &str) {
+    for field in c.call_fields_set() {
+        e.push(
+            format!("{path}.{field}"),
+            format!(
+                "the target {:?} is {what}: publishing has no call policies",
+                c.target
+            ),
+        );
+    }
+}
+
+/// The span of schedule steps whose rate exceeds the schedule's first rate.
+pub(super) fn schedule_spike_span(clients: &[Client]) -> Option<(SimTime, SimTime)> {
+    let mut windows = Vec::new();
+    for c in clients {
+        if let Workload::Schedule { steps, .. } = &c.workload {
+            let base = steps.first().map_or(0.0, |s| s.1);
+            for (k, &(at, rate)) in steps.iter().enumerate() {
+                if rate > base {
+                    let end = steps.get(k + 1).map_or(SimTime::MAX, |s| s.0);
+                    windows.push((at, end));
+                }
+            }
+        }
+    }
+    span(&windows)
+}

@@ -1,0 +1,191 @@
+//! The fault schedule: outages, latency and error spikes, capacity drops,
+//! as written in a file and validated. Faults act in `world/service.rs`,
+//! `world/bus.rs` and `world/log.rs`.
+
+use serde::{Deserialize, Serialize};
+use sim_core::{SimDuration, SimTime};
+
+use super::model::*;
+use super::spec::*;
+use super::validation::*;
+
+// The file format.
+
+/// Whether an unavailable service answers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutageMode {
+    /// Every request fails at once with an error (connection refused).
+    #[default]
+    FailFast,
+    /// Requests vanish without an answer; only a caller's timeout ends them.
+    Hang,
+}
+
+/// A fault at simulated times [start, end). `target` names a service (or,
+/// for outages, a bus or log: the broker).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum FaultSpec {
+    /// Unavailable: work in progress is lost (failed at once with FailFast,
+    /// dropped silently with Hang) and arrivals are refused or dropped.
+    Outage {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        #[serde(default)]
+        mode: OutageMode,
+    },
+    /// Jobs starting in the window take `service_time * multiply + add`.
+    LatencySpike {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        #[serde(default)]
+        add: SimDuration,
+        #[serde(default = "one_f")]
+        multiply: f64,
+    },
+    /// Jobs starting in the window also fail with this probability
+    /// (independently of the service's own failures).
+    ErrorSpike {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        failure_probability: f64,
+    },
+    /// The service has only `workers` workers in the window; jobs in service
+    /// finish, new ones wait.
+    CapacityDrop {
+        target: String,
+        start: SimDuration,
+        end: SimDuration,
+        workers: u32,
+    },
+}
+
+impl FaultSpec {
+    pub fn target(&self) -> &str {
+        match self {
+            FaultSpec::Outage { target, .. }
+            | FaultSpec::LatencySpike { target, .. }
+            | FaultSpec::ErrorSpike { target, .. }
+            | FaultSpec::CapacityDrop { target, .. } => target,
+        }
+    }
+    pub fn window(&self) -> (SimDuration, SimDuration) {
+        match self {
+            FaultSpec::Outage { start, end, .. }
+            | FaultSpec::LatencySpike { start, end, .. }
+            | FaultSpec::ErrorSpike { start, end, .. }
+            | FaultSpec::CapacityDrop { start, end, .. } => (*start, *end),
+        }
+    }
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FaultSpec::Outage { .. } => "outage",
+            FaultSpec::LatencySpike { .. } => "latency_spike",
+            FaultSpec::ErrorSpike { .. } => "error_spike",
+            FaultSpec::CapacityDrop { .. } => "capacity_drop",
+        }
+    }
+}
+
+// Validated.
+
+/// What a fault hits.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FaultTarget {
+    Service(usize),
+    /// The broker of a bus: outages only.
+    Bus(usize),
+    /// The broker of a log: outages only.
+    Log(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub spec: FaultSpec,
+    pub target: FaultTarget,
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+// Validation.
+
+pub(super) fn validate_fault(
+    e: &mut Errors,
+    path: &str,
+    f: &FaultSpec,
+    names: &Names,
+) -> Option<Fault> {
+    let before = e.0.len();
+    let target = if let Some(s) = find(names.services, f.target()) {
+        Some(FaultTarget::Service(s))
+    } else if let Some(b) = find(names.buses, f.target()) {
+        Some(FaultTarget::Bus(b))
+    } else {
+        find(names.logs, f.target()).map(FaultTarget::Log)
+    };
+    match target {
+        None => e.push(
+            format!("{path}.target"),
+            format!("no service, bus or log named {:?}", f.target()),
+        ),
+        Some(FaultTarget::Bus(_) | FaultTarget::Log(_))
+            if !matches!(f, FaultSpec::Outage { .. }) =>
+        {
+            e.push(
+                format!("{path}.target"),
+                format!(
+                    "{:?} is a bus or log: only outages apply to brokers",
+                    f.target()
+                ),
+            )
+        }
+        Some(_) => {}
+    }
+    let (start, end) = f.window();
+    if end <= start {
+        e.push(
+            format!("{path}.end"),
+            format!("must be after start ({start}), got {end}"),
+        );
+    }
+    match f {
+        FaultSpec::LatencySpike { multiply, .. } => {
+            if !(multiply.is_finite() && *multiply >= 0.0) {
+                e.push(
+                    format!("{path}.multiply"),
+                    format!("must be >= 0, got {multiply}"),
+                );
+            }
+        }
+        FaultSpec::ErrorSpike {
+            failure_probability,
+            ..
+        } => {
+            e.check(
+                path,
+                Probability::new(*failure_probability, "failure_probability"),
+            );
+        }
+        FaultSpec::CapacityDrop { workers, .. } => {
+            if *workers == 0 {
+                e.push(
+                    format!("{path}.workers"),
+                    "must be >= 1 (use an Outage for no capacity at all)",
+                );
+            }
+        }
+        FaultSpec::Outage { .. } => {}
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(Fault {
+        spec: f.clone(),
+        target: target?,
+        start: SimTime::at(start),
+        end: SimTime::at(end),
+    })
+}
