@@ -32,10 +32,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// The result and file-format types are documented field by field where
-// users read them (README's `--json` section, docs/scenario-format.md,
-// which tests/tests/docs.rs keeps complete); their rustdoc is still to do.
-#[allow(missing_docs)]
 pub mod metrics;
 pub mod policy;
 pub mod results;

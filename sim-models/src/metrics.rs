@@ -33,25 +33,34 @@ impl<T: Serialize> Serialize for Named<T> {
 /// Everything one replication measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunMetrics {
+    /// Per client group, in scenario order.
     pub clients: Named<ClientMetrics>,
+    /// Per service.
     pub services: Named<ServiceMetrics>,
     #[serde(skip_serializing_if = "Named::is_empty")]
+    /// Per bus (absent without buses).
     pub buses: Named<BusMetrics>,
     #[serde(skip_serializing_if = "Named::is_empty")]
+    /// Per log (absent without logs).
     pub logs: Named<LogMetrics>,
     #[serde(skip_serializing_if = "Named::is_empty")]
+    /// Per lock (absent without locks).
     pub locks: Named<LockMetrics>,
+    /// What the engine did.
     pub engine: EngineMetrics,
 }
 
 impl<T> Named<T> {
+    /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// What the engine did (not a property of the system studied).
 pub struct EngineMetrics {
+    /// Events handled.
     pub events: u64,
     /// Simulated time at the end of the run.
     pub end_s: f64,
@@ -60,12 +69,19 @@ pub struct EngineMetrics {
 /// Requests that failed, by the outcome that ended them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct FailureBreakdown {
+    /// The service answered with an error.
     pub error: u64,
+    /// A timeout or deadline fired.
     pub timeout: u64,
+    /// The breaker refused.
     pub breaker: u64,
+    /// The bulkhead refused.
     pub bulkhead: u64,
+    /// The rate limiter refused.
     pub rate_limiter: u64,
+    /// The adaptive throttle refused.
     pub throttle: u64,
+    /// The service refused (queue full).
     pub server_rejected: u64,
     /// Refused by a custom layer (absent when none did).
     #[serde(skip_serializing_if = "is_zero")]
@@ -85,17 +101,21 @@ pub struct ClientMetrics {
     pub target: String,
     /// Requests issued by the workload.
     pub offered: u64,
+    /// Requests that succeeded.
     pub ok: u64,
     /// Failed calls turned into successes by a fallback.
     pub degraded: u64,
+    /// Requests that failed (`failures` says why).
     pub failed: u64,
     /// Still in progress when the run ended.
     pub unfinished: u64,
     /// (ok + degraded) / offered.
     pub success_rate: Option<f64>,
+    /// Failed requests by the outcome that ended them.
     pub failures: FailureBreakdown,
     /// Attempts sent to the target (first attempts and retries).
     pub attempts: u64,
+    /// Retries made.
     pub retries: u64,
     /// Attempts ended by the per-attempt timeout.
     pub timeouts: u64,
@@ -103,11 +123,15 @@ pub struct ClientMetrics {
     pub deadlines_exceeded: u64,
     /// Calls refused because the breaker was open (or its probes were out).
     pub cb_open: u64,
+    /// Attempts the bulkhead refused.
     pub bulkhead_rejected: u64,
+    /// Attempts the rate limiter refused.
     pub rate_limited: u64,
+    /// Attempts the adaptive throttle refused.
     pub throttled: u64,
     /// Retries refused by the retry budget.
     pub budget_denied: u64,
+    /// Times the breaker opened.
     pub breaker_opened: u64,
     /// Attempts per offered request.
     pub retry_amplification: Option<f64>,
@@ -144,22 +168,32 @@ pub struct ClientMetrics {
 /// Calls a service makes downstream.
 #[derive(Clone, Debug, Serialize)]
 pub struct CallMetrics {
+    /// The service called.
     pub target: String,
+    /// Calls made (one per job that reached this call).
     pub calls: u64,
+    /// Attempts sent.
     pub attempts: u64,
+    /// Retries made.
     pub retries: u64,
+    /// Attempts that timed out.
     pub timeouts: u64,
+    /// Calls the breaker refused.
     pub cb_open: u64,
+    /// Calls that failed.
     pub failed: u64,
     /// Attempts per call at this hop.
     pub retry_amplification: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One service: what reached it and what it did.
 pub struct ServiceMetrics {
     /// Attempts that reached the service.
     pub arrivals: u64,
+    /// Jobs that succeeded.
     pub ok: u64,
+    /// Jobs that failed.
     pub errors: u64,
     /// Refused because the queue was full.
     pub rejected: u64,
@@ -175,12 +209,17 @@ pub struct ServiceMetrics {
     /// this service: the load multiplication it sees (S4's 3 tiers of 3
     /// retries give 64 at the bottom).
     pub amplification: Option<f64>,
+    /// Jobs in service, time-weighted mean.
     pub in_flight_mean: f64,
+    /// Jobs in service, most at once.
     pub in_flight_max: u64,
+    /// Jobs waiting, time-weighted mean.
     pub queue_mean: f64,
+    /// Jobs waiting, most at once.
     pub queue_max: u64,
     /// Time at the service (arrival to answer) of jobs that finished.
     pub latency_ms: LatencySummary,
+    /// Its downstream calls, in order.
     pub calls: Vec<CallMetrics>,
 }
 
@@ -197,11 +236,13 @@ pub struct BusMetrics {
     pub failed: u64,
     /// Messages dropped because the queue was full (or the broker down).
     pub dropped: u64,
+    /// Messages sent to the dead-letter queue.
     pub dead_lettered: u64,
     /// Messages still queued, held, delayed or waiting when the run ended.
     pub pending: u64,
     /// Deliveries (a message taken by a consumer).
     pub delivered: u64,
+    /// Deliveries that failed.
     pub failed_deliveries: u64,
     /// Deliveries after the first of the same message.
     pub retries: u64,
@@ -217,7 +258,9 @@ pub struct BusMetrics {
     pub deduplicated: u64,
     /// Consumer crashes between doing the work and acknowledging it.
     pub crashes: u64,
+    /// Messages waiting, time-weighted mean.
     pub depth_mean: f64,
+    /// Messages waiting, most at once.
     pub depth_max: u64,
     /// Total time publishers spent blocked on a full queue (backpressure).
     pub producer_blocked_s: f64,
@@ -230,16 +273,21 @@ pub struct BusMetrics {
 /// A partitioned log and its consumer group.
 #[derive(Clone, Debug, Serialize)]
 pub struct LogMetrics {
+    /// Messages appended.
     pub appended: u64,
     /// Messages processed, replays included.
     pub processed: u64,
     /// Messages processed again after a consumer resumed from an older commit.
     pub duplicates: u64,
+    /// Offset commits.
     pub commits: u64,
+    /// Consumer crashes.
     pub crashes: u64,
     /// Consumer lag (log end offset minus committed offset, all partitions).
     pub lag_mean: f64,
+    /// Largest lag (messages appended, not yet processed).
     pub lag_max: u64,
+    /// Lag at the end.
     pub lag_end: u64,
     /// From the end of the last disturbance (consumer crash or broker
     /// outage) until the lag is back to its level when it began; null if it
@@ -254,6 +302,7 @@ pub struct LogMetrics {
 /// A leased lock and its contenders.
 #[derive(Clone, Debug, Serialize)]
 pub struct LockMetrics {
+    /// Times the lock was granted.
     pub acquisitions: u64,
     /// Critical sections finished while still holding the lease.
     pub completed: u64,
@@ -270,63 +319,99 @@ pub struct LockMetrics {
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One bus over time, per bucket.
 pub struct BusSeries {
+    /// Messages waiting (mean).
     pub depth: Vec<f64>,
+    /// Messages published.
     pub published: Vec<u64>,
+    /// Messages acknowledged.
     pub acked: Vec<u64>,
+    /// Messages dead-lettered.
     pub dead_lettered: Vec<u64>,
+    /// Publishers blocked (mean).
     pub blocked_publishers: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One log over time, per bucket.
 pub struct LogSeries {
+    /// Lag (mean).
     pub lag: Vec<f64>,
+    /// Messages appended.
     pub appended: Vec<u64>,
+    /// Messages processed.
     pub processed: Vec<u64>,
 }
 
 /// Per-bucket series of one run, for charts.
 #[derive(Clone, Debug, Serialize)]
 pub struct Series {
+    /// Bucket width, in seconds.
     pub bucket_s: f64,
+    /// Per client group.
     pub clients: Named<ClientSeries>,
+    /// Per service.
     pub services: Named<ServiceSeries>,
+    /// Each breaker's state changes, by its caller.
     pub breakers: Named<Vec<StateChange>>,
+    /// The fault windows.
     pub faults: Vec<FaultWindow>,
     #[serde(skip_serializing_if = "Named::is_empty")]
+    /// Per bus (absent without buses).
     pub buses: Named<BusSeries>,
     #[serde(skip_serializing_if = "Named::is_empty")]
+    /// Per log (absent without logs).
     pub logs: Named<LogSeries>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One client group over time, per bucket.
 pub struct ClientSeries {
+    /// Requests issued.
     pub offered: Vec<u64>,
+    /// Requests that succeeded.
     pub ok: Vec<u64>,
+    /// Requests that failed.
     pub failed: Vec<u64>,
+    /// Attempts sent.
     pub attempts: Vec<u64>,
+    /// Requests in flight (mean).
     pub in_flight: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// One service over time, per bucket.
 pub struct ServiceSeries {
+    /// Attempts that arrived.
     pub arrivals: Vec<u64>,
+    /// Jobs that finished.
     pub completed: Vec<u64>,
+    /// Jobs in service (mean).
     pub in_flight: Vec<f64>,
+    /// Jobs waiting (mean).
     pub queue: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// A breaker's state from an instant on.
 pub struct StateChange {
+    /// The instant, in seconds.
     pub t_s: f64,
+    /// The state.
     pub state: BreakerState,
 }
 
 #[derive(Clone, Debug, Serialize)]
+/// A fault's window.
 pub struct FaultWindow {
+    /// Its kind (`outage`, `latency_spike`...).
     pub kind: String,
+    /// What it hits.
     pub target: String,
+    /// Start, in seconds.
     pub start_s: f64,
+    /// End, in seconds.
     pub end_s: f64,
 }
 

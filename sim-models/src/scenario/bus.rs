@@ -26,17 +26,21 @@ pub enum WhenFull {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BusSpec {
+    /// Its name (unique among services, buses and logs).
     pub name: String,
     /// Messages that may wait in the queue (not counting those held by
     /// consumers or waiting for redelivery). `None` (default): unbounded.
     #[serde(default)]
     pub capacity: Option<u32>,
     #[serde(default)]
+    /// What a publish to a full queue does (default `Drop`).
     pub when_full: WhenFull,
     /// Consumers, each handling one message at a time.
     pub consumers: u32,
+    /// What a consumer does with a message.
     pub handler: HandlerSpec,
     #[serde(default)]
+    /// How failed deliveries are retried and dead-lettered.
     pub redelivery: RedeliverySpec,
     /// Repeats of a message within the window have no effect.
     #[serde(default)]
@@ -56,8 +60,10 @@ pub enum HandlerSpec {
     Call(Box<CallSpec>),
     /// Does the work itself.
     Work {
+        /// How long the work takes.
         duration: DistSpec,
         #[serde(default)]
+        /// Chance that it fails (default 0).
         failure_probability: f64,
     },
 }
@@ -68,6 +74,7 @@ fn four() -> u32 {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Redelivery of failed deliveries, then the dead-letter queue.
 pub struct RedeliverySpec {
     /// Deliveries before the message is dead-lettered, the first included
     /// (default 4: one delivery and 3 retries).
@@ -77,6 +84,7 @@ pub struct RedeliverySpec {
     #[serde(default)]
     pub backoff: BackoffSpec,
     #[serde(default)]
+    /// Who waits out the backoff (default `HoldThenRequeue`).
     pub mode: RedeliveryMode,
 }
 
@@ -111,6 +119,7 @@ fn one_hour() -> SimDuration {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Deduplication by message key.
 pub struct IdempotencySpec {
     /// How long a processed message's key is remembered (default 1h).
     #[serde(default = "one_hour")]
@@ -123,6 +132,7 @@ fn thirty_seconds() -> SimDuration {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Consumers crashing between the work and the acknowledgement.
 pub struct ConsumerCrashSpec {
     /// Chance that a consumer crashes after a successful delivery's work,
     /// before acknowledging it.
@@ -138,32 +148,52 @@ pub struct ConsumerCrashSpec {
 // Validated.
 
 #[derive(Clone, Debug)]
+/// What a consumer does with a message, validated.
 pub enum Handler {
+    /// Calls a service through a caller's policies.
     Call(Box<Caller>),
+    /// Does the work itself.
     Work {
+        /// How long the work takes.
         duration: Dist,
+        /// Chance that it fails.
         failure_probability: Probability,
     },
 }
 
 #[derive(Clone, Debug)]
+/// Consumer crashes, validated.
 pub struct ConsumerCrashes {
+    /// Chance of a crash after a successful delivery's work.
     pub probability: Probability,
+    /// How long the consumer is down.
     pub restart: SimDuration,
+    /// When the unacknowledged message is visible again.
     pub visibility_timeout: SimDuration,
 }
 
 #[derive(Clone, Debug)]
+/// A validated bus.
 pub struct Bus {
+    /// Its name.
     pub name: String,
+    /// Messages that may wait (`None`: unbounded).
     pub capacity: Option<usize>,
+    /// What a publish to a full queue does.
     pub when_full: WhenFull,
+    /// Consumers.
     pub consumers: usize,
+    /// What a consumer does with a message.
     pub handler: Handler,
+    /// Deliveries before dead-lettering, the first included.
     pub max_deliveries: u32,
+    /// Delay before a redelivery.
     pub backoff: Backoff,
+    /// Who waits out the backoff.
     pub mode: RedeliveryMode,
+    /// How long a processed key is remembered, with idempotency.
     pub idempotency_window: Option<SimDuration>,
+    /// Consumer crashes, if any.
     pub crashes: Option<ConsumerCrashes>,
 }
 

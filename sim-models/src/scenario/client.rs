@@ -21,37 +21,58 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub enum WorkloadSpec {
     /// Open loop, exponential gaps.
-    Poisson { rate_per_s: f64 },
+    Poisson {
+        /// Mean arrivals per second.
+        rate_per_s: f64,
+    },
     /// Open loop, equal gaps.
-    Constant { rate_per_s: f64 },
+    Constant {
+        /// Arrivals per second.
+        rate_per_s: f64,
+    },
     /// Open loop: `size` requests at once, one burst every `every` (S1:
     /// 350 every 80ms). With `size` equal to `requests`, all at once.
-    Bursts { size: u32, every: SimDuration },
+    Bursts {
+        /// Requests per burst.
+        size: u32,
+        /// Time between bursts.
+        every: SimDuration,
+    },
     /// Open loop, piecewise-constant rate: each step holds from its `at`
     /// until the next step (e.g. 8/s with a 5 s spike to 30/s). Poisson
     /// arrivals unless `poisson: false` (equal gaps).
     Schedule {
+        /// The steps, in increasing order of time.
         steps: Vec<RateStep>,
         #[serde(default = "yes")]
+        /// Poisson arrivals (default) or equal gaps.
         poisson: bool,
     },
     /// Open loop: arrival instants from a CSV file (path relative to the
     /// scenario), one per line in the first column, either seconds
     /// ("0.125") or with a unit ("125ms"); a header line is skipped.
-    Replay { file: String },
+    Replay {
+        /// The CSV file, relative to the scenario.
+        file: String,
+    },
     /// Closed loop: `users` callers, each sending a request, waiting for it
     /// to end, then thinking before the next.
     ClosedLoop {
+        /// Users, each with one request at a time.
         users: u32,
         #[serde(default)]
+        /// Think time between a request's end and the next (default none).
         think: Option<DistSpec>,
     },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// One step of a rate schedule.
 pub struct RateStep {
+    /// When the step starts.
     pub at: SimDuration,
+    /// Its rate, per second (0 pauses the workload).
     pub rate_per_s: f64,
 }
 
@@ -69,37 +90,59 @@ pub enum ClientTarget {
 }
 
 #[derive(Clone, Debug)]
+/// A validated client group.
 pub struct Client {
+    /// Its name.
     pub name: String,
+    /// When its requests start.
     pub workload: Workload,
+    /// At most this many requests.
     pub requests: Option<u64>,
+    /// No requests before this instant.
     pub start: SimTime,
+    /// No requests from this instant on.
     pub stop: Option<SimTime>,
+    /// Where its requests go.
     pub target: ClientTarget,
 }
 
 #[derive(Clone, Debug)]
+/// A validated workload.
 pub enum Workload {
+    /// Poisson arrivals.
     Poisson {
+        /// Exponential gaps with this mean.
         mean_gap: Dist,
     },
+    /// Equal gaps.
     Constant {
+        /// The gap.
         gap: SimDuration,
     },
+    /// Bursts of simultaneous requests.
     Bursts {
+        /// Requests per burst.
         size: u32,
+        /// Time between bursts.
         every: SimDuration,
     },
     /// Steps sorted by time; rates per second.
     Schedule {
+        /// (start, rate per second), sorted by time.
         steps: Vec<(SimTime, f64)>,
+        /// Poisson arrivals or equal gaps.
         poisson: bool,
     },
+    /// Arrival instants read from a file.
     Replay {
+        /// The instants, sorted.
         arrivals: Vec<SimTime>,
     },
+    /// Users that wait for their request, then think.
     ClosedLoop {
+        /// Users.
         users: u32,
+        /// Think time, if any.
         think: Option<Dist>,
     },
 }

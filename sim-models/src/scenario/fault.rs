@@ -29,41 +29,59 @@ pub enum FaultSpec {
     /// Unavailable: work in progress is lost (failed at once with FailFast,
     /// dropped silently with Hang) and arrivals are refused or dropped.
     Outage {
+        /// The service, bus or log.
         target: String,
+        /// When it starts.
         start: SimDuration,
+        /// When it ends (after the start).
         end: SimDuration,
         #[serde(default)]
+        /// Whether requests fail fast or hang (default `FailFast`).
         mode: OutageMode,
     },
     /// Jobs starting in the window take `service_time * multiply + add`.
     LatencySpike {
+        /// The service.
         target: String,
+        /// When it starts.
         start: SimDuration,
+        /// When it ends.
         end: SimDuration,
         #[serde(default)]
+        /// Added to each service time (default 0).
         add: SimDuration,
         #[serde(default = "one_f")]
+        /// Multiplies each service time (default 1).
         multiply: f64,
     },
     /// Jobs starting in the window also fail with this probability
     /// (independently of the service's own failures).
     ErrorSpike {
+        /// The service.
         target: String,
+        /// When it starts.
         start: SimDuration,
+        /// When it ends.
         end: SimDuration,
+        /// Chance that a job fails, besides its own failures.
         failure_probability: f64,
     },
     /// The service has only `workers` workers in the window; jobs in service
     /// finish, new ones wait.
     CapacityDrop {
+        /// The service.
         target: String,
+        /// When it starts.
         start: SimDuration,
+        /// When it ends.
         end: SimDuration,
+        /// Workers left (at least 1).
         workers: u32,
     },
 }
 
 impl FaultSpec {
+    /// The name of what it hits.
     pub fn target(&self) -> &str {
         match self {
             FaultSpec::Outage { target, .. }
@@ -72,6 +90,7 @@ impl FaultSpec {
             | FaultSpec::CapacityDrop { target, .. } => target,
         }
     }
+    /// Its window, [start, end).
     pub fn window(&self) -> (SimDuration, SimDuration) {
         match self {
             FaultSpec::Outage { start, end, .. }
@@ -80,6 +99,7 @@ impl FaultSpec {
             | FaultSpec::CapacityDrop { start, end, .. } => (*start, *end),
         }
     }
+    /// Its kind, as written in results (`outage`, `latency_spike`...).
     pub fn kind(&self) -> &'static str {
         match self {
             FaultSpec::Outage { .. } => "outage",
@@ -95,6 +115,7 @@ impl FaultSpec {
 /// What a fault hits.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FaultTarget {
+    /// A service (index into `Scenario::services`).
     Service(usize),
     /// The broker of a bus: outages only.
     Bus(usize),
@@ -103,10 +124,15 @@ pub enum FaultTarget {
 }
 
 #[derive(Clone, Debug)]
+/// A validated fault.
 pub struct Fault {
+    /// As written.
     pub spec: FaultSpec,
+    /// What it hits.
     pub target: FaultTarget,
+    /// When it starts.
     pub start: SimTime,
+    /// When it ends.
     pub end: SimTime,
 }
 

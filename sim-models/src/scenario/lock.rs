@@ -13,8 +13,11 @@ use super::validation::*;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockSpec {
+    /// Its name.
     pub name: String,
+    /// Holders contending for it.
     pub contenders: u32,
+    /// How long a grant lasts unless renewed by release.
     pub lease: SimDuration,
     /// Length of the critical section.
     pub hold: DistSpec,
@@ -36,14 +39,23 @@ pub struct LockSpec {
 // Validated.
 
 #[derive(Clone, Debug)]
+/// A validated lock.
 pub struct Lock {
+    /// Its name.
     pub name: String,
+    /// Holders contending for it.
     pub contenders: usize,
+    /// How long a grant lasts.
     pub lease: SimDuration,
+    /// Length of the critical section.
     pub hold: Dist,
+    /// Chance that a holder stalls inside it.
     pub stall_probability: Probability,
+    /// Length of a stall.
     pub stall: Option<Dist>,
+    /// Time between a release and the next request.
     pub think: Option<Dist>,
+    /// Whether the resource rejects writes with an old fencing token.
     pub fencing: bool,
 }
 

@@ -12,7 +12,9 @@ use super::validation::*;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSpec {
+    /// Its name (unique among services, buses and logs).
     pub name: String,
+    /// Partitions.
     pub partitions: u32,
     /// Distinct message keys; a message's partition is its key modulo the
     /// partitions. `None` (default): round robin.
@@ -22,6 +24,7 @@ pub struct LogSpec {
     pub consumers: u32,
     /// Time to process one message.
     pub processing: DistSpec,
+    /// When consumers commit their offsets.
     pub commit: CommitSpec,
     /// Consumer crashes: the consumer resumes from its last commit, so what
     /// it processed since is processed again (duplicates).
@@ -35,29 +38,43 @@ pub struct LogSpec {
 #[serde(deny_unknown_fields)]
 pub struct CommitSpec {
     #[serde(default)]
+    /// Commit after this many processed messages.
     pub every_messages: Option<u32>,
     #[serde(default)]
+    /// Commit at this interval.
     pub interval: Option<SimDuration>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// A crash of one consumer.
 pub struct LogCrashSpec {
+    /// The consumer (< consumers).
     pub consumer: u32,
+    /// When it crashes.
     pub at: SimDuration,
+    /// How long it is down.
     pub restart_after: SimDuration,
 }
 
 // Validated.
 
 #[derive(Clone, Debug)]
+/// A validated log.
 pub struct Log {
+    /// Its name.
     pub name: String,
+    /// Partitions.
     pub partitions: usize,
+    /// Distinct keys (`None`: round robin).
     pub keys: Option<u32>,
+    /// Consumers of the group.
     pub consumers: usize,
+    /// Time to process one message.
     pub processing: Dist,
+    /// Commit after this many messages.
     pub commit_every: Option<u32>,
+    /// Commit at this interval.
     pub commit_interval: Option<SimDuration>,
     /// (consumer, at, down for)
     pub crashes: Vec<(usize, SimTime, SimDuration)>,

@@ -8,24 +8,15 @@
 //! two steps, on the parsed file.
 
 // One module per component: its part of the file format, its validated
-// form and its validation. The fields are documented for users in
-// docs/scenario-format.md (see lib.rs); their rustdoc is still to do.
-#[allow(missing_docs)]
+// form and its validation.
 mod bus;
-#[allow(missing_docs)]
 mod client;
-#[allow(missing_docs)]
 mod fault;
 mod fragment;
-#[allow(missing_docs)]
 mod lock;
-#[allow(missing_docs)]
 mod log;
-#[allow(missing_docs)]
 pub mod model;
-#[allow(missing_docs)]
 mod service;
-#[allow(missing_docs)]
 pub mod spec;
 mod validation;
 

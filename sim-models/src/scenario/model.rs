@@ -22,6 +22,7 @@ use sim_core::FieldError;
 pub struct Probability(f64);
 
 impl Probability {
+    /// `p`, if it lies in [0, 1]; otherwise an error at `field`.
     pub fn new(p: f64, field: &str) -> Result<Self, FieldError> {
         if (0.0..=1.0).contains(&p) {
             Ok(Probability(p))
@@ -32,6 +33,7 @@ impl Probability {
             ))
         }
     }
+    /// The probability.
     pub fn get(self) -> f64 {
         self.0
     }
@@ -40,28 +42,46 @@ impl Probability {
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug)]
 pub struct Scenario {
+    /// Its name.
     pub name: String,
+    /// What it is about.
     pub description: String,
+    /// The master seed.
     pub seed: u64,
+    /// Simulated time to run (`None`: until all work is done).
     pub duration: Option<SimDuration>,
+    /// Independent replications.
     pub replications: u32,
+    /// How metrics over time are kept.
     pub metrics: MetricsConfig,
+    /// Services, in file order.
     pub services: Vec<Service>,
+    /// Client groups, in file order.
     pub clients: Vec<Client>,
+    /// Rate limiters by name, in file order.
     pub limiters: Vec<(String, TokenBucket)>,
+    /// The fault schedule.
     pub faults: Vec<Fault>,
+    /// Buses.
     pub buses: Vec<Bus>,
+    /// Logs.
     pub logs: Vec<Log>,
+    /// Locks.
     pub locks: Vec<Lock>,
     /// The file this was validated from (after any overrides).
     pub source: ScenarioFile,
 }
 
 #[derive(Clone, Debug)]
+/// How metrics over time are kept, validated.
 pub struct MetricsConfig {
+    /// Width of the time-series buckets.
     pub bucket: SimDuration,
+    /// Window of the success rate for the time to recover.
     pub recovery_window: SimDuration,
+    /// Recovered: within this fraction of the level before.
     pub recovery_tolerance: f64,
+    /// The disturbance recovery is measured from, if any.
     pub disturbance: Option<(SimTime, SimTime)>,
 }
 
@@ -92,7 +112,9 @@ impl Target {
 /// A validated caller: the policies around calls to one target.
 #[derive(Clone, Debug)]
 pub struct Caller {
+    /// Where its attempts go.
     pub target: Target,
+    /// One-way network latency, if any.
     pub network: Option<Dist>,
     /// The policies, outermost first. A scenario built in Rust may add its
     /// own layers here ([`Policy::custom`]).

@@ -30,6 +30,7 @@ pub enum AbandonMode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
+    /// Its name (unique among services, buses and logs).
     pub name: String,
     /// Concurrent jobs in service. `None` (default): unlimited, every
     /// arriving job starts at once (S1).
@@ -42,13 +43,16 @@ pub struct ServiceSpec {
     /// Fifo (default) or Lifo.
     #[serde(default)]
     pub discipline: Discipline,
+    /// Time a job takes, before overload and faults.
     pub service_time: DistSpec,
     /// Probability that a job fails (reported when its service time ends).
     #[serde(default)]
     pub failure_probability: f64,
     #[serde(default)]
+    /// Latency and failures rising with load (default none).
     pub overload: Option<OverloadSpec>,
     #[serde(default)]
+    /// What happens to work its caller gave up on (default `Orphan`).
     pub on_abandon: AbandonMode,
     /// Optimistic concurrency: a job fails (a write conflict) if another job
     /// of this service succeeded between its start and its end.
@@ -72,37 +76,59 @@ fn half() -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverloadSpec {
+    /// In-flight jobs at which overload starts.
     pub knee_in_flight: f64,
     #[serde(default = "half")]
+    /// Smallest load the formula uses (default 0.5).
     pub min_load_factor: f64,
+    /// Latency added per unit of load above 1.
     pub latency_per_unit: SimDuration,
+    /// Failure probability added per unit of load above 1.
     pub failure_per_unit: f64,
     #[serde(default = "one_f")]
+    /// Highest failure probability (default 1).
     pub max_failure: f64,
 }
 
 // Validated.
 
 #[derive(Clone, Debug)]
+/// A validated service.
 pub struct Service {
+    /// Its name.
     pub name: String,
+    /// Concurrent jobs (`None`: unlimited).
     pub workers: Option<usize>,
+    /// Jobs that may wait (`None`: unbounded).
     pub queue_capacity: Option<usize>,
+    /// Which waiting job goes next.
     pub discipline: Discipline,
+    /// Time a job takes.
     pub service_time: Dist,
+    /// Chance that a job fails.
     pub failure_probability: Probability,
+    /// Overload, if any.
     pub overload: Option<Overload>,
+    /// What happens to abandoned work.
     pub on_abandon: AbandonMode,
+    /// Whether concurrent successes conflict.
     pub write_conflicts: bool,
+    /// Downstream calls, in order.
     pub calls: Vec<Caller>,
 }
 
 #[derive(Clone, Debug)]
+/// Latency and failures rising with load, validated.
 pub struct Overload {
+    /// In-flight jobs at which overload starts.
     pub knee_in_flight: f64,
+    /// Smallest load the formula uses.
     pub min_load_factor: f64,
+    /// Latency added per unit of load above 1.
     pub latency_per_unit: SimDuration,
+    /// Failure probability added per unit of load above 1.
     pub failure_per_unit: f64,
+    /// Highest failure probability.
     pub max_failure: Probability,
 }
 

@@ -32,8 +32,10 @@ fn default_seed() -> u64 {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
+    /// Its name.
     pub name: String,
     #[serde(default)]
+    /// What it is about (default empty).
     pub description: String,
     /// Master seed (default 1). Replication k uses seed + k.
     #[serde(default = "default_seed")]
@@ -47,15 +49,19 @@ pub struct ScenarioFile {
     #[serde(default = "one")]
     pub replications: u32,
     #[serde(default)]
+    /// How metrics over time are kept.
     pub metrics: MetricsSpec,
     #[serde(default)]
+    /// The services.
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
+    /// The client groups.
     pub clients: Vec<ClientSpec>,
     /// Token buckets that `rate_limit` policies refer to by name.
     #[serde(default)]
     pub rate_limiters: Vec<RateLimiterSpec>,
     #[serde(default)]
+    /// The fault schedule.
     pub faults: Vec<FaultSpec>,
     /// Message queues with consumers (event-driven paths).
     #[serde(default)]
@@ -141,6 +147,7 @@ crate::for_each_policy!(
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct CallSpec {
+        /// The service it calls.
         pub target: String,
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
@@ -160,7 +167,9 @@ crate::for_each_policy!(
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct ClientSpec {
+        /// Its name.
         pub name: String,
+        /// When its requests start.
         pub workload: WorkloadSpec,
         /// Stop after this many requests.
         #[serde(default)]
@@ -171,6 +180,7 @@ crate::for_each_policy!(
         /// No new requests from this instant on.
         #[serde(default)]
         pub stop: Option<SimDuration>,
+        /// The service, bus or log its requests go to.
         pub target: String,
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
