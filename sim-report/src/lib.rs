@@ -9,6 +9,18 @@
 //! bytes.
 //!
 //! Which charts a document gets is described in `docs/reports.md`.
+//!
+//! ```
+//! // The result document of a run (what `sim run --json` prints), made
+//! // with sim-experiments here; any such document works.
+//! let source = sim_experiments::scenarios::resolve(Some("s3-breaker".as_ref()))?;
+//! let (_, scenario) = sim_experiments::scenarios::load(&source, &[])?;
+//! let (doc, _) = sim_experiments::runner::run(&scenario, scenario.seed, &Default::default())?;
+//! let files = sim_report::render(&doc)?;
+//! assert!(files.iter().any(|f| f.name == "index.html"));
+//! assert!(files.iter().any(|f| f.name.ends_with(".svg")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod draw;
 mod format;
