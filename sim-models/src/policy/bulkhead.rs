@@ -154,9 +154,7 @@ impl Layer for Bulkhead {
     }
 
     fn on_abort(&mut self, cx: &mut Cx, st: &mut BulkheadState) {
-        if let Some(t) = st.timer.take() {
-            cx.cancel(t);
-        }
+        cx.clear_timer(&mut st.timer);
         if st.holding {
             self.release(cx);
         } else if st.waiting {

@@ -95,6 +95,13 @@ impl Cx<'_> {
         self.sched.cancel(timer);
     }
 
+    /// Cancels the timer kept in `slot`, if one is pending, and empties it.
+    pub fn clear_timer(&mut self, slot: &mut Option<EventId>) {
+        if let Some(t) = slot.take() {
+            self.sched.cancel(t);
+        }
+    }
+
     /// Counts a retry of the call (what [`Cx::retries`] reports).
     pub(crate) fn count_retry(&mut self) {
         self.calls[self.call].retries += 1;

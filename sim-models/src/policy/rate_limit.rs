@@ -82,9 +82,7 @@ impl Layer for RateLimit {
         Step::Inward
     }
     fn on_abort(&mut self, cx: &mut Cx, st: &mut RateLimitState) {
-        if let Some(t) = st.timer.take() {
-            cx.cancel(t);
-        }
+        cx.clear_timer(&mut st.timer);
     }
     fn report(&self, c: &mut LayerCounters) {
         c.rate_limited += self.rejected;

@@ -167,9 +167,7 @@ impl Layer for Retry {
     }
 
     fn on_abort(&mut self, cx: &mut Cx, st: &mut RetryState) {
-        if let Some(t) = st.timer.take() {
-            cx.cancel(t);
-        }
+        cx.clear_timer(&mut st.timer);
     }
 
     fn report(&self, c: &mut LayerCounters) {

@@ -42,9 +42,7 @@ impl Expiry {
     }
 
     fn on_result(&mut self, cx: &mut Cx, st: &mut TimerState, outcome: Outcome) -> Step {
-        if let Some(t) = st.timer.take() {
-            cx.cancel(t);
-        }
+        cx.clear_timer(&mut st.timer);
         Step::Outward(outcome)
     }
 
@@ -55,9 +53,7 @@ impl Expiry {
     }
 
     fn on_abort(&mut self, cx: &mut Cx, st: &mut TimerState) {
-        if let Some(t) = st.timer.take() {
-            cx.cancel(t);
-        }
+        cx.clear_timer(&mut st.timer);
     }
 }
 
