@@ -1,10 +1,11 @@
 //! The scenario world: client groups, services, their call pipelines and
 //! faults, as one `sim_core::Model`.
 //!
-//! Requests, calls and jobs are rows in generational slabs; everything that
-//! happens to them is an [`Event`]. Where to read:
-//! - `pipeline.rs`: how a call passes through its policies (enter a layer,
-//!   get the inner result, a timer fires, abort the inner layers).
+//! Calls, attempts, jobs and messages are rows in generational slabs;
+//! everything that happens is an [`Event`], nested by the component it
+//! concerns, and `handle` routes it. Where to read:
+//! - `pipeline.rs`: how a call passes through its layers (the policies of
+//!   `crate::policy`) and sends its attempts.
 //! - `service.rs`: jobs at a service: queueing, overload, failures,
 //!   downstream calls, cancellation, faults.
 //! - `client.rs`: workloads and the end of requests.

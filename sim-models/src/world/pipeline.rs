@@ -1,13 +1,15 @@
-//! How a call passes through its policies.
+//! How a call passes through its layers. Nothing here knows any policy:
+//! each layer answers with a [`Step`] and this file carries it out.
 //!
-//! A pipeline is a list of layers, outermost first, with the attempt itself
-//! at position `layers.len()`. A call activates layers one by one
-//! ([`World::enter`]); the attempt's answer travels back out, each layer
-//! reacting to its inner result ([`World::on_result`]) and then finishing
-//! ([`World::exit`]). A timer may end a layer early (a timeout), in which
-//! case every layer inside it is released first ([`World::abort_from`]):
-//! timers cancelled, bulkhead slots returned, breaker probes freed, and the
-//! attempt's work at the service cancelled or orphaned.
+//! A pipeline (a caller at run time) is a list of layers, outermost first,
+//! with the attempt itself at position `layers.len()`. A call activates
+//! layers one by one ([`World::enter`], `Layer::enter`); an attempt's answer
+//! travels back out ([`World::exit`]), each layer reacting to its inner
+//! result (`Layer::on_result`). A step may end a layer early (`Step::Abort`,
+//! a timeout), in which case every layer inside it is released first
+//! ([`World::abort_from`], `Layer::on_abort`): timers cancelled, bulkhead
+//! slots returned, breaker probes freed, and the attempts' work at the
+//! service cancelled or orphaned.
 //!
 //! Retries and bulkhead hand-overs always pass through an event, never a
 //! direct call, so an immediately failing retry loop cannot recurse: it
