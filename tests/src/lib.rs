@@ -129,15 +129,13 @@ pub fn interval(doc: &serde_json::Value, path: &str) -> (f64, f64) {
 /// Runs `reps` replications of a RON scenario and estimates one metric
 /// (dotted path into a replication's metrics) at confidence `level`.
 pub fn estimate_metric(text: &str, reps: u64, path: &str, level: f64) -> Estimate {
-    let scenario = scenario_from(text);
-    let seeds = sim_core::Seeds::new(scenario.seed);
+    let mut scenario = scenario_from(text);
+    scenario.replications = u32::try_from(reps).expect("a few replications");
     let opts = sim_models::world::RunOptions::default();
-    let samples: Vec<f64> = (0..reps)
-        .map(|k| {
-            let out = sim_models::world::run_replication(&scenario, &seeds.replication(k), &opts)
-                .expect("run");
-            num(&sim_models::results::metrics_value(&out), path)
-        })
-        .collect();
+    // The runner every command uses: replication k with seed + k.
+    let samples = sim_experiments::runner::replicate(&scenario, scenario.seed, &opts, |out| {
+        num(&sim_models::results::metrics_value(&out), path)
+    })
+    .expect("run");
     confidence_interval(&samples, level)
 }
