@@ -218,6 +218,7 @@ macro_rules! define_policies {
                 }
             }
 
+            #[inline]
             pub(crate) fn enter(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
                 match (self, st) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.enter(cx, s), )*
@@ -226,6 +227,7 @@ macro_rules! define_policies {
                 }
             }
 
+            #[inline]
             pub(crate) fn on_result(
                 &mut self,
                 cx: &mut Cx,
@@ -239,6 +241,7 @@ macro_rules! define_policies {
                 }
             }
 
+            #[inline]
             pub(crate) fn on_timer(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
                 match (self, st) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_timer(cx, s), )*
@@ -247,6 +250,7 @@ macro_rules! define_policies {
                 }
             }
 
+            #[inline]
             pub(crate) fn on_grant(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
                 match (self, st) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_grant(cx, s), )*
@@ -255,6 +259,7 @@ macro_rules! define_policies {
                 }
             }
 
+            #[inline]
             pub(crate) fn on_abort(&mut self, cx: &mut Cx, st: &mut FrameState) {
                 match (self, st) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_abort(cx, s), )*

@@ -52,6 +52,7 @@ impl World {
     /// Lets layer `i` of the call act (`f`) on the call's frame for it, and
     /// returns its answer. The frame is out of the call meanwhile, so the
     /// layer may look at other calls' frames (a bulkhead's waiters).
+    #[inline]
     fn act(
         &mut self,
         sched: &mut Scheduler<Event>,
@@ -59,8 +60,9 @@ impl World {
         i: usize,
         f: impl FnOnce(&mut Policy, &mut Cx, &mut FrameState) -> Step,
     ) -> Step {
-        let p = self.calls[call].pipeline as usize;
-        let mut frame = std::mem::take(&mut self.calls[call].frames[i]);
+        let c = &mut self.calls[call];
+        let p = c.pipeline as usize;
+        let mut frame = std::mem::take(&mut c.frames[i]);
         let pl = &mut self.pipelines[p];
         let mut cx = Cx {
             sched,
@@ -71,11 +73,13 @@ impl World {
             limiters: &mut self.limiters,
         };
         let step = f(&mut pl.layers[i], &mut cx, &mut frame);
+        // A layer cannot end the call, so its row is still there.
         self.calls[call].frames[i] = frame;
         step
     }
 
     /// Carries out what layer `i` answered.
+    #[inline]
     fn follow(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize, step: Step) {
         match step {
             Step::Inward => self.enter(sched, call, i + 1),
@@ -90,8 +94,9 @@ impl World {
 
     /// Activates position `i` of the call's pipeline.
     pub(crate) fn enter(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize) {
-        self.calls[call].depth = (i + 1) as u8;
-        let p = self.calls[call].pipeline as usize;
+        let c = &mut self.calls[call];
+        c.depth = (i + 1) as u8;
+        let p = c.pipeline as usize;
         if i == self.pipelines[p].layers.len() {
             return self.send_attempt(sched, call);
         }

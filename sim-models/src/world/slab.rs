@@ -42,6 +42,7 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     /// Stores `value` in a free row.
+    #[inline]
     pub fn insert(&mut self, value: T) -> Ref {
         self.live += 1;
         match self.free.pop() {
@@ -64,8 +65,8 @@ impl<T> Slab<T> {
         }
     }
 
-    #[inline]
     /// The row, if `r` still names it.
+    #[inline]
     pub fn get(&self, r: Ref) -> Option<&T> {
         let row = self.rows.get(r.idx as usize)?;
         if row.generation == r.generation {
@@ -75,8 +76,8 @@ impl<T> Slab<T> {
         }
     }
 
-    #[inline]
     /// The row, if `r` still names it.
+    #[inline]
     pub fn get_mut(&mut self, r: Ref) -> Option<&mut T> {
         let row = self.rows.get_mut(r.idx as usize)?;
         if row.generation == r.generation {
@@ -87,11 +88,13 @@ impl<T> Slab<T> {
     }
 
     /// Whether `r` still names a row.
+    #[inline]
     pub fn contains(&self, r: Ref) -> bool {
         self.get(r).is_some()
     }
 
     /// Takes the row out; `r` and copies of it no longer resolve.
+    #[inline]
     pub fn remove(&mut self, r: Ref) -> Option<T> {
         let row = self.rows.get_mut(r.idx as usize)?;
         if row.generation != r.generation {
