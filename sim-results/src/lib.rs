@@ -6,6 +6,8 @@
 //!   reader uses (aggregation, sweeps, baselines, report tables).
 //! - [`metrics`]: one table of metric metadata: label, unit, and which way
 //!   is better.
+//! - [`run`]: the result document of a run as types (Serialize and
+//!   Deserialize), which `sim-models` fills and readers parse.
 //!
 //! ```
 //! use sim_results::{flatten, metrics};
@@ -18,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod metrics;
+pub mod run;
 
 use serde_json::Value;
 

@@ -30,7 +30,7 @@
 //! let limited = with_aimd(&scenario, "api", Aimd::default());
 //! let seeds = sim_core::Seeds::new(scenario.seed);
 //! let out = sim_models::world::run_replication(&limited, &seeds, &Default::default()).unwrap();
-//! assert!(out.metrics.clients.0[0].1.failures.policy > 0);
+//! assert!(out.metrics.clients.0[0].1.failures.policy.get() > 0.0);
 //! ```
 
 use sim_core::{SimDuration, SimTime};

@@ -129,16 +129,7 @@ pub struct BreakerSpec {
     pub check: BreakerCheck,
 }
 
-/// The three states, as recorded over time.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BreakerState {
-    /// Calls pass.
-    Closed,
-    /// Calls are refused.
-    Open,
-    /// Trial calls decide.
-    HalfOpen,
-}
+pub use sim_results::run::BreakerState;
 
 #[derive(Clone, Debug)]
 enum Trip {

@@ -119,14 +119,7 @@ impl World {
         for c in &self.clients {
             let pl = c.pipeline.map(|p| &self.pipelines[p as usize]);
             let st = pl.map_or(&no_pipeline, |p| &p.stats);
-            let failed = c.stats.failures.error
-                + c.stats.failures.timeout
-                + c.stats.failures.breaker
-                + c.stats.failures.bulkhead
-                + c.stats.failures.rate_limiter
-                + c.stats.failures.throttle
-                + c.stats.failures.server_rejected
-                + c.stats.failures.policy;
+            let failed = c.stats.failures.total();
             let ok_counts = c.ok_series.counts(end);
             let failed_counts = c.failed_series.counts(end);
             let attempts_counts = pl.map_or_else(Vec::new, |p| p.attempts_series.counts(end));
@@ -157,34 +150,42 @@ impl World {
                 c.cfg.name.clone(),
                 ClientMetrics {
                     target: self.client_target_name(c),
-                    offered: c.offered,
-                    ok: c.stats.ok,
-                    degraded: c.stats.degraded,
-                    failed,
-                    unfinished: c.offered - c.stats.ok - c.stats.degraded - failed,
-                    success_rate: ratio(c.stats.ok + c.stats.degraded, c.offered),
-                    failures: c.stats.failures.clone(),
-                    attempts: st.attempts,
-                    retries: lc.retries,
-                    timeouts: lc.timeouts,
-                    deadlines_exceeded: lc.deadlines_exceeded,
-                    cb_open: lc.cb_open,
-                    bulkhead_rejected: lc.bulkhead_rejected,
-                    rate_limited: lc.rate_limited,
-                    throttled: lc.throttled,
-                    budget_denied: lc.budget_denied,
-                    breaker_opened: lc.breaker_opened,
-                    retry_amplification: c.pipeline.and_then(|_| ratio(st.attempts, c.offered)),
-                    latency_ms: c.latency_ok.summary(),
-                    latency_all_ms: c.latency_all.summary(),
-                    makespan_s: c.last_completion.map(|t| t.as_secs_f64()),
-                    time_to_recover_s: ttr,
-                    recovered,
-                    pre_disturbance_success_rate: pre,
-                    final_success_rate,
-                    healthy_at_end,
-                    peak_attempts_per_bucket: attempts_counts.iter().copied().max().unwrap_or(0),
-                    custom: lc.custom,
+                    offered: c.offered.into(),
+                    ok: c.stats.ok.into(),
+                    degraded: c.stats.degraded.into(),
+                    failed: failed.into(),
+                    unfinished: (c.offered - c.stats.ok - c.stats.degraded - failed).into(),
+                    success_rate: ratio(c.stats.ok + c.stats.degraded, c.offered).map(Num::from),
+                    failures: c.stats.failures.breakdown(),
+                    attempts: st.attempts.into(),
+                    retries: lc.retries.into(),
+                    timeouts: lc.timeouts.into(),
+                    deadlines_exceeded: lc.deadlines_exceeded.into(),
+                    cb_open: lc.cb_open.into(),
+                    bulkhead_rejected: lc.bulkhead_rejected.into(),
+                    rate_limited: lc.rate_limited.into(),
+                    throttled: lc.throttled.into(),
+                    budget_denied: lc.budget_denied.into(),
+                    breaker_opened: lc.breaker_opened.into(),
+                    retry_amplification: (c.pipeline.and_then(|_| ratio(st.attempts, c.offered)))
+                        .map(Num::from),
+                    latency_ms: crate::metrics::latency(c.latency_ok.summary()),
+                    latency_all_ms: crate::metrics::latency(c.latency_all.summary()),
+                    makespan_s: c.last_completion.map(|t| t.as_secs_f64()).map(Num::from),
+                    time_to_recover_s: ttr.map(Num::from),
+                    recovered: recovered.map(Flag::from),
+                    pre_disturbance_success_rate: pre.map(Num::from),
+                    final_success_rate: final_success_rate.map(Num::from),
+                    healthy_at_end: healthy_at_end.map(Flag::from),
+                    peak_attempts_per_bucket: (attempts_counts.iter().copied().max().unwrap_or(0))
+                        .into(),
+                    custom: crate::metrics::Named(
+                        lc.custom
+                            .0
+                            .into_iter()
+                            .map(|(k, v)| (k, v.into()))
+                            .collect(),
+                    ),
                 },
             ));
             client_series.0.push((
@@ -222,13 +223,14 @@ impl World {
                     let lc = pl.counters();
                     CallMetrics {
                         target: self.services[pl.target.service()].cfg.name.clone(),
-                        calls: pl.stats.calls,
-                        attempts: pl.stats.attempts,
-                        retries: lc.retries,
-                        timeouts: lc.timeouts,
-                        cb_open: lc.cb_open,
-                        failed: pl.stats.failed,
-                        retry_amplification: ratio(pl.stats.attempts, pl.stats.calls),
+                        calls: pl.stats.calls.into(),
+                        attempts: pl.stats.attempts.into(),
+                        retries: lc.retries.into(),
+                        timeouts: lc.timeouts.into(),
+                        cb_open: lc.cb_open.into(),
+                        failed: pl.stats.failed.into(),
+                        retry_amplification: (ratio(pl.stats.attempts, pl.stats.calls))
+                            .map(Num::from),
                     }
                 })
                 .collect();
@@ -236,20 +238,21 @@ impl World {
             services.0.push((
                 s.cfg.name.clone(),
                 ServiceMetrics {
-                    arrivals: st.arrivals,
-                    ok: st.ok,
-                    errors: st.errors,
-                    rejected: st.rejected,
-                    lost: st.lost,
-                    cancelled: st.cancelled,
-                    orphaned: st.orphaned,
-                    conflicts: st.conflicts,
-                    amplification: ratio(st.arrivals, self.offered_reaching(s_idx)),
-                    in_flight_mean: s.station.stats.in_service.mean(end),
-                    in_flight_max: s.station.stats.in_service.max(),
-                    queue_mean: s.station.stats.queue_len.mean(end),
-                    queue_max: s.station.stats.queue_len.max(),
-                    latency_ms: s.latency.summary(),
+                    arrivals: st.arrivals.into(),
+                    ok: st.ok.into(),
+                    errors: st.errors.into(),
+                    rejected: st.rejected.into(),
+                    lost: st.lost.into(),
+                    cancelled: st.cancelled.into(),
+                    orphaned: st.orphaned.into(),
+                    conflicts: st.conflicts.into(),
+                    amplification: (ratio(st.arrivals, self.offered_reaching(s_idx)))
+                        .map(Num::from),
+                    in_flight_mean: s.station.stats.in_service.mean(end).into(),
+                    in_flight_max: s.station.stats.in_service.max().into(),
+                    queue_mean: s.station.stats.queue_len.mean(end).into(),
+                    queue_max: s.station.stats.queue_len.max().into(),
+                    latency_ms: crate::metrics::latency(s.latency.summary()),
                     calls,
                 },
             ));
@@ -318,8 +321,8 @@ impl World {
                 logs,
                 locks,
                 engine: EngineMetrics {
-                    events,
-                    end_s: end.as_secs_f64(),
+                    events: events.into(),
+                    end_s: end.as_secs_f64().into(),
                 },
             },
             Series {

@@ -182,12 +182,12 @@ impl World {
     pub(crate) fn lock_metrics(&self, k: usize) -> crate::metrics::LockMetrics {
         let lock = &self.locks[k];
         crate::metrics::LockMetrics {
-            acquisitions: lock.acquisitions,
-            completed: lock.completed,
-            lease_expirations: lock.expirations,
-            unsafe_writes: lock.unsafe_writes,
-            rejected_writes: lock.rejected_writes,
-            wait_ms: lock.wait.summary(),
+            acquisitions: lock.acquisitions.into(),
+            completed: lock.completed.into(),
+            lease_expirations: lock.expirations.into(),
+            unsafe_writes: lock.unsafe_writes.into(),
+            rejected_writes: lock.rejected_writes.into(),
+            wait_ms: crate::metrics::latency(lock.wait.summary()),
         }
     }
 }

@@ -415,20 +415,21 @@ impl World {
         let log = &self.logs[l];
         let last_end = log.disturbances.last().map(|d| d.1);
         crate::metrics::LogMetrics {
-            appended: log.appended,
-            processed: log.processed,
-            duplicates: log.duplicates,
-            commits: log.commits,
-            crashes: log.crashes,
-            lag_mean: log.lag.mean(end),
-            lag_max: log.lag.max(),
-            lag_end: log.total_lag(),
-            catch_up_s: match (last_end, log.catch_up) {
+            appended: log.appended.into(),
+            processed: log.processed.into(),
+            duplicates: log.duplicates.into(),
+            commits: log.commits.into(),
+            crashes: log.crashes.into(),
+            lag_mean: log.lag.mean(end).into(),
+            lag_max: log.lag.max().into(),
+            lag_end: log.total_lag().into(),
+            catch_up_s: (match (last_end, log.catch_up) {
                 (Some(e), Some(t)) => Some(t.since(e).as_secs_f64()),
                 _ => None,
-            },
-            producer_blocked_s: log.held_gauge.mean(end) * end.as_secs_f64(),
-            end_to_end_latency_ms: log.latency.summary(),
+            })
+            .map(crate::metrics::Num::from),
+            producer_blocked_s: (log.held_gauge.mean(end) * end.as_secs_f64()).into(),
+            end_to_end_latency_ms: crate::metrics::latency(log.latency.summary()),
         }
     }
 

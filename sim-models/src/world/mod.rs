@@ -402,7 +402,47 @@ pub(crate) struct ClientRt {
 pub(crate) struct ClientStats {
     ok: u64,
     degraded: u64,
-    failures: crate::metrics::FailureBreakdown,
+    failures: Failures,
+}
+
+/// Failed requests by the outcome that ended them, counted during a run
+/// (the document's `FailureBreakdown` at the end).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Failures {
+    error: u64,
+    timeout: u64,
+    breaker: u64,
+    bulkhead: u64,
+    rate_limiter: u64,
+    throttle: u64,
+    server_rejected: u64,
+    policy: u64,
+}
+
+impl Failures {
+    fn total(&self) -> u64 {
+        self.error
+            + self.timeout
+            + self.breaker
+            + self.bulkhead
+            + self.rate_limiter
+            + self.throttle
+            + self.server_rejected
+            + self.policy
+    }
+
+    fn breakdown(&self) -> crate::metrics::FailureBreakdown {
+        crate::metrics::FailureBreakdown {
+            error: self.error.into(),
+            timeout: self.timeout.into(),
+            breaker: self.breaker.into(),
+            bulkhead: self.bulkhead.into(),
+            rate_limiter: self.rate_limiter.into(),
+            throttle: self.throttle.into(),
+            server_rejected: self.server_rejected.into(),
+            policy: self.policy.into(),
+        }
+    }
 }
 
 /// The whole simulated system.

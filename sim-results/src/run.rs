@@ -1,0 +1,561 @@
+//! The result document of a run (`sim run --json`) as Rust types, for
+//! writing and for reading back: every metric, its intervals, the scenario
+//! as run and the series of replication 0.
+//!
+//! A metric is a [`Num`]: an integer count in a single replication's
+//! document, the mean across replications (a float) in a document of
+//! several, so one type holds both and writes them back exactly as read.
+//! A flag (`recovered`, `healthy_at_end`) is a [`Flag`]: a boolean, or the
+//! fraction of replications where it held.
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+/// A metric's number, kept exactly as written (integer or float).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Num(pub serde_json::Number);
+
+impl Num {
+    /// Its value.
+    pub fn get(&self) -> f64 {
+        self.0.as_f64().unwrap_or(f64::NAN)
+    }
+
+    /// Whether it is zero (integer or float).
+    pub fn is_zero(&self) -> bool {
+        self.get() == 0.0
+    }
+}
+
+impl Default for Num {
+    fn default() -> Self {
+        Num(0u64.into())
+    }
+}
+
+impl From<u64> for Num {
+    fn from(n: u64) -> Self {
+        Num(n.into())
+    }
+}
+
+/// A float metric; non-finite values (which no metric produces) become 0.
+impl From<f64> for Num {
+    fn from(x: f64) -> Self {
+        Num(serde_json::Number::from_f64(x).unwrap_or_else(|| 0u64.into()))
+    }
+}
+
+/// A yes/no metric: a boolean in a single replication, the fraction of
+/// replications where it held in a document of several.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Flag {
+    /// One replication's answer.
+    Bool(bool),
+    /// The fraction of replications where it held.
+    Mean(Num),
+}
+
+impl Flag {
+    /// 1 for yes, 0 for no, or the fraction.
+    pub fn get(&self) -> f64 {
+        match self {
+            Flag::Bool(b) => f64::from(u8::from(*b)),
+            Flag::Mean(n) => n.get(),
+        }
+    }
+}
+
+impl From<bool> for Flag {
+    fn from(b: bool) -> Self {
+        Flag::Bool(b)
+    }
+}
+
+/// A latency distribution in milliseconds; `None` (null) without
+/// observations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Durations recorded.
+    pub count: Num,
+    /// Exact mean.
+    pub mean: Option<Num>,
+    /// Median.
+    pub p50: Option<Num>,
+    /// 90th percentile.
+    pub p90: Option<Num>,
+    /// 95th percentile.
+    pub p95: Option<Num>,
+    /// 99th percentile.
+    pub p99: Option<Num>,
+    /// 99.9th percentile.
+    pub p999: Option<Num>,
+    /// The longest (exact).
+    pub max: Option<Num>,
+}
+
+/// A breaker's state, as recorded over time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BreakerState {
+    /// Calls pass.
+    Closed,
+    /// Calls are refused.
+    Open,
+    /// Trial calls decide.
+    HalfOpen,
+}
+
+/// A list of named entries that serializes as a JSON object in list order
+/// (the scenario's order), never in hash order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Named<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Named<T> {
+    fn default() -> Self {
+        Named(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Named<T> {
+    /// Entries in document order.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Entries<T> {
+            type Value = Named<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of named entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Named<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry()? {
+                    out.push((k, v));
+                }
+                Ok(Named(out))
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
+}
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Everything one replication measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunMetrics {
+    /// Per client group, in scenario order.
+    pub clients: Named<ClientMetrics>,
+    /// Per service.
+    pub services: Named<ServiceMetrics>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    /// Per bus (absent without buses).
+    pub buses: Named<BusMetrics>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    /// Per log (absent without logs).
+    pub logs: Named<LogMetrics>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    /// Per lock (absent without locks).
+    pub locks: Named<LockMetrics>,
+    /// What the engine did.
+    pub engine: EngineMetrics,
+}
+
+impl<T> Named<T> {
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What the engine did (not a property of the system studied).
+pub struct EngineMetrics {
+    /// Events handled.
+    pub events: Num,
+    /// Simulated time at the end of the run.
+    pub end_s: Num,
+}
+
+/// Requests that failed, by the outcome that ended them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailureBreakdown {
+    /// The service answered with an error.
+    pub error: Num,
+    /// A timeout or deadline fired.
+    pub timeout: Num,
+    /// The breaker refused.
+    pub breaker: Num,
+    /// The bulkhead refused.
+    pub bulkhead: Num,
+    /// The rate limiter refused.
+    pub rate_limiter: Num,
+    /// The adaptive throttle refused.
+    pub throttle: Num,
+    /// The service refused (queue full).
+    pub server_rejected: Num,
+    /// Refused by a custom layer (absent when none did).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub policy: Num,
+}
+
+/// One client group. Request-level counts (`offered`, `ok`, `failed`...)
+/// and attempt-level counts (`attempts`, `retries`, `timeouts`...) are kept
+/// apart: S1's source mixes them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientMetrics {
+    /// The service, bus or log the requests go to.
+    pub target: String,
+    /// Requests issued by the workload.
+    pub offered: Num,
+    /// Requests that succeeded.
+    pub ok: Num,
+    /// Failed calls turned into successes by a fallback.
+    pub degraded: Num,
+    /// Requests that failed (`failures` says why).
+    pub failed: Num,
+    /// Still in progress when the run ended.
+    pub unfinished: Num,
+    /// (ok + degraded) / offered.
+    pub success_rate: Option<Num>,
+    /// Failed requests by the outcome that ended them.
+    pub failures: FailureBreakdown,
+    /// Attempts sent to the target (first attempts and retries).
+    pub attempts: Num,
+    /// Retries made.
+    pub retries: Num,
+    /// Attempts ended by the per-attempt timeout.
+    pub timeouts: Num,
+    /// Requests ended by the overall deadline.
+    pub deadlines_exceeded: Num,
+    /// Calls refused because the breaker was open (or its probes were out).
+    pub cb_open: Num,
+    /// Attempts the bulkhead refused.
+    pub bulkhead_rejected: Num,
+    /// Attempts the rate limiter refused.
+    pub rate_limited: Num,
+    /// Attempts the adaptive throttle refused.
+    pub throttled: Num,
+    /// Retries refused by the retry budget.
+    pub budget_denied: Num,
+    /// Times the breaker opened.
+    pub breaker_opened: Num,
+    /// Attempts per offered request.
+    pub retry_amplification: Option<Num>,
+    /// Latency of successful requests (ok or degraded), from the request's
+    /// start, earlier attempts and backoff included.
+    pub latency_ms: Latency,
+    /// Latency of every finished request, failures included.
+    pub latency_all_ms: Latency,
+    /// When the last request finished (time to drain).
+    pub makespan_s: Option<Num>,
+    /// Time from the end of the disturbance until the windowed success rate
+    /// is back within the tolerance of its level before the disturbance;
+    /// null when it never was, or when there is no disturbance.
+    pub time_to_recover_s: Option<Num>,
+    /// Whether it recovered (null without a disturbance).
+    pub recovered: Option<Flag>,
+    /// Success rate before the disturbance.
+    pub pre_disturbance_success_rate: Option<Num>,
+    /// Success rate of the requests that finished in the last
+    /// `recovery_window` of the run (null if none did).
+    pub final_success_rate: Option<Num>,
+    /// Whether the final success rate is within the recovery tolerance of
+    /// the pre-disturbance level (of 100% without a disturbance): false for
+    /// a run that ended collapsed, whatever triggered it.
+    pub healthy_at_end: Option<Flag>,
+    /// Most attempts sent in one time bucket (the herd's peak).
+    pub peak_attempts_per_bucket: Num,
+    /// Counters of custom layers, by the names they report (absent when
+    /// the client has none).
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub custom: Named<Num>,
+}
+
+/// Calls a service makes downstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallMetrics {
+    /// The service called.
+    pub target: String,
+    /// Calls made (one per job that reached this call).
+    pub calls: Num,
+    /// Attempts sent.
+    pub attempts: Num,
+    /// Retries made.
+    pub retries: Num,
+    /// Attempts that timed out.
+    pub timeouts: Num,
+    /// Calls the breaker refused.
+    pub cb_open: Num,
+    /// Calls that failed.
+    pub failed: Num,
+    /// Attempts per call at this hop.
+    pub retry_amplification: Option<Num>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One service: what reached it and what it did.
+pub struct ServiceMetrics {
+    /// Attempts that reached the service.
+    pub arrivals: Num,
+    /// Jobs that succeeded.
+    pub ok: Num,
+    /// Jobs that failed.
+    pub errors: Num,
+    /// Refused because the queue was full.
+    pub rejected: Num,
+    /// Lost to an outage (failed or dropped).
+    pub lost: Num,
+    /// Cancelled because the caller gave up (on_abandon: Cancel).
+    pub cancelled: Num,
+    /// Finished after the caller had given up: wasted work.
+    pub orphaned: Num,
+    /// Failed optimistic-concurrency writes.
+    pub conflicts: Num,
+    /// Arrivals per request offered by the clients whose calls can reach
+    /// this service: the load multiplication it sees (S4's 3 tiers of 3
+    /// retries give 64 at the bottom).
+    pub amplification: Option<Num>,
+    /// Jobs in service, time-weighted mean.
+    pub in_flight_mean: Num,
+    /// Jobs in service, most at once.
+    pub in_flight_max: Num,
+    /// Jobs waiting, time-weighted mean.
+    pub queue_mean: Num,
+    /// Jobs waiting, most at once.
+    pub queue_max: Num,
+    /// Time at the service (arrival to answer) of jobs that finished.
+    pub latency_ms: Latency,
+    /// Its downstream calls, in order.
+    pub calls: Vec<CallMetrics>,
+}
+
+/// A message bus. Message-level counts (`published`, `ok`, `failed`,
+/// `dead_lettered`, `dropped`) and delivery-level counts (`delivered`,
+/// `failed_deliveries`, `retries`, `timeouts`) are kept apart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusMetrics {
+    /// Messages published by producers (redeliveries not counted).
+    pub published: Num,
+    /// Messages acknowledged after a successful delivery.
+    pub ok: Num,
+    /// Messages that never succeeded: dead-lettered or dropped.
+    pub failed: Num,
+    /// Messages dropped because the queue was full (or the broker down).
+    pub dropped: Num,
+    /// Messages sent to the dead-letter queue.
+    pub dead_lettered: Num,
+    /// Messages still queued, held, delayed or waiting when the run ended.
+    pub pending: Num,
+    /// Deliveries (a message taken by a consumer).
+    pub delivered: Num,
+    /// Deliveries that failed.
+    pub failed_deliveries: Num,
+    /// Deliveries after the first of the same message.
+    pub retries: Num,
+    /// Deliveries ended by the delivery timeout.
+    pub timeouts: Num,
+    /// Times the work of a message took effect (idempotent repeats excluded).
+    pub effects: Num,
+    /// Messages whose work took effect at least once.
+    pub messages_with_effect: Num,
+    /// Effects beyond the first of the same message (duplicates processed).
+    pub duplicates: Num,
+    /// Repeats turned into no-ops by the idempotency key.
+    pub deduplicated: Num,
+    /// Consumer crashes between doing the work and acknowledging it.
+    pub crashes: Num,
+    /// Messages waiting, time-weighted mean.
+    pub depth_mean: Num,
+    /// Messages waiting, most at once.
+    pub depth_max: Num,
+    /// Total time publishers spent blocked on a full queue (backpressure).
+    pub producer_blocked_s: Num,
+    /// Successful deliveries, from dequeue to done (how S1's source measures).
+    pub delivery_latency_ms: Latency,
+    /// From first publish to acknowledgement.
+    pub end_to_end_latency_ms: Latency,
+}
+
+/// A partitioned log and its consumer group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogMetrics {
+    /// Messages appended.
+    pub appended: Num,
+    /// Messages processed, replays included.
+    pub processed: Num,
+    /// Messages processed again after a consumer resumed from an older commit.
+    pub duplicates: Num,
+    /// Offset commits.
+    pub commits: Num,
+    /// Consumer crashes.
+    pub crashes: Num,
+    /// Consumer lag (log end offset minus committed offset, all partitions).
+    pub lag_mean: Num,
+    /// Largest lag (messages appended, not yet processed).
+    pub lag_max: Num,
+    /// Lag at the end.
+    pub lag_end: Num,
+    /// From the end of the last disturbance (consumer crash or broker
+    /// outage) until the lag is back to its level when it began; null if it
+    /// never was, or there was no disturbance.
+    pub catch_up_s: Option<Num>,
+    /// Total time producers waited on an unavailable broker.
+    pub producer_blocked_s: Num,
+    /// From append to the end of the first processing.
+    pub end_to_end_latency_ms: Latency,
+}
+
+/// A leased lock and its contenders.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockMetrics {
+    /// Times the lock was granted.
+    pub acquisitions: Num,
+    /// Critical sections finished while still holding the lease.
+    pub completed: Num,
+    /// Leases that ran out while their holder was still working.
+    pub lease_expirations: Num,
+    /// Writes accepted from holders whose lease had expired, without
+    /// fencing. With fencing such a write is refused (`rejected_writes`) or
+    /// lands before any newer holder's write, which is safe.
+    pub unsafe_writes: Num,
+    /// Stale writes refused by fencing tokens.
+    pub rejected_writes: Num,
+    /// Time from asking for the lock to getting it.
+    pub wait_ms: Latency,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One bus over time, per bucket.
+pub struct BusSeries {
+    /// Messages waiting (mean).
+    pub depth: Vec<f64>,
+    /// Messages published.
+    pub published: Vec<u64>,
+    /// Messages acknowledged.
+    pub acked: Vec<u64>,
+    /// Messages dead-lettered.
+    pub dead_lettered: Vec<u64>,
+    /// Publishers blocked (mean).
+    pub blocked_publishers: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One log over time, per bucket.
+pub struct LogSeries {
+    /// Lag (mean).
+    pub lag: Vec<f64>,
+    /// Messages appended.
+    pub appended: Vec<u64>,
+    /// Messages processed.
+    pub processed: Vec<u64>,
+}
+
+/// Per-bucket series of one run, for charts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Bucket width, in seconds.
+    pub bucket_s: f64,
+    /// Per client group.
+    pub clients: Named<ClientSeries>,
+    /// Per service.
+    pub services: Named<ServiceSeries>,
+    /// Each breaker's state changes, by its caller.
+    pub breakers: Named<Vec<StateChange>>,
+    /// The fault windows.
+    pub faults: Vec<FaultWindow>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    /// Per bus (absent without buses).
+    pub buses: Named<BusSeries>,
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    /// Per log (absent without logs).
+    pub logs: Named<LogSeries>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One client group over time, per bucket.
+pub struct ClientSeries {
+    /// Requests issued.
+    pub offered: Vec<u64>,
+    /// Requests that succeeded.
+    pub ok: Vec<u64>,
+    /// Requests that failed.
+    pub failed: Vec<u64>,
+    /// Attempts sent.
+    pub attempts: Vec<u64>,
+    /// Requests in flight (mean).
+    pub in_flight: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One service over time, per bucket.
+pub struct ServiceSeries {
+    /// Attempts that arrived.
+    pub arrivals: Vec<u64>,
+    /// Jobs that finished.
+    pub completed: Vec<u64>,
+    /// Jobs in service (mean).
+    pub in_flight: Vec<f64>,
+    /// Jobs waiting (mean).
+    pub queue: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A breaker's state from an instant on.
+pub struct StateChange {
+    /// The instant, in seconds.
+    pub t_s: f64,
+    /// The state.
+    pub state: BreakerState,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A fault's window.
+pub struct FaultWindow {
+    /// Its kind (`outage`, `latency_spike`...).
+    pub kind: String,
+    /// What it hits.
+    pub target: String,
+    /// Start, in seconds.
+    pub start_s: f64,
+    /// End, in seconds.
+    pub end_s: f64,
+}
+
+/// The whole document of `sim run --json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunDocument {
+    /// Always `"run"`.
+    pub kind: String,
+    /// The scenario's name.
+    pub scenario: String,
+    /// What it is about.
+    pub description: String,
+    /// The master seed (replication k used seed + k).
+    pub seed: u64,
+    /// Replications averaged.
+    pub replications: u64,
+    /// Simulated time per replication (`None`: until all work was done).
+    pub duration_s: Option<f64>,
+    /// The metrics: one replication's, or the means of several.
+    #[serde(flatten)]
+    pub metrics: RunMetrics,
+    /// The 95% interval `[low, high]` of each metric, by dotted path (with
+    /// several replications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<Named<[f64; 2]>>,
+    /// The scenario as run (its file, overrides applied).
+    pub config: serde_json::Value,
+    /// The time series of replication 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+}
