@@ -22,6 +22,6 @@ if [ "${#names[@]}" -eq 0 ]; then
     done
 fi
 for name in "${names[@]}"; do
-    "$sim" baseline "experiments/$name.ron" -o "experiments/baselines/$name.json"
+    "$sim" baseline "experiments/$name.ron" -o "experiments/baselines/$name.json" --force
     echo "experiments/baselines/$name.json"
 done

@@ -14,12 +14,14 @@ Examples:
   sim baseline s1-rpc -o base.json --replications 30 --metric 'clients.*'
   sim baseline s1-rpc -o base.json --set 'clients[0].retry.max_attempts=2'
   sim baseline s1-rpc -o base.json --tolerance 'clients.rpc.latency_ms.*=rel:0.05'
+  sim baseline s1-rpc -o base.json --force    # replace an existing baseline
 
 Each metric is stored with its mean, its 99% confidence half-width h and a
 tolerance. Default tolerance: kind \"ci\", value sqrt(2) x h, at least
 max(1e-9, 1e-6 x |mean|). --tolerance GLOB=KIND:X (KIND rel, abs or ci;
 ci:K means K x h) overrides it for the metrics matching GLOB (`*` matches
-anything); later flags win. See docs/sweeps.md.";
+anything); later flags win. An existing FILE is replaced only with
+--force, and never when it is the scenario itself. See docs/sweeps.md.";
 
 const CHECK_HELP: &str = "\
 Examples:
@@ -61,6 +63,10 @@ pub struct BaselineArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Replace the baseline file if it exists (a baseline changes only on
+    /// purpose: see experiments/baselines/regenerate.sh).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
@@ -156,6 +162,8 @@ fn render(rows: &[&Row]) -> String {
 
 pub fn baseline(args: BaselineArgs) -> Result<()> {
     let source = scenarios::resolve(Some(&args.scenario))?;
+    sim_experiments::io::refuse_overwriting_input(&args.out, "-o", &[&source.path])?;
+    sim_experiments::io::refuse_replacing(&args.out, "-o", args.force)?;
     let spec = BaselineSpec {
         overrides: args.set.clone(),
         seed: args.seed,

@@ -58,6 +58,9 @@ pub fn run(args: RunArgs) -> Result<()> {
             source.path.display()
         )));
     }
+    if let Some(trace) = &args.trace {
+        sim_experiments::io::refuse_overwriting_input(trace, "--trace", &[&source.path])?;
+    }
     let (_, mut scenario) = scenarios::load(&source, &args.set)?;
     if let Some(r) = args.replications {
         scenario.replications = r;

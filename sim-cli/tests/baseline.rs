@@ -347,3 +347,50 @@ fn baseline_input_errors() {
         "is a baseline of scenario \"s3\"",
     );
 }
+
+/// A baseline is replaced only on purpose, and never over its own scenario.
+#[test]
+fn baseline_does_not_clobber() {
+    let t = TempDir::new("bl-clobber");
+    setup(&t);
+    let args = [
+        "baseline",
+        "s1-rpc.ron",
+        "-o",
+        "b.json",
+        "--replications",
+        "2",
+    ];
+    ok(sim(t.path(), &args));
+    let first = std::fs::read(t.join("b.json")).unwrap();
+    std::fs::write(t.join("b.json"), "kept").unwrap();
+    input_error(sim(t.path(), &args), "-o b.json: exists; pass --force");
+    assert_eq!(std::fs::read_to_string(t.join("b.json")).unwrap(), "kept");
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    ok(sim(t.path(), &forced));
+    assert_eq!(std::fs::read(t.join("b.json")).unwrap(), first);
+    // Its own input, even with --force: refused, the scenario intact.
+    let scenario = std::fs::read(t.join("s1-rpc.ron")).unwrap();
+    input_error(
+        sim(
+            t.path(),
+            &["baseline", "s1-rpc.ron", "-o", "./s1-rpc.ron", "--force"],
+        ),
+        "is the input",
+    );
+    assert_eq!(std::fs::read(t.join("s1-rpc.ron")).unwrap(), scenario);
+}
+
+/// `sim run X --trace X` would replace the scenario with its trace.
+#[test]
+fn a_trace_never_replaces_its_scenario() {
+    let t = TempDir::new("trace-clobber");
+    setup(&t);
+    let scenario = std::fs::read(t.join("s1-rpc.ron")).unwrap();
+    input_error(
+        sim(t.path(), &["run", "s1-rpc.ron", "--trace", "s1-rpc.ron"]),
+        "--trace s1-rpc.ron: is the input",
+    );
+    assert_eq!(std::fs::read(t.join("s1-rpc.ron")).unwrap(), scenario);
+}

@@ -82,6 +82,36 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
 
+/// Refuses an output path that is one of the command's inputs (`sim run
+/// X.ron --trace X.ron`): writing it would destroy the input.
+pub fn refuse_overwriting_input(output: &Path, flag: &str, inputs: &[&Path]) -> Result<()> {
+    let Ok(out) = output.canonicalize() else {
+        return Ok(()); // does not exist yet, so it is no input
+    };
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| i == out) {
+            return Err(Error::input(format!(
+                "{flag} {}: is the input {}; writing it would destroy it (choose another file)",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to replace an existing file unless `force` (a file that
+/// changes only on purpose, such as a baseline).
+pub fn refuse_replacing(output: &Path, flag: &str, force: bool) -> Result<()> {
+    if !force && output.exists() {
+        return Err(Error::input(format!(
+            "{flag} {}: exists; pass --force to replace it",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Reads a file that may not exist yet: `None` when it does not, an error
 /// naming it when it cannot be read.
 pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
