@@ -46,10 +46,10 @@ pub struct BaselineArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: PathBuf,
     /// Master seed (default: the scenario's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Replications (default: the scenario's, at least 10). At least 2.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub replications: Option<u32>,
     /// Override a scenario field, as in `sim run`; stored in the baseline.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -61,7 +61,7 @@ pub struct BaselineArgs {
     #[arg(long, value_name = "GLOB=KIND:X")]
     pub tolerance: Vec<String>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Replace the baseline file if it exists (a baseline changes only on
     /// purpose: see experiments/baselines/regenerate.sh).
@@ -89,7 +89,7 @@ pub struct CheckArgs {
     #[arg(long, short)]
     pub verbose: bool,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
 }
 

@@ -23,10 +23,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub csv: bool,
     /// Master seed (overrides the scenario's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Number of replications (overrides the scenario's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
     pub replications: Option<u32>,
     /// Override a scenario field, e.g. `--set clients[0].retry.max_attempts=5`
     /// or `--set 'services[0].service_time=Exponential(mean: "10ms")'`.
@@ -41,11 +41,11 @@ pub struct RunArgs {
     pub report: Option<PathBuf>,
     /// Stop a replication with an error after this many events (default:
     /// unlimited, or 2,000,000 with --trace).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_events: Option<u64>,
     /// Worker threads for replications (default: all cores). Results do not
     /// depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
 }
 

@@ -35,7 +35,7 @@ pub struct SweepArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
     /// Worker threads (default: all cores). Outputs do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// Run only slice I of N (1-based): the cells whose index % N == I - 1.
     /// A shard writes its cells and the manifest; `sim merge` writes the

@@ -415,3 +415,39 @@ fn zero_threads() {
         "--threads must be >= 1",
     );
 }
+
+/// A negative or zero count is a bad value of its flag (exit 2, the flag
+/// named), not clap's "unexpected argument '-1'" or a failed run (exit 3).
+#[test]
+fn negative_and_zero_counts_name_their_flag() {
+    let t = TempDir::new("bad-negative");
+    for (args, flag) in [
+        (&["run", "s1", "--seed", "-1"][..], "--seed"),
+        (&["run", "s1", "--replications", "-2"][..], "--replications"),
+        (&["run", "s1", "--threads", "-3"][..], "--threads"),
+        (&["run", "s1", "--max-events", "0"][..], "--max-events"),
+        (&["run", "s1", "--max-events", "-5"][..], "--max-events"),
+        (
+            &["baseline", "s1", "-o", "b.json", "--seed", "-7"][..],
+            "--seed",
+        ),
+        (
+            &[
+                "sweep",
+                "s1-timeout-x-retries",
+                "--out",
+                "o",
+                "--threads",
+                "-1",
+            ][..],
+            "--threads",
+        ),
+    ] {
+        let o = sim(t.path(), args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: invalid value"), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(!t.join("b.json").exists() && !t.join("o").exists());
+    }
+}
