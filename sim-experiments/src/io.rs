@@ -22,22 +22,89 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// renames it over the target and syncs the directory, so the rename itself
 /// survives a crash. Dropped without a commit, the temporary file is
 /// removed and the target left as it was.
+///
+/// A target that is not a regular file (`/dev/stdout`, a FIFO, a terminal)
+/// is written directly: replacing it with a regular file would destroy it.
+/// A symbolic link is followed: its target is written atomically and the
+/// link kept.
 pub struct AtomicFile {
+    /// The target as given (for messages).
     path: PathBuf,
+    /// Where the bytes end up (a link's target).
+    dest: PathBuf,
     dir: PathBuf,
-    writer: Option<BufWriter<NamedTempFile>>,
+    writer: Option<BufWriter<Sink>>,
+}
+
+/// Where an [`AtomicFile`]'s bytes go until it is committed.
+pub enum Sink {
+    /// A temporary file, renamed over the target on commit.
+    Temp(NamedTempFile),
+    /// The target itself (not a regular file).
+    Direct(File),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::Temp(f) => f.write(buf),
+            Sink::Direct(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Temp(f) => f.flush(),
+            Sink::Direct(f) => f.flush(),
+        }
+    }
 }
 
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<Self> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let cannot =
+            |e: std::io::Error| Error::runtime(format!("{}: cannot write: {e}", path.display()));
+        // What the path names, links followed: a FIFO, a terminal or
+        // /dev/stdout (a link to one) is written as it is.
+        if let Ok(m) = std::fs::metadata(path)
+            && !m.is_file()
+        {
+            if m.is_dir() {
+                return Err(Error::input(format!("{}: is a directory", path.display())));
+            }
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(cannot)?;
+            return Ok(AtomicFile {
+                path: path.to_path_buf(),
+                dest: path.to_path_buf(),
+                dir: PathBuf::new(),
+                writer: Some(BufWriter::new(Sink::Direct(f))),
+            });
+        }
+        // A link to a regular file (or to nothing yet) is followed, so the
+        // links themselves survive.
+        let mut dest = path.to_path_buf();
+        for _ in 0..40 {
+            match std::fs::symlink_metadata(&dest) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let t = std::fs::read_link(&dest).map_err(cannot)?;
+                    dest = match dest.parent() {
+                        Some(d) if t.is_relative() => d.join(t),
+                        _ => t,
+                    };
+                }
+                _ => break,
+            }
+        }
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(dir).map_err(|e| {
+        std::fs::create_dir_all(&dir).map_err(|e| {
             Error::runtime(format!("{}: cannot create directory: {e}", dir.display()))
         })?;
-        let name = path
+        let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
@@ -45,16 +112,17 @@ impl AtomicFile {
         // ([`is_temp_name`]); tempfile makes the name unique.
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}.tmp-"))
-            .tempfile_in(dir)
-            .map_err(|e| Error::runtime(format!("{}: cannot write: {e}", path.display())))?;
+            .tempfile_in(&dir)
+            .map_err(cannot)?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            dir: dir.to_path_buf(),
-            writer: Some(BufWriter::new(tmp)),
+            dest,
+            dir,
+            writer: Some(BufWriter::new(Sink::Temp(tmp))),
         })
     }
 
-    pub fn writer(&mut self) -> &mut BufWriter<NamedTempFile> {
+    pub fn writer(&mut self) -> &mut BufWriter<Sink> {
         self.writer.as_mut().expect("not yet committed")
     }
 
@@ -66,11 +134,15 @@ impl AtomicFile {
     pub fn commit(mut self) -> Result<()> {
         let w = self.writer.take().expect("committed once");
         let result = (|| -> std::io::Result<()> {
-            let tmp = w.into_inner().map_err(|e| e.into_error())?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&self.path).map_err(|e| e.error)?;
-            // The rename is durable once the directory is.
-            File::open(&self.dir)?.sync_all()
+            match w.into_inner().map_err(|e| e.into_error())? {
+                Sink::Temp(tmp) => {
+                    tmp.as_file().sync_all()?;
+                    tmp.persist(&self.dest).map_err(|e| e.error)?;
+                    // The rename is durable once the directory is.
+                    File::open(&self.dir)?.sync_all()
+                }
+                Sink::Direct(mut f) => f.flush(),
+            }
         })();
         result.map_err(|e| self.error(e))
     }

@@ -314,6 +314,13 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
     if spec.name.trim().is_empty() {
         errors.push("name: must not be empty".to_string());
     }
+    for (field, text) in [("name", &spec.name), ("description", &spec.description)] {
+        if let Some(c) = scenario::control_char(text) {
+            errors.push(format!(
+                "{field}: holds the control character {c:?}; write plain text (tabs and newlines are fine)"
+            ));
+        }
+    }
     if spec.replications == Some(0) {
         errors.push("replications: must be >= 1".to_string());
     }

@@ -292,8 +292,9 @@ pub(super) fn load_replay(path: &Path) -> Result<Vec<SimTime>, String> {
             Some(d) => out.push(SimTime::at(d)),
             None if n == 0 => {} // header
             None => {
+                // The line is not echoed: the file may be anything.
                 return Err(format!(
-                    "{}:{}: {cell:?} is not a time (seconds, or a duration like \"125ms\")",
+                    "{}:{}: the first column is not a time (seconds, or a duration like \"125ms\")",
                     path.display(),
                     n + 1
                 ));

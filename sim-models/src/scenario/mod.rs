@@ -32,7 +32,7 @@ pub use log::*;
 pub use model::*;
 pub use service::*;
 pub use spec::*;
-pub use validation::{Errors, validate};
+pub use validation::{Errors, control_char, validate};
 
 use sim_core::FieldError;
 

@@ -39,6 +39,13 @@ impl Errors {
     }
 }
 
+/// A control character other than tab or newline: it would reach terminals
+/// and make report SVGs invalid XML.
+pub fn control_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n'))
+}
+
 pub(super) fn positive_rate(v: f64, field: &str) -> Result<f64, FieldError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
@@ -85,6 +92,14 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
     let mut e = Errors::default();
     if file.name.trim().is_empty() {
         e.push("name", "must not be empty");
+    }
+    for (field, text) in [("name", &file.name), ("description", &file.description)] {
+        if let Some(c) = control_char(text) {
+            e.push(
+                field,
+                format!("holds the control character {c:?}; write plain text (tabs and newlines are fine)"),
+            );
+        }
     }
     if file.replications == 0 {
         e.push("replications", "must be >= 1");
