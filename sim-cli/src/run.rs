@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub seed: Option<u64>,
     /// Number of replications (overrides the scenario's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), allow_negative_numbers = true)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(sim_models::scenario::MAX_REPLICATIONS)), allow_negative_numbers = true)]
     pub replications: Option<u32>,
     /// Override a scenario field, e.g. `--set clients[0].retry.max_attempts=5`
     /// or `--set 'services[0].service_time=Exponential(mean: "10ms")'`.

@@ -451,3 +451,28 @@ fn negative_and_zero_counts_name_their_flag() {
         assert!(!t.join("b.json").exists() && !t.join("o").exists());
     }
 }
+
+/// Replications and threads are bounded, so a typo cannot run for days or
+/// fail to start threads.
+#[test]
+fn replications_and_threads_are_bounded() {
+    let t = TempDir::new("bad-bounds");
+    input_error(
+        sim(t.path(), &["run", "s1", "--set", "replications=1000000000"]),
+        "replications: must be at most 10000",
+    );
+    input_error(
+        sim(t.path(), &["run", "s1", "--threads", "100000"]),
+        "--threads 100000: at most 1024",
+    );
+    let o = sim(t.path(), &["run", "s1", "--replications", "20000"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--replications"));
+    input_error(
+        sim(
+            t.path(),
+            &["baseline", "s1", "-o", "b.json", "--replications", "20000"],
+        ),
+        "--replications 20000: at most 10000",
+    );
+}

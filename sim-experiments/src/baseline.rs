@@ -212,6 +212,12 @@ pub fn make_baseline(source: &Source, spec: &BaselineSpec) -> Result<Baseline> {
             "--replications {replications}: a baseline needs at least 2 (tolerances come from confidence intervals)"
         )));
     }
+    if replications > sim_models::scenario::MAX_REPLICATIONS {
+        return Err(Error::input(format!(
+            "--replications {replications}: at most {}",
+            sim_models::scenario::MAX_REPLICATIONS
+        )));
+    }
     scenario.replications = replications;
     let seed = spec.seed.unwrap_or(scenario.seed);
     let samples = samples::run_replications(&scenario, seed)?;

@@ -45,12 +45,19 @@ pub fn run(
     Ok((aggregate(scenario, seed, &outputs), outputs))
 }
 
+/// Most worker threads a command may ask for: far more than any machine
+/// has cores, and few enough that starting them cannot fail.
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs `f` on a pool of `threads` workers (`None`: rayon's global pool,
 /// one per core).
 pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match threads {
         None => Ok(f()),
         Some(0) => Err(Error::input("--threads must be >= 1")),
+        Some(n) if n > MAX_THREADS => Err(Error::input(format!(
+            "--threads {n}: at most {MAX_THREADS}"
+        ))),
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()

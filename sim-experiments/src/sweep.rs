@@ -323,6 +323,14 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
     }
     if spec.replications == Some(0) {
         errors.push("replications: must be >= 1".to_string());
+    } else if let Some(r) = spec
+        .replications
+        .filter(|&r| r > scenario::MAX_REPLICATIONS)
+    {
+        errors.push(format!(
+            "replications: must be at most {}, got {r}",
+            scenario::MAX_REPLICATIONS
+        ));
     }
     let seed = spec.seed.unwrap_or(base.seed);
     let replications = spec.replications.unwrap_or(base.replications).max(1);

@@ -17,6 +17,11 @@ use crate::policy::Policy;
 use crate::policy::limiter::TokenBucket;
 use sim_core::FieldError;
 
+/// Most replications a scenario, a sweep cell or a baseline may ask for:
+/// enough for any confidence interval, and bounded so that a typo cannot
+/// make a run take days or hold millions of results.
+pub const MAX_REPLICATIONS: u32 = 10_000;
+
 /// A probability, known to lie in [0, 1].
 #[derive(Copy, Clone, Debug, Default, PartialEq, PartialOrd)]
 pub struct Probability(f64);

@@ -103,6 +103,14 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
     }
     if file.replications == 0 {
         e.push("replications", "must be >= 1");
+    } else if file.replications > MAX_REPLICATIONS {
+        e.push(
+            "replications",
+            format!(
+                "must be at most {MAX_REPLICATIONS}, got {}",
+                file.replications
+            ),
+        );
     }
     if file.duration.is_some_and(|d| d.is_zero()) {
         e.push(
