@@ -673,3 +673,21 @@ fn a_caller_can_use_every_policy_at_once() {
     // The fallback turns every failure into a degraded success.
     assert_eq!(num(&doc, &format!("{c}.failed")), 0.0);
 }
+
+/// A long duration whose events stop early still yields series within the
+/// bucket bound: round 1 allocated a bucket per 100 ms up to the end (5
+/// million hours asked for 14 TB and aborted).
+#[test]
+fn series_stay_bounded_for_any_duration() {
+    let doc = run_ron(
+        r#"(
+        name: "long", seed: 1, duration: "5000000h",
+        services: [(name: "s", workers: 1, service_time: Constant("1ms"))],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 100), requests: 50, target: "s")],
+    )"#,
+    );
+    let series = &doc["series"]["clients"]["c"]["ok"];
+    let n = series.as_array().unwrap().len();
+    assert!((1..=2000).contains(&n), "{n} buckets");
+    assert_eq!(num(&doc, "clients.c.ok"), 50.0);
+}

@@ -12,9 +12,17 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
 
 impl World {
     /// The common bucket width of every series: the widest any of them
-    /// reached (they all start from the configured width and double).
-    fn common_width(&self) -> SimDuration {
+    /// reached (they all start from the configured width and double), and
+    /// at least wide enough that [0, end] takes no more than the bound on
+    /// buckets (a long run whose events stopped early still ends late).
+    fn common_width(&self, end: SimTime) -> SimDuration {
         let mut w = self.metrics.bucket;
+        let base = w.as_nanos().max(1);
+        let needed = end.as_nanos().div_ceil(super::MAX_SERIES_BUCKETS as u64);
+        while w.as_nanos() < needed {
+            // Doubling from the configured width, as the series coarsen.
+            w = SimDuration::from_nanos(w.as_nanos().saturating_mul(2).max(base));
+        }
         for c in &self.clients {
             w = w
                 .max(c.offered_series.width())
@@ -89,7 +97,7 @@ impl World {
                 l.finish(end);
             }
         }
-        let width = self.common_width();
+        let width = self.common_width(end);
         for c in &mut self.clients {
             c.offered_series.coarsen_to(width);
             c.ok_series.coarsen_to(width);
