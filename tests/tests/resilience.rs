@@ -231,7 +231,7 @@ fn jitter_flattens_the_herd() {
     let scenario = |backoff: &str| {
         format!(
             r#"(
-            name: "herd", seed: 12, duration: "30s", metrics: (bucket: "10ms"),
+            name: "herd", seed: 12, duration: "20s", metrics: (bucket: "10ms"),
             services: [(name: "s", service_time: Constant("5ms"))],
             clients: [(name: "c", target: "s", workload: Bursts(size: 500, every: "1h"), requests: 500,
                 retry: (max_attempts: None, backoff: {backoff}))],
