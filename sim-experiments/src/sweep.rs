@@ -315,10 +315,8 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
         errors.push("name: must not be empty".to_string());
     }
     for (field, text) in [("name", &spec.name), ("description", &spec.description)] {
-        if let Some(c) = scenario::control_char(text) {
-            errors.push(format!(
-                "{field}: holds the control character {c:?}; write plain text (tabs and newlines are fine)"
-            ));
+        if let Some(message) = scenario::control_char(text) {
+            errors.push(format!("{field}: {message}"));
         }
     }
     if spec.replications == Some(0) {

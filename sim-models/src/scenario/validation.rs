@@ -39,11 +39,15 @@ impl Errors {
     }
 }
 
-/// A control character other than tab or newline: it would reach terminals
-/// and make report SVGs invalid XML.
-pub fn control_char(text: &str) -> Option<char> {
-    text.chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n'))
+/// What is wrong with `text` if it holds a control character other than tab
+/// or newline (it would reach terminals and make report SVGs invalid XML).
+pub fn control_char(text: &str) -> Option<String> {
+    let c = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n'))?;
+    Some(format!(
+        "holds the control character {c:?}; write plain text (tabs and newlines are fine)"
+    ))
 }
 
 pub(super) fn positive_rate(v: f64, field: &str) -> Result<f64, FieldError> {
@@ -94,11 +98,8 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
         e.push("name", "must not be empty");
     }
     for (field, text) in [("name", &file.name), ("description", &file.description)] {
-        if let Some(c) = control_char(text) {
-            e.push(
-                field,
-                format!("holds the control character {c:?}; write plain text (tabs and newlines are fine)"),
-            );
+        if let Some(message) = control_char(text) {
+            e.push(field, message);
         }
     }
     if file.replications == 0 {
