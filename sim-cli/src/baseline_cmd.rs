@@ -124,7 +124,7 @@ fn render(rows: &[&Row]) -> String {
                 opt(r.now)
             },
             delta,
-            r.tolerance.describe(),
+            baseline::describe(&r.tolerance),
             match r.verdict {
                 Ok(()) => "ok".into(),
                 Err(why) => format!("FAIL ({why})"),

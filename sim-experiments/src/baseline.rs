@@ -11,9 +11,8 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use sim_models::results::CI_LEVEL;
+pub use sim_results::baseline::{Baseline, Entry, Tolerance, ToleranceKind as Kind};
 
 use crate::error::{Error, Result};
 use crate::samples::{self, Samples};
@@ -28,60 +27,13 @@ pub const FLOOR_ABSOLUTE: f64 = 1e-9;
 /// Smallest tolerance: part relative to the value.
 pub const FLOOR_RELATIVE: f64 = 1e-6;
 
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Ci,
-    Relative,
-    Absolute,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tolerance {
-    pub kind: Kind,
-    pub value: f64,
-}
-
-impl Tolerance {
-    /// The largest |now - baseline| allowed.
-    fn allowed(&self, baseline: f64) -> f64 {
-        match self.kind {
-            Kind::Ci | Kind::Absolute => self.value,
-            Kind::Relative => self.value * baseline.abs(),
-        }
+/// A tolerance's description: `±0.5 (ci)`, `±5% (rel)`.
+pub fn describe(t: &Tolerance) -> String {
+    match t.kind {
+        Kind::Ci => format!("±{} (ci)", fmt_num(t.value)),
+        Kind::Absolute => format!("±{} (abs)", fmt_num(t.value)),
+        Kind::Relative => format!("±{}% (rel)", fmt_num(t.value * 100.0)),
     }
-
-    pub fn describe(&self) -> String {
-        match self.kind {
-            Kind::Ci => format!("±{} (ci)", fmt_num(self.value)),
-            Kind::Absolute => format!("±{} (abs)", fmt_num(self.value)),
-            Kind::Relative => format!("±{}% (rel)", fmt_num(self.value * 100.0)),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entry {
-    pub value: Option<f64>,
-    /// Half-width of the 99% interval of the mean (null with fewer than
-    /// two values).
-    pub ci_half_width: Option<f64>,
-    pub tolerance: Tolerance,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Baseline {
-    /// Always "baseline".
-    pub kind: String,
-    pub scenario: String,
-    pub seed: u64,
-    pub replications: u32,
-    pub overrides: Vec<String>,
-    /// In the order of the result document (serde_json keeps order).
-    pub metrics: Map<String, Value>,
 }
 
 /// The floor of every tolerance.
@@ -255,24 +207,20 @@ pub fn make_baseline(source: &Source, spec: &BaselineSpec) -> Result<Baseline> {
         seed,
         replications,
         overrides: spec.overrides.clone(),
-        metrics: metrics
-            .into_iter()
-            .map(|(k, e)| (k, serde_json::to_value(e).expect("entries serialize")))
-            .collect(),
+        metrics: sim_results::run::Named(metrics),
     })
 }
 
 /// Writes `baseline` to `path` atomically, as pretty JSON.
 pub fn write_baseline(path: &Path, baseline: &Baseline) -> Result<()> {
-    let value = serde_json::to_value(baseline).expect("baselines serialize");
-    crate::io::write_atomic(path, &crate::io::json_bytes(&value))
+    crate::io::write_atomic(path, &crate::io::json_bytes(baseline))
 }
 
 /// Reads and checks a baseline file.
-pub fn read_baseline(path: &Path) -> Result<(Baseline, Vec<(String, Entry)>)> {
+pub fn read_baseline(path: &Path) -> Result<Baseline> {
     let text = crate::io::read_text(path)?;
     let bad = |why: String| Error::input(format!("{}: not a baseline file: {why}", path.display()));
-    let b: Baseline = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let b: Baseline = sim_results::from_str(&text).map_err(bad)?;
     if b.kind != "baseline" {
         return Err(bad(format!("kind is {:?}, not \"baseline\"", b.kind)));
     }
@@ -282,16 +230,12 @@ pub fn read_baseline(path: &Path) -> Result<(Baseline, Vec<(String, Entry)>)> {
             b.replications
         )));
     }
-    let mut entries = Vec::new();
-    for (k, v) in &b.metrics {
-        let e: Entry =
-            serde_json::from_value(v.clone()).map_err(|e| bad(format!("metrics.{k:?}: {e}")))?;
+    for (k, e) in b.metrics.iter() {
         if e.tolerance.value.is_nan() || e.tolerance.value < 0.0 {
             return Err(bad(format!("metrics.{k:?}.tolerance.value: must be >= 0")));
         }
-        entries.push((k.clone(), e));
     }
-    Ok((b, entries))
+    Ok(b)
 }
 
 /// One compared metric.
@@ -385,7 +329,7 @@ pub fn check(
     extra: &[String],
     tolerances: &[String],
 ) -> Result<Checked> {
-    let (b, mut entries) = read_baseline(baseline)?;
+    let mut b = read_baseline(baseline)?;
     let mut overrides = b.overrides.clone();
     overrides.extend(extra.iter().cloned());
     let (_, mut scenario) = scenarios::load(source, &overrides)?;
@@ -398,7 +342,7 @@ pub fn check(
             scenario.name
         )));
     }
-    apply_tolerances(&mut entries, tolerances)?;
+    apply_tolerances(&mut b.metrics.0, tolerances)?;
     scenario.replications = b.replications;
     let samples = samples::run_replications(&scenario, b.seed)?;
     Ok(Checked {
@@ -406,7 +350,7 @@ pub fn check(
         seed: b.seed,
         replications: b.replications,
         overrides,
-        rows: compare(&entries, &samples),
+        rows: compare(&b.metrics.0, &samples),
     })
 }
 

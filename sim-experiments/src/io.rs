@@ -208,8 +208,8 @@ pub fn read_text(path: &Path) -> Result<String> {
 }
 
 /// Pretty JSON with a trailing newline.
-pub fn json_bytes(v: &serde_json::Value) -> Vec<u8> {
-    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+pub fn json_bytes(v: &impl serde::Serialize) -> Vec<u8> {
+    let mut s = serde_json::to_string_pretty(v).expect("result documents serialize");
     s.push('\n');
     s.into_bytes()
 }

@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use ron::value::RawValue;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sim_core::SimDuration;
 use sim_models::results::METRIC_GROUPS;
 use sim_models::scenario::{self, Scenario, ScenarioError, ScenarioFile};
+use sim_results::run::Named;
+pub use sim_results::sweep::ReportHints;
 
 use crate::error::{Error, Result};
 use crate::scenarios::{self, Source};
@@ -74,18 +76,6 @@ struct RangeSpec {
     step: Box<RawValue>,
 }
 
-/// Hints for the report renderer, copied into results.json.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct ReportHints {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    x: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    series: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    metrics: Option<Vec<String>>,
-}
-
 /// One grid dimension, expanded: the values (serde's JSON form, as set at
 /// the path) and their labels (RON text as written, or generated for
 /// ranges).
@@ -119,7 +109,7 @@ pub struct Manifest {
     pub grid: Vec<Dimension>,
     /// The metrics kept in each row, or null for every metric leaf.
     pub metrics: Option<Vec<String>>,
-    pub report: Option<Value>,
+    pub report: Option<ReportHints>,
     pub sim_version: String,
 }
 
@@ -139,12 +129,12 @@ impl Manifest {
 
     /// `params` (JSON values) and `labels` (RON text) of cell `i`, keyed by
     /// parameter path in grid order.
-    pub fn cell_params(&self, i: usize) -> (Map<String, Value>, Map<String, Value>) {
-        let mut params = Map::new();
-        let mut labels = Map::new();
+    pub fn cell_params(&self, i: usize) -> (Named<Value>, Named<String>) {
+        let mut params = Named::default();
+        let mut labels = Named::default();
         for (dim, j) in self.grid.iter().zip(self.indices(i)) {
-            params.insert(dim.path.clone(), dim.values[j].clone());
-            labels.insert(dim.path.clone(), Value::String(dim.labels[j].clone()));
+            params.0.push((dim.path.clone(), dim.values[j].clone()));
+            labels.0.push((dim.path.clone(), dim.labels[j].clone()));
         }
         (params, labels)
     }
@@ -398,7 +388,7 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
                     }
                 }
             }
-            Some(serde_json::to_value(r).expect("report hints serialize"))
+            Some(r.clone())
         }
     };
     let cells = grid
@@ -795,12 +785,12 @@ mod tests {
         assert_eq!(m.indices(11), [1, 2, 1]);
         let (params, labels) = m.cell_params(7);
         assert_eq!(
-            Value::Object(params),
+            serde_json::to_value(&params).unwrap(),
             serde_json::json!({"clients[0].timeout": "100ms",
                 "clients[0].retry.max_attempts": 1, "clients[0].retry.backoff": {"FullJitter": {"base": "5ms", "cap": "2s"}}})
         );
         assert_eq!(
-            labels["clients[0].retry.backoff"],
+            labels.get("clients[0].retry.backoff").unwrap(),
             "FullJitter(base: \"5ms\", cap: \"2s\")"
         );
         let sc = s.cell_scenario(7).unwrap();

@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sim_models::results::CI_LEVEL;
+use sim_results::run::Num;
+use sim_results::sweep::{Estimate, SweepDocument, SweepRow};
 use std::io::Write as _;
 
 use crate::error::{Error, Result};
-use crate::samples::{self, Samples, num};
+use crate::samples::{self, Samples};
 use crate::scenarios;
 use crate::sweep::{self, LoadedSweep, Manifest};
 
@@ -115,12 +117,12 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
 }
 
 fn manifest_bytes(m: &Manifest) -> Vec<u8> {
-    crate::io::json_bytes(&serde_json::to_value(m).expect("manifest serializes"))
+    crate::io::json_bytes(m)
 }
 
 /// The row of cell `i`: its parameters and each metric's mean and
 /// interval. Errors name a requested metric the run does not have.
-fn cell_doc(m: &Manifest, i: usize, s: &Samples) -> std::result::Result<Value, String> {
+fn cell_doc(m: &Manifest, i: usize, s: &Samples) -> std::result::Result<SweepRow, String> {
     let all: Vec<String>;
     let names: &[String] = match &m.metrics {
         Some(list) => {
@@ -138,27 +140,33 @@ fn cell_doc(m: &Manifest, i: usize, s: &Samples) -> std::result::Result<Value, S
             &all
         }
     };
-    let mut metrics = Map::new();
-    for name in names {
-        let est = s.estimate(name, CI_LEVEL);
-        let mut entry = Map::new();
-        entry.insert("mean".into(), num(est.map(|e| e.mean)));
-        entry.insert("ci_low".into(), num(est.and_then(|e| e.lower())));
-        entry.insert("ci_high".into(), num(est.and_then(|e| e.upper())));
-        entry.insert("n".into(), est.map_or(0, |e| e.n).into());
-        metrics.insert(name.clone(), Value::Object(entry));
-    }
+    let num = |x: Option<f64>| x.and_then(serde_json::Number::from_f64).map(Num);
+    let metrics = names
+        .iter()
+        .map(|name| {
+            let est = s.estimate(name, CI_LEVEL);
+            let e = Estimate {
+                mean: num(est.map(|e| e.mean)),
+                ci_low: num(est.and_then(|e| e.lower())),
+                ci_high: num(est.and_then(|e| e.upper())),
+                n: est.map_or(0, |e| e.n as u64),
+            };
+            (name.clone(), e)
+        })
+        .collect();
     let (params, labels) = m.cell_params(i);
-    let mut doc = Map::new();
-    doc.insert("cell".into(), i.into());
-    doc.insert("params".into(), Value::Object(params));
-    doc.insert("labels".into(), Value::Object(labels));
-    doc.insert("metrics".into(), Value::Object(metrics));
-    Ok(Value::Object(doc))
+    Ok(SweepRow {
+        cell: i as u64,
+        params,
+        labels,
+        metrics,
+    })
 }
 
 /// Checks a cell file against the manifest; returns its parsed contents.
-fn verify_cell(m: &Manifest, i: usize, bytes: &[u8]) -> std::result::Result<Value, String> {
+/// The check is strict (keys in the order written) so that results.json,
+/// made from the parsed rows, has the bytes of the cell files.
+fn verify_cell(m: &Manifest, i: usize, bytes: &[u8]) -> std::result::Result<SweepRow, String> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
     let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
@@ -167,43 +175,41 @@ fn verify_cell(m: &Manifest, i: usize, bytes: &[u8]) -> std::result::Result<Valu
             "keys are {keys:?}, expected [\"cell\", \"params\", \"labels\", \"metrics\"]"
         ));
     }
-    if obj["cell"].as_u64() != Some(i as u64) {
-        return Err(format!("\"cell\" is {}, expected {i}", obj["cell"]));
-    }
-    let (params, labels) = m.cell_params(i);
-    if obj["params"] != Value::Object(params) || obj["labels"] != Value::Object(labels) {
-        return Err(format!(
-            "params or labels do not match cell {i} of the sweep"
-        ));
-    }
     let metrics = obj["metrics"]
         .as_object()
         .ok_or("\"metrics\" is not an object")?;
     for (name, e) in metrics {
-        let ok = e.as_object().is_some_and(|e| {
-            let keys: Vec<&str> = e.keys().map(String::as_str).collect();
-            keys == ["mean", "ci_low", "ci_high", "n"]
-                && ["mean", "ci_low", "ci_high"]
-                    .iter()
-                    .all(|k| e[*k].is_null() || e[*k].is_f64() || e[*k].is_i64() || e[*k].is_u64())
-                && e["n"].is_u64()
+        let in_order = e.as_object().is_some_and(|e| {
+            e.keys()
+                .map(String::as_str)
+                .eq(["mean", "ci_low", "ci_high", "n"])
         });
-        if !ok {
+        if !in_order {
             return Err(format!("metric {name:?} is malformed"));
         }
     }
+    let row: SweepRow = sim_results::from_value(&v)?;
+    if row.cell != i as u64 {
+        return Err(format!("\"cell\" is {}, expected {i}", row.cell));
+    }
+    let (params, labels) = m.cell_params(i);
+    if row.params != params || row.labels != labels {
+        return Err(format!(
+            "params or labels do not match cell {i} of the sweep"
+        ));
+    }
     if let Some(list) = &m.metrics
-        && !metrics.keys().eq(list.iter())
+        && !row.metrics.names().eq(list.iter().map(String::as_str))
     {
         return Err("its metrics are not the sweep's metrics".into());
     }
-    Ok(v)
+    Ok(row)
 }
 
 /// The verified bytes and contents of cell `i` in `dir`, or `None` when
 /// it has not been written yet. A corrupted cell file is an error (it is
 /// never overwritten silently).
-fn read_cell(dir: &Path, m: &Manifest, i: usize) -> Result<Option<(Vec<u8>, Value)>> {
+fn read_cell(dir: &Path, m: &Manifest, i: usize) -> Result<Option<(Vec<u8>, SweepRow)>> {
     let path = cell_path(dir, i);
     let Some(bytes) = crate::io::read_if_exists(&path)? else {
         return Ok(None);
@@ -292,12 +298,10 @@ fn finalize(dir: &Path) -> Result<()> {
     for_cells_in_order(
         m.cells,
         |i| {
-            Ok(
-                read_cell(dir, &m, i)?.map(|(_, v)| match (&m.metrics, v["metrics"].as_object()) {
-                    (None, Some(o)) => o.keys().cloned().collect(),
-                    _ => Vec::new(),
-                }),
-            )
+            Ok(read_cell(dir, &m, i)?.map(|(_, row)| match &m.metrics {
+                None => row.metrics.names().map(str::to_string).collect(),
+                Some(_) => Vec::new(),
+            }))
         },
         |i, keys: Option<Vec<String>>| {
             match keys {
@@ -327,20 +331,21 @@ fn finalize(dir: &Path) -> Result<()> {
     // fields, then "rows" holding each cell file's contents.
     let mut json = crate::io::AtomicFile::create(&dir.join(RESULTS_JSON))?;
     let mut csv_file = crate::io::AtomicFile::create(&dir.join(RESULTS_CSV))?;
-    let mut head = Map::new();
-    head.insert("kind".into(), "sweep".into());
-    head.insert("sweep".into(), m.sweep.clone().into());
-    head.insert("description".into(), m.description.clone().into());
-    head.insert("scenario".into(), m.scenario.clone().into());
-    head.insert("seed".into(), m.seed.into());
-    head.insert("replications".into(), m.replications.into());
-    head.insert(
-        "parameters".into(),
-        Value::Array(m.parameters.iter().cloned().map(Value::String).collect()),
-    );
-    head.insert("report".into(), m.report.clone().unwrap_or(Value::Null));
-    let head = serde_json::to_string_pretty(&Value::Object(head)).expect("JSON serializes");
-    let head = head.strip_suffix("\n}").expect("a pretty JSON object");
+    let head = SweepDocument {
+        kind: "sweep".into(),
+        sweep: m.sweep.clone(),
+        description: m.description.clone(),
+        scenario: m.scenario.clone(),
+        seed: m.seed,
+        replications: m.replications.into(),
+        parameters: m.parameters.clone(),
+        report: m.report.clone(),
+        rows: Vec::new(),
+    };
+    let head = serde_json::to_string_pretty(&head).expect("JSON serializes");
+    let head = head
+        .strip_suffix(",\n  \"rows\": []\n}")
+        .expect("a pretty JSON object ending with its rows");
     let mut header = vec!["cell".to_string()];
     header.extend(m.parameters.iter().cloned());
     for n in &names {
@@ -366,7 +371,7 @@ fn finalize(dir: &Path) -> Result<()> {
         jw.write_all(b",\n  \"rows\": [\n").map_err(jerr)?;
         let mut cw = csv::Writer::from_writer(csv_file.writer());
         cw.write_record(&header).map_err(cerr)?;
-        let fmt = |x: &Value| x.as_f64().map(|f| f.to_string()).unwrap_or_default();
+        let fmt = |x: &Option<Num>| x.as_ref().map(|n| n.get().to_string()).unwrap_or_default();
         for_cells_in_order(
             m.cells,
             |i| {
@@ -378,13 +383,17 @@ fn finalize(dir: &Path) -> Result<()> {
                 );
                 let mut rec = vec![i.to_string()];
                 for p in &m.parameters {
-                    rec.push(v["labels"][p].as_str().unwrap_or_default().to_string());
+                    rec.push(v.labels.get(p).cloned().unwrap_or_default());
                 }
                 for n in &names {
-                    let e = &v["metrics"][n];
-                    rec.push(fmt(&e["mean"]));
-                    rec.push(fmt(&e["ci_low"]));
-                    rec.push(fmt(&e["ci_high"]));
+                    match v.metrics.get(n) {
+                        Some(e) => {
+                            rec.push(fmt(&e.mean));
+                            rec.push(fmt(&e.ci_low));
+                            rec.push(fmt(&e.ci_high));
+                        }
+                        None => rec.extend([String::new(), String::new(), String::new()]),
+                    }
                 }
                 Ok((row, rec))
             },

@@ -6,8 +6,11 @@
 //!   reader uses (aggregation, sweeps, baselines, report tables).
 //! - [`metrics`]: one table of metric metadata: label, unit, and which way
 //!   is better.
-//! - [`run`]: the result document of a run as types (Serialize and
-//!   Deserialize), which `sim-models` fills and readers parse.
+//! - [`run`], [`sweep`], [`baseline`]: the documents of a run, a sweep
+//!   (`results.json`) and a baseline as types (Serialize and Deserialize);
+//!   [`Document`] is either of the first two, read by its `kind`.
+//! - [`from_value`]: parsing with errors that name the field
+//!   (`series.clients.rpc.ok[3]: invalid type...`).
 //!
 //! ```
 //! use sim_results::{flatten, metrics};
@@ -19,10 +22,68 @@
 
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod metrics;
 pub mod run;
+pub mod sweep;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// A result document that can be reported on, told apart by its `kind`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Document {
+    /// `"run"`: the output of `sim run --json`.
+    Run(Box<run::RunDocument>),
+    /// `"sweep"`: a sweep's `results.json`.
+    Sweep(Box<sweep::SweepDocument>),
+}
+
+impl Document {
+    /// Reads a document by its `kind`; the error is one line that names
+    /// the field at fault.
+    pub fn from_value(v: &Value) -> Result<Document, String> {
+        match v.get("kind").and_then(Value::as_str) {
+            Some("run") => from_value(v).map(|d| Document::Run(Box::new(d))),
+            Some("sweep") => from_value(v).map(|d| Document::Sweep(Box::new(d))),
+            Some(other) => Err(format!(
+                "cannot read a result document of kind \"{other}\"; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
+            )),
+            None if v.is_object() => Err(
+                "the document has no \"kind\"; expected the output of `sim run --json` or a sweep's results.json".into(),
+            ),
+            None => Err(
+                "the document is not a JSON object; expected the output of `sim run --json` or a sweep's results.json".into(),
+            ),
+        }
+    }
+}
+
+/// Parses `v` as a `T`; an error names the field at fault by its dotted
+/// path (`rows[2].metrics: ...`).
+pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(v).map_err(located)
+}
+
+/// Parses JSON text as a `T`; an error names the field at fault by its
+/// dotted path and says where in the text it is.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let out: T = serde_path_to_error::deserialize(&mut de).map_err(located)?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// A parse error as `path: what` (just `what` at the top level).
+fn located<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if path == "." {
+        inner.to_string()
+    } else {
+        format!("{path}: {inner}")
+    }
+}
 
 /// Numeric leaves of `v` in document order, as (dotted path, value):
 /// objects by key (`a.b`), arrays by index (`a[0]`), booleans as 0/1,

@@ -50,3 +50,55 @@ fn every_experiment_round_trips_through_the_run_document_type() {
     }
     assert!(checked >= 26, "checked only {checked} documents");
 }
+
+/// Every committed sweep result (`reports/*/results.json` of kind
+/// "sweep") parses into `SweepDocument` and writes back the same bytes;
+/// every committed baseline likewise into `Baseline`.
+#[test]
+fn committed_sweeps_and_baselines_round_trip_through_their_types() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut sweeps = 0;
+    for entry in std::fs::read_dir(format!("{root}/reports")).unwrap() {
+        let path = entry.unwrap().path().join("results.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if v["kind"] != "sweep" {
+            continue;
+        }
+        let typed: sim_results::sweep::SweepDocument =
+            sim_results::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(format!("{}\n", pretty(&typed)), text, "{}", path.display());
+        assert!(!typed.rows.is_empty());
+        sweeps += 1;
+    }
+    assert!(sweeps >= 5, "checked only {sweeps} sweeps");
+    let mut baselines = 0;
+    for entry in std::fs::read_dir(format!("{root}/experiments/baselines")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let typed: sim_results::baseline::Baseline =
+            sim_results::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(format!("{}\n", pretty(&typed)), text, "{}", path.display());
+        assert!(!typed.metrics.is_empty());
+        baselines += 1;
+    }
+    assert!(baselines >= 9, "checked only {baselines} baselines");
+}
+
+#[test]
+fn a_malformed_document_is_an_error_naming_its_field() {
+    let e = sim_results::from_str::<sim_results::baseline::Baseline>(
+        r#"{"kind": "baseline", "scenario": "x", "seed": 1, "replications": 10, "overrides": [],
+            "metrics": {"clients.a.ok": {"value": 1, "ci_half_width": null, "tolerance": {"kind": "wide", "value": 1}}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        e.starts_with("metrics.clients.a.ok.tolerance.kind: unknown variant `wide`"),
+        "{e}"
+    );
+}
