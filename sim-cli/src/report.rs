@@ -39,7 +39,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
     let text = read_text(&path)?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::input(format!("{}: not a JSON document: {e}", path.display())))?;
-    let files = sim_report::render(&doc)
+    let files = sim_report::render_json(&doc)
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     let charts = files.iter().filter(|f| f.name.ends_with(".svg")).count();
     write_all(&files, &args.out)?;
@@ -53,7 +53,9 @@ pub fn report(args: ReportArgs) -> Result<()> {
 
 /// `sim run --report DIR`: the single-run charts of a run just made.
 pub fn render_run(doc: &Value, dir: &Path) -> Result<()> {
-    let files = sim_report::render_run(doc)
+    let doc: sim_results::run::RunDocument = sim_results::from_value(doc)
+        .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
+    let files = sim_report::render_run(&doc)
         .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
     write_all(&files, dir)
 }

@@ -151,7 +151,7 @@ fn bad_results_are_input_errors() {
     std::fs::write(&wrong, r#"{"kind": "baseline"}"#).unwrap();
     assert_input_error(
         &["report", wrong.to_str().unwrap(), "--out", out],
-        "cannot report on a result document of kind \"baseline\"",
+        "a document of kind \"baseline\" is neither a run nor a sweep result",
     );
 
     assert!(!out_dir.exists(), "nothing written on error");

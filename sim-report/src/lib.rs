@@ -16,7 +16,7 @@
 //! let source = sim_experiments::scenarios::resolve(Some("s3-breaker".as_ref()))?;
 //! let (_, scenario) = sim_experiments::scenarios::load(&source, &[])?;
 //! let (doc, _) = sim_experiments::runner::run(&scenario, scenario.seed, &Default::default())?;
-//! let files = sim_report::render(&doc)?;
+//! let files = sim_report::render_json(&doc)?;
 //! assert!(files.iter().any(|f| f.name == "index.html"));
 //! assert!(files.iter().any(|f| f.name.ends_with(".svg")));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -30,7 +30,8 @@ mod sweep;
 
 use std::fmt;
 
-use serde_json::Value;
+pub use sim_results::Document;
+use sim_results::run::RunDocument;
 
 /// A report that cannot be made: wrong kind of document, missing metrics,
 /// malformed fields. The message is one line and names the field.
@@ -68,44 +69,27 @@ pub struct OutputFile {
 }
 
 /// Renders a result document into report files: for each chart
-/// `NAME.svg` and `NAME.csv`, then `index.html`. Dispatches on
-/// `doc["kind"]`: `"run"` (from `sim run --json`) or `"sweep"` (a sweep's
-/// `results.json`).
-pub fn render(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
-    let mut page = match doc.get("kind").and_then(Value::as_str) {
-        Some("run") => run::page(doc)?,
-        Some("sweep") => sweep::page(doc)?,
-        Some(other) => {
-            return Err(ReportError::new(format!(
-                "cannot report on a result document of kind \"{other}\"; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
-            )));
-        }
-        None if doc.is_object() => {
-            return Err(ReportError::new(
-                "the document has no \"kind\"; expected the output of `sim run --json` or a sweep's results.json",
-            ));
-        }
-        None => {
-            return Err(ReportError::new(
-                "the document is not a JSON object; expected the output of `sim run --json` or a sweep's results.json",
-            ));
-        }
-    };
-    page.config = doc
-        .get("config")
-        .and_then(|c| serde_json::to_string_pretty(c).ok());
+/// `NAME.svg` and `NAME.csv`, then `index.html`.
+pub fn render(doc: &Document) -> Result<Vec<OutputFile>, ReportError> {
+    match doc {
+        Document::Run(run) => render_run(run),
+        Document::Sweep(sweep) => Ok(sweep::page(sweep)?.files()),
+    }
+}
+
+/// The charts of a run document (also the `sim run --report` case).
+pub fn render_run(doc: &RunDocument) -> Result<Vec<OutputFile>, ReportError> {
+    let mut page = run::page(doc)?;
+    page.config = serde_json::to_string_pretty(&doc.config).ok();
     Ok(page.files())
 }
 
-/// Only the charts of a run document (the `sim run --report` case): the
-/// same as [`render`] but refuses anything but a run.
-pub fn render_run(doc: &Value) -> Result<Vec<OutputFile>, ReportError> {
-    match doc.get("kind").and_then(Value::as_str) {
-        Some("run") => render(doc),
-        _ => Err(ReportError::new(
-            "expected a run result document (kind \"run\")",
-        )),
-    }
+/// Reads a result document (JSON, as `sim run --json` prints it or a
+/// sweep's results.json) and renders it; an error names the field at
+/// fault.
+pub fn render_json(doc: &serde_json::Value) -> Result<Vec<OutputFile>, ReportError> {
+    let doc = Document::from_value(doc).map_err(ReportError::new)?;
+    render(&doc)
 }
 
 /// A chart and the data it shows.
@@ -183,32 +167,6 @@ impl Page {
             bytes: html::index(&self).into_bytes(),
         });
         files
-    }
-}
-
-/// The value at a dotted path of nested objects.
-pub(crate) fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(v, |node, key| node.get(key))
-}
-
-pub(crate) fn num(v: &Value, path: &str) -> Option<f64> {
-    get(v, path).and_then(Value::as_f64)
-}
-
-/// Keys of the object at `key`, in document order.
-pub(crate) fn names(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_object)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// A JSON value as short text: strings bare, others as compact JSON.
-pub(crate) fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
     }
 }
 

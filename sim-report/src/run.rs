@@ -3,14 +3,18 @@
 //! (the S1 comparison when the run has both clients and buses).
 
 use plotters::style::{Color, RGBColor};
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use sim_results::run::{
+    BreakerState, BusMetrics, BusSeries, ClientMetrics, Named, Num, RunDocument, Series,
+};
 
 use crate::draw::{
     self, BarFigure, BarPanel, Layout, Legend, LegendEntry, Line, LineFigure, Panel, PanelKind,
     Shade, Swatch, XAxis, YScale,
 };
 use crate::format::{exact, human, short, slug};
-use crate::{Chart, Page, ReportError, Table, get, names, num, text};
+use crate::{Chart, Page, ReportError, Table};
 
 /// Time series longer than this many buckets are merged into coarser
 /// buckets for the chart and its CSV (counts summed, levels averaged).
@@ -38,96 +42,71 @@ fn err(msg: impl Into<String>) -> ReportError {
     ReportError::new(format!("run document: {}", msg.into()))
 }
 
-/// A list of numbers at `path` of `v`, or a clear error.
-fn numbers(v: &Value, path: &str, full: &str) -> Result<Vec<f64>, ReportError> {
-    let arr = get(v, path)
-        .and_then(Value::as_array)
-        .ok_or_else(|| err(format!("{full} is missing or not a list")))?;
-    arr.iter()
-        .map(|x| {
-            x.as_f64()
-                .ok_or_else(|| err(format!("{full} holds a non-number: {x}")))
-        })
-        .collect()
-}
-
-pub fn page(doc: &Value) -> Result<Page, ReportError> {
-    let scenario = doc
-        .get("scenario")
-        .and_then(Value::as_str)
-        .ok_or_else(|| err("no \"scenario\" name"))?
-        .to_string();
+pub fn page(doc: &RunDocument) -> Result<Page, ReportError> {
+    let m = &doc.metrics;
     let info = Info {
-        scenario: scenario.clone(),
-        seed: doc.get("seed").map(text).unwrap_or_else(|| "?".into()),
-        reps: doc.get("replications").and_then(Value::as_u64).unwrap_or(1),
+        scenario: doc.scenario.clone(),
+        seed: doc.seed.to_string(),
+        reps: doc.replications,
     };
-    let clients = names(doc, "clients");
-    let buses = names(doc, "buses");
+    let clients: Vec<&str> = m.clients.names().collect();
+    let buses: Vec<&str> = m.buses.names().collect();
     if clients.is_empty() && buses.is_empty() {
         return Err(err(
             "no \"clients\" and no \"buses\" metrics: nothing to chart",
         ));
     }
-    let series = doc.get("series").ok_or_else(|| {
+    let series = doc.series.as_ref().ok_or_else(|| {
         err("no \"series\" (the per-bucket time series that `sim run --json` writes)")
     })?;
-    let bucket_s = series
-        .get("bucket_s")
-        .and_then(Value::as_f64)
+    let bucket_s = Some(series.bucket_s)
         .filter(|b| *b > 0.0 && b.is_finite())
-        .ok_or_else(|| err("series.bucket_s is missing or not a positive number"))?;
+        .ok_or_else(|| err("series.bucket_s is not a positive number"))?;
 
-    let target = |c: &str| {
-        doc.get("clients")
-            .and_then(|g| g.get(c))
-            .and_then(|m| m.get("target"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
+    let topology = Topology::of(&doc.config);
     let mut charts = Vec::new();
-    for c in &clients {
-        let target = target(c);
-        let scope = target.as_deref().and_then(|t| reachable(doc, t));
+    for (c, metrics) in m.clients.iter() {
+        let scope = topology.as_ref().map(|t| t.reachable(&metrics.target));
         charts.push(client_timeseries(
             &info,
             series,
             c,
-            target.as_deref(),
+            &metrics.target,
             scope.as_deref(),
             bucket_s,
         )?);
     }
     for b in &buses {
-        let scope = reachable(doc, b);
-        if let Some(chart) = bus_timeseries(&info, series, b, scope.as_deref(), bucket_s)? {
+        let scope = topology.as_ref().map(|t| t.reachable(b));
+        if let Some(s) = series.buses.get(b)
+            && let Some(chart) = bus_timeseries(&info, series, s, b, scope.as_deref(), bucket_s)?
+        {
             charts.push(chart);
         }
     }
     // Clients that publish to a bus are part of that bus's path, not RPC
     // paths of their own.
-    let rpc_clients: Vec<String> = clients
+    let rpc_clients: Vec<(&str, &ClientMetrics)> = m
+        .clients
         .iter()
-        .filter(|c| target(c).is_none_or(|t| !buses.contains(&t)))
-        .cloned()
+        .filter(|(_, c)| !buses.contains(&c.target.as_str()))
         .collect();
-    charts.push(paths_chart(doc, &info, &rpc_clients, &buses)?);
+    let bus_paths: Vec<(&str, &BusMetrics)> = m.buses.iter().collect();
+    charts.push(paths_chart(doc, &info, &rpc_clients, &bus_paths)?);
 
     let mut facts = vec![
-        ("scenario".to_string(), scenario.clone()),
+        ("scenario".to_string(), doc.scenario.clone()),
         ("seed".to_string(), info.seed.clone()),
         ("replications".to_string(), info.reps.to_string()),
         (
             "duration".to_string(),
-            match num(doc, "duration_s") {
+            match doc.duration_s {
                 Some(d) => format!("{} s", human(d)),
                 None => "until all work is done".into(),
             },
         ),
     ];
-    if let Some(end) = num(doc, "engine.end_s") {
-        facts.push(("simulated time (s)".into(), human(end)));
-    }
+    facts.push(("simulated time (s)".into(), human(m.engine.end_s.get())));
     facts.push((
         "time series".into(),
         format!("replication 0, {} ms buckets", human(bucket_s * 1000.0)),
@@ -138,19 +117,18 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
             "95% confidence intervals over the replications (Student t)".into(),
         ));
     }
-    let mut tables = Vec::new();
-    for group in ["clients", "services", "buses"] {
-        if let Some(t) = metrics_table(doc, group) {
-            tables.push(t);
-        }
-    }
+    let ci = doc.ci95.as_ref();
+    let tables = [
+        metrics_table("clients", &m.clients, ci),
+        metrics_table("services", &m.services, ci),
+        metrics_table("buses", &m.buses, ci),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(Page {
-        title: format!("Run report: {scenario}"),
-        description: doc
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        title: format!("Run report: {}", doc.scenario),
+        description: doc.description.clone(),
         facts,
         charts,
         tables,
@@ -219,7 +197,7 @@ impl Coarse {
 }
 
 /// A plotted line and its CSV column.
-struct Named {
+struct Plotted {
     dashed: bool,
     label: String,
     column: String,
@@ -227,65 +205,82 @@ struct Named {
     values: Vec<Option<f64>>,
 }
 
-/// The services, buses and logs that requests entering at `start` can
-/// reach, from the document's `config` (a service's downstream calls, a
-/// bus's `Call` handler); `None` when the document has no config.
-fn reachable(doc: &Value, start: &str) -> Option<Vec<String>> {
-    let config = doc.get("config")?;
-    let list = |group: &str| config.get(group).and_then(Value::as_array);
-    let mut seen: Vec<String> = Vec::new();
-    let mut stack = vec![start.to_string()];
-    while let Some(name) = stack.pop() {
-        if seen.contains(&name) {
-            continue;
-        }
-        let named = |v: &&Value| v.get("name").and_then(Value::as_str) == Some(name.as_str());
-        if let Some(svc) = list("services").and_then(|l| l.iter().find(named)) {
-            for call in svc
-                .get("calls")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(t) = call.get("target").and_then(Value::as_str) {
-                    stack.push(t.to_string());
-                }
-            }
-        }
-        if let Some(bus) = list("buses").and_then(|l| l.iter().find(named))
-            && let Some(t) = bus
-                .get("handler")
-                .and_then(|h| h.get("Call"))
-                .and_then(|c| c.get("target"))
-                .and_then(Value::as_str)
-        {
-            stack.push(t.to_string());
-        }
-        seen.push(name);
+/// What calls what, from the document's `config` (the scenario as run):
+/// the only part of the scenario a report needs.
+#[derive(Deserialize)]
+struct Topology {
+    #[serde(default)]
+    services: Vec<ServiceNode>,
+    #[serde(default)]
+    buses: Vec<BusNode>,
+}
+
+#[derive(Deserialize)]
+struct ServiceNode {
+    name: String,
+    #[serde(default)]
+    calls: Vec<CallNode>,
+}
+
+#[derive(Deserialize)]
+struct CallNode {
+    target: String,
+}
+
+#[derive(Deserialize)]
+struct BusNode {
+    name: String,
+    handler: Option<HandlerNode>,
+}
+
+#[derive(Deserialize)]
+enum HandlerNode {
+    Call(CallNode),
+    Work(IgnoredAny),
+}
+
+impl Topology {
+    /// `None` when the config does not have the scenario's shape.
+    fn of(config: &serde_json::Value) -> Option<Topology> {
+        sim_results::from_value(config).ok()
     }
-    Some(seen)
+
+    /// The services, buses and logs that requests entering at `start` can
+    /// reach (a service's downstream calls, a bus's `Call` handler).
+    fn reachable(&self, start: &str) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        let mut stack = vec![start.to_string()];
+        while let Some(name) = stack.pop() {
+            if seen.contains(&name) {
+                continue;
+            }
+            if let Some(svc) = self.services.iter().find(|s| s.name == name) {
+                stack.extend(svc.calls.iter().map(|c| c.target.clone()));
+            }
+            if let Some(BusNode {
+                handler: Some(HandlerNode::Call(call)),
+                ..
+            }) = self.buses.iter().find(|b| b.name == name)
+            {
+                stack.push(call.target.clone());
+            }
+            seen.push(name);
+        }
+        seen
+    }
 }
 
 /// Fault windows to shade: those on what `scope` names (the services, buses
 /// and logs a chart's requests reach), or all when the scope is unknown.
-fn fault_shades(series: &Value, scope: Option<&[String]>) -> (Vec<Shade>, Vec<String>) {
+fn fault_shades(series: &Series, scope: Option<&[String]>) -> (Vec<Shade>, Vec<String>) {
     let mut shades = Vec::new();
     let mut notes = Vec::new();
-    for f in series
-        .get("faults")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (Some(s), Some(e)) = (num(f, "start_s"), num(f, "end_s")) else {
-            continue;
-        };
-        let kind = f.get("kind").map(text).unwrap_or_else(|| "fault".into());
-        let target = f.get("target").map(text).unwrap_or_default();
-        if scope.is_some_and(|names| !names.contains(&target)) {
+    for f in &series.faults {
+        if scope.is_some_and(|names| !names.contains(&f.target)) {
             continue;
         }
-        let label = format!("{kind}: {target}");
+        let (s, e) = (f.start_s, f.end_s);
+        let label = format!("{}: {}", f.kind, f.target);
         notes.push(format!("{label} {}–{} s", short(s), short(e)));
         shades.push(Shade {
             x0: s,
@@ -297,31 +292,26 @@ fn fault_shades(series: &Value, scope: Option<&[String]>) -> (Vec<Shade>, Vec<St
     (shades, notes)
 }
 
-fn breaker_color(state: &str) -> RGBColor {
+fn breaker_color(state: BreakerState) -> RGBColor {
     match state {
-        "Closed" => RGBColor(0xA6, 0xDB, 0xBE),
-        "Open" => draw::PALETTE[1],
-        "HalfOpen" => RGBColor(0xF0, 0xE4, 0x42),
-        _ => draw::PALETTE[7],
+        BreakerState::Closed => RGBColor(0xA6, 0xDB, 0xBE),
+        BreakerState::Open => draw::PALETTE[1],
+        BreakerState::HalfOpen => RGBColor(0xF0, 0xE4, 0x42),
     }
 }
 
 /// A breaker state held from a time to another: (start, end, state).
-type Interval = (f64, f64, String);
+type Interval = (f64, f64, BreakerState);
 
 /// Breaker state intervals of client `name`.
-fn breaker_intervals(series: &Value, name: &str, end: f64) -> Option<Vec<Interval>> {
-    let changes = series.get("breakers")?.get(name)?.as_array()?;
+fn breaker_intervals(series: &Series, name: &str, end: f64) -> Option<Vec<Interval>> {
+    let changes = series.breakers.get(name)?;
     let mut out: Vec<Interval> = Vec::new();
     for ch in changes {
-        let (Some(t), Some(state)) = (num(ch, "t_s"), ch.get("state").and_then(Value::as_str))
-        else {
-            continue;
-        };
         if let Some(last) = out.last_mut() {
-            last.1 = t;
+            last.1 = ch.t_s;
         }
-        out.push((t, end.max(t), state.to_string()));
+        out.push((ch.t_s, end.max(ch.t_s), ch.state));
     }
     (!out.is_empty()).then_some(out)
 }
@@ -332,16 +322,16 @@ fn timeseries_chart(
     stem: String,
     title: String,
     coarse: &Coarse,
-    rates: Vec<Named>,
-    levels: Vec<Named>,
-    series: &Value,
+    rates: Vec<Plotted>,
+    levels: Vec<Plotted>,
+    series: &Series,
     scope: Option<&[String]>,
     breaker: Option<(&str, Vec<Interval>)>,
 ) -> Result<Chart, ReportError> {
     let xs = coarse.xs();
     let x_end = coarse.n as f64 * coarse.width_s;
     let (shades, fault_notes) = fault_shades(series, scope);
-    let line = |n: &Named| Line {
+    let line = |n: &Plotted| Line {
         color: n.color,
         points: xs.iter().copied().zip(n.values.iter().copied()).collect(),
         band: vec![],
@@ -396,23 +386,12 @@ fn timeseries_chart(
     }
     let mut breaker_col: Vec<String> = Vec::new();
     if let Some((_, intervals)) = &breaker {
-        let mut seen: Vec<&str> = Vec::new();
-        for (_, _, s) in intervals {
-            if !seen.contains(&s.as_str()) {
-                seen.push(s);
-            }
-        }
-        for s in ["Closed", "HalfOpen", "Open"]
+        for s in BreakerState::ALL
             .into_iter()
-            .filter(|s| seen.contains(s))
-            .chain(
-                seen.iter()
-                    .copied()
-                    .filter(|s| !["Closed", "HalfOpen", "Open"].contains(s)),
-            )
+            .filter(|s| intervals.iter().any(|iv| iv.2 == *s))
         {
             legend.entries.push(LegendEntry {
-                label: format!("breaker {s}"),
+                label: format!("breaker {}", s.name()),
                 swatch: Swatch::Fill(breaker_color(s).to_rgba()),
             });
         }
@@ -422,7 +401,7 @@ fn timeseries_chart(
             kind: PanelKind::Strip {
                 intervals: intervals
                     .iter()
-                    .map(|(a, b, s)| (*a, *b, breaker_color(s)))
+                    .map(|(a, b, s)| (*a, *b, breaker_color(*s)))
                     .collect(),
             },
             shades: vec![],
@@ -436,7 +415,7 @@ fn timeseries_chart(
                     .iter()
                     .rev()
                     .find(|(a, _, _)| *a <= t)
-                    .map(|(_, _, s)| s.clone())
+                    .map(|(_, _, s)| s.name().to_string())
                     .unwrap_or_default()
             })
             .collect();
@@ -491,55 +470,54 @@ fn timeseries_chart(
     })
 }
 
-/// Level lines (in flight, queue) of the service a client calls, or of
-/// every service when the document does not say which.
+/// Level lines (in flight, queue) of the service a client calls.
 fn service_levels(
-    series: &Value,
-    target: Option<&str>,
+    series: &Series,
+    target: &str,
     coarse: &Coarse,
     first_color: usize,
-) -> Vec<Named> {
+) -> Vec<Plotted> {
     let mut out = Vec::new();
     let mut color = first_color;
-    for s in names(series, "services")
-        .into_iter()
-        .filter(|s| target.is_none_or(|t| t == s))
-    {
-        for (key, what) in [("in_flight", "in service"), ("queue", "queued")] {
-            let path = format!("services.{s}.{key}");
-            if let Ok(v) = numbers(series, &path, &path) {
-                out.push(Named {
-                    dashed: false,
-                    label: format!("{what}: {s}"),
-                    column: format!("{key}.{s}"),
-                    color: draw::color(color),
-                    values: coarse.level(&v),
-                });
-                color += 1;
-            }
+    for (s, levels) in series.services.iter().filter(|(s, _)| *s == target) {
+        for (key, what, values) in [
+            ("in_flight", "in service", &levels.in_flight),
+            ("queue", "queued", &levels.queue),
+        ] {
+            out.push(Plotted {
+                dashed: false,
+                label: format!("{what}: {s}"),
+                column: format!("{key}.{s}"),
+                color: draw::color(color),
+                values: coarse.level(values),
+            });
+            color += 1;
         }
     }
     out
 }
 
+/// Counts as numbers to plot.
+fn floats(counts: &[u64]) -> Vec<f64> {
+    counts.iter().map(|&c| c as f64).collect()
+}
+
 fn client_timeseries(
     info: &Info,
-    series: &Value,
+    series: &Series,
     name: &str,
-    target: Option<&str>,
+    target: &str,
     scope: Option<&[String]>,
     bucket_s: f64,
 ) -> Result<Chart, ReportError> {
     let s = series
-        .get("clients")
-        .and_then(|c| c.get(name))
+        .clients
+        .get(name)
         .ok_or_else(|| err(format!("series.clients.{name} is missing")))?;
-    let field = |k: &str| numbers(s, k, &format!("series.clients.{name}.{k}"));
-    let offered = field("offered")?;
-    let ok = field("ok")?;
-    let failed = field("failed")?;
-    let attempts = field("attempts").ok();
-    let in_flight = field("in_flight").ok();
+    let offered = floats(&s.offered);
+    let ok = floats(&s.ok);
+    let failed = floats(&s.failed);
+    let attempts = floats(&s.attempts);
     let n = [offered.len(), ok.len(), failed.len()]
         .into_iter()
         .max()
@@ -548,46 +526,43 @@ fn client_timeseries(
         return Err(err(format!("series.clients.{name} has no buckets")));
     }
     let coarse = Coarse::new(n, bucket_s);
-    let mut rates = vec![Named {
-        dashed: true,
-        label: "offered".into(),
-        column: "offered_per_s".into(),
-        color: draw::PALETTE[0],
-        values: coarse.rate(&offered),
-    }];
-    if let Some(a) = &attempts {
-        rates.push(Named {
+    let rates = vec![
+        Plotted {
+            dashed: true,
+            label: "offered".into(),
+            column: "offered_per_s".into(),
+            color: draw::PALETTE[0],
+            values: coarse.rate(&offered),
+        },
+        Plotted {
             dashed: false,
             label: "attempts (with retries)".into(),
             column: "attempts_per_s".into(),
             color: draw::PALETTE[3],
-            values: coarse.rate(a),
-        });
-    }
-    rates.push(Named {
-        dashed: false,
-        label: "served (ok)".into(),
-        column: "ok_per_s".into(),
-        color: draw::PALETTE[2],
-        values: coarse.rate(&ok),
-    });
-    rates.push(Named {
-        dashed: false,
-        label: "failed".into(),
-        column: "failed_per_s".into(),
-        color: draw::PALETTE[1],
-        values: coarse.rate(&failed),
-    });
-    let mut levels = Vec::new();
-    if let Some(f) = &in_flight {
-        levels.push(Named {
+            values: coarse.rate(&attempts),
+        },
+        Plotted {
             dashed: false,
-            label: format!("in flight: client {name}"),
-            column: format!("in_flight.client.{name}"),
-            color: draw::PALETTE[6],
-            values: coarse.level(f),
-        });
-    }
+            label: "served (ok)".into(),
+            column: "ok_per_s".into(),
+            color: draw::PALETTE[2],
+            values: coarse.rate(&ok),
+        },
+        Plotted {
+            dashed: false,
+            label: "failed".into(),
+            column: "failed_per_s".into(),
+            color: draw::PALETTE[1],
+            values: coarse.rate(&failed),
+        },
+    ];
+    let mut levels = vec![Plotted {
+        dashed: false,
+        label: format!("in flight: client {name}"),
+        column: format!("in_flight.client.{name}"),
+        color: draw::PALETTE[6],
+        values: coarse.level(&s.in_flight),
+    }];
     levels.extend(service_levels(series, target, &coarse, 4));
     let breaker =
         breaker_intervals(series, name, coarse.n as f64 * coarse.width_s).map(|iv| (name, iv));
@@ -604,68 +579,56 @@ fn client_timeseries(
     )
 }
 
-/// Bus series names that are levels (averaged), not counts per bucket.
-const BUS_LEVELS: [&str; 6] = [
-    "depth",
-    "in_flight",
-    "queue",
-    "lag",
-    "backlog",
-    "consumers_busy",
-];
-
 fn bus_timeseries(
     info: &Info,
-    series: &Value,
+    series: &Series,
+    bus: &BusSeries,
     name: &str,
     scope: Option<&[String]>,
     bucket_s: f64,
 ) -> Result<Option<Chart>, ReportError> {
-    // Bus series are optional, and their names may grow: every list of
-    // numbers is charted, levels apart from counts.
-    let Some(obj) = series
-        .get("buses")
-        .and_then(|b| b.get(name))
-        .and_then(Value::as_object)
-    else {
-        return Ok(None);
-    };
-    let mut lists: Vec<(String, Vec<f64>)> = Vec::new();
-    for (k, v) in obj {
-        if let Some(arr) = v.as_array() {
-            let nums: Option<Vec<f64>> = arr.iter().map(Value::as_f64).collect();
-            if let Some(nums) = nums {
-                lists.push((k.clone(), nums));
-            }
-        }
-    }
-    let n = lists.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    // Counts per bucket are charted as rates, levels (means) as levels.
+    let counts = [
+        ("published", &bus.published),
+        ("acked", &bus.acked),
+        ("dead_lettered", &bus.dead_lettered),
+    ];
+    let level_lists = [
+        ("depth", &bus.depth),
+        ("blocked_publishers", &bus.blocked_publishers),
+    ];
+    let n = counts
+        .iter()
+        .map(|(_, v)| v.len())
+        .chain(level_lists.iter().map(|(_, v)| v.len()))
+        .max()
+        .unwrap_or(0);
     if n == 0 {
         return Ok(None);
     }
     let coarse = Coarse::new(n, bucket_s);
-    let mut rates = Vec::new();
-    let mut levels = Vec::new();
-    for (k, v) in &lists {
-        let is_level = BUS_LEVELS.contains(&k.as_str()) || v.iter().any(|x| x.fract() != 0.0);
-        if is_level {
-            levels.push(Named {
-                dashed: false,
-                label: format!("{}: bus {name}", k.replace('_', " ")),
-                column: format!("{k}.{name}"),
-                color: draw::color(4 + levels.len()),
-                values: coarse.level(v),
-            });
-        } else {
-            rates.push(Named {
-                dashed: false,
-                label: k.replace('_', " "),
-                column: format!("{k}_per_s"),
-                color: draw::color(rates.len()),
-                values: coarse.rate(v),
-            });
-        }
-    }
+    let rates = counts
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Plotted {
+            dashed: false,
+            label: k.replace('_', " "),
+            column: format!("{k}_per_s"),
+            color: draw::color(i),
+            values: coarse.rate(&floats(v)),
+        })
+        .collect();
+    let levels = level_lists
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Plotted {
+            dashed: false,
+            label: format!("{}: bus {name}", k.replace('_', " ")),
+            column: format!("{k}.{name}"),
+            color: draw::color(4 + i),
+            values: coarse.level(v),
+        })
+        .collect();
     timeseries_chart(
         info,
         format!("timeseries-bus-{}", slug(name)),
@@ -680,63 +643,156 @@ fn bus_timeseries(
     .map(Some)
 }
 
-/// One measure of the paths chart: label, client field, bus field
-/// ("-": the path has no such measure).
-type Measure = (&'static str, &'static str, &'static str);
+/// A number of a client's or a bus's metrics, and its path in the
+/// document (the CSV names it, intervals are looked up by it).
+type Field<T> = Option<(&'static str, fn(&T) -> Option<f64>)>;
+
+/// One measure of the paths chart: its label, and where clients and buses
+/// have it (`None`: the path has no such measure).
+struct Measure {
+    label: &'static str,
+    client: Field<ClientMetrics>,
+    bus: Field<BusMetrics>,
+}
 
 const COUNT_MEASURES: &[Measure] = &[
-    ("requests", "offered", "published"),
-    ("ok", "ok", "ok"),
-    ("failed", "failed", "failed"),
-    ("dropped", "-", "dropped"),
-    ("retries", "retries", "retries"),
-    ("timeouts", "timeouts", "timeouts"),
-    ("refused by breaker", "cb_open", "-"),
-    ("dead letters", "-", "dead_lettered"),
+    Measure {
+        label: "requests",
+        client: Some(("offered", |c| Some(c.offered.get()))),
+        bus: Some(("published", |b| Some(b.published.get()))),
+    },
+    Measure {
+        label: "ok",
+        client: Some(("ok", |c| Some(c.ok.get()))),
+        bus: Some(("ok", |b| Some(b.ok.get()))),
+    },
+    Measure {
+        label: "failed",
+        client: Some(("failed", |c| Some(c.failed.get()))),
+        bus: Some(("failed", |b| Some(b.failed.get()))),
+    },
+    Measure {
+        label: "dropped",
+        client: None,
+        bus: Some(("dropped", |b| Some(b.dropped.get()))),
+    },
+    Measure {
+        label: "retries",
+        client: Some(("retries", |c| Some(c.retries.get()))),
+        bus: Some(("retries", |b| Some(b.retries.get()))),
+    },
+    Measure {
+        label: "timeouts",
+        client: Some(("timeouts", |c| Some(c.timeouts.get()))),
+        bus: Some(("timeouts", |b| Some(b.timeouts.get()))),
+    },
+    Measure {
+        label: "refused by breaker",
+        client: Some(("cb_open", |c| Some(c.cb_open.get()))),
+        bus: None,
+    },
+    Measure {
+        label: "dead letters",
+        client: None,
+        bus: Some(("dead_lettered", |b| Some(b.dead_lettered.get()))),
+    },
 ];
 
 /// The paths chart compares client latency (request start to success)
 /// with a bus's delivery latency, and, where the bus has it, its
 /// end-to-end latency with the client's.
 const LATENCY_MEASURES: &[Measure] = &[
-    ("p50", "latency_ms.p50", "delivery_latency_ms.p50"),
-    ("p95", "latency_ms.p95", "delivery_latency_ms.p95"),
-    ("p99", "latency_ms.p99", "delivery_latency_ms.p99"),
-    ("mean", "latency_ms.mean", "delivery_latency_ms.mean"),
-    (
-        "end-to-end p99",
-        "latency_ms.p99",
-        "end_to_end_latency_ms.p99",
-    ),
+    Measure {
+        label: "p50",
+        client: Some(("latency_ms.p50", |c| {
+            c.latency_ms.p50.as_ref().map(Num::get)
+        })),
+        bus: Some(("delivery_latency_ms.p50", |b| {
+            b.delivery_latency_ms.p50.as_ref().map(Num::get)
+        })),
+    },
+    Measure {
+        label: "p95",
+        client: Some(("latency_ms.p95", |c| {
+            c.latency_ms.p95.as_ref().map(Num::get)
+        })),
+        bus: Some(("delivery_latency_ms.p95", |b| {
+            b.delivery_latency_ms.p95.as_ref().map(Num::get)
+        })),
+    },
+    Measure {
+        label: "p99",
+        client: Some(("latency_ms.p99", |c| {
+            c.latency_ms.p99.as_ref().map(Num::get)
+        })),
+        bus: Some(("delivery_latency_ms.p99", |b| {
+            b.delivery_latency_ms.p99.as_ref().map(Num::get)
+        })),
+    },
+    Measure {
+        label: "mean",
+        client: Some(("latency_ms.mean", |c| {
+            c.latency_ms.mean.as_ref().map(Num::get)
+        })),
+        bus: Some(("delivery_latency_ms.mean", |b| {
+            b.delivery_latency_ms.mean.as_ref().map(Num::get)
+        })),
+    },
+    Measure {
+        label: "end-to-end p99",
+        client: Some(("latency_ms.p99", |c| {
+            c.latency_ms.p99.as_ref().map(Num::get)
+        })),
+        bus: Some(("end_to_end_latency_ms.p99", |b| {
+            b.end_to_end_latency_ms.p99.as_ref().map(Num::get)
+        })),
+    },
 ];
 
+/// A request path of the paths chart.
+enum Path<'a> {
+    Rpc(&'a str, &'a ClientMetrics),
+    Bus(&'a str, &'a BusMetrics),
+}
+
+impl Path<'_> {
+    fn label(&self) -> String {
+        match self {
+            Path::Rpc(name, _) => format!("{name} (RPC path)"),
+            Path::Bus(name, _) => format!("{name} (event-driven path)"),
+        }
+    }
+
+    /// The measure's document path and value on this path.
+    fn value(&self, m: &Measure) -> Option<(String, f64)> {
+        let (path, v) = match self {
+            Path::Rpc(name, c) => {
+                let (field, f) = m.client?;
+                (format!("clients.{name}.{field}"), f(c))
+            }
+            Path::Bus(name, b) => {
+                let (field, f) = m.bus?;
+                (format!("buses.{name}.{field}"), f(b))
+            }
+        };
+        v.map(|v| (path, v))
+    }
+}
+
 fn paths_chart(
-    doc: &Value,
+    doc: &RunDocument,
     info: &Info,
-    clients: &[String],
-    buses: &[String],
+    clients: &[(&str, &ClientMetrics)],
+    buses: &[(&str, &BusMetrics)],
 ) -> Result<Chart, ReportError> {
-    // (legend label, group key, name)
-    let paths: Vec<(String, &str, &String)> = clients
+    let paths: Vec<Path> = clients
         .iter()
-        .map(|c| (format!("{c} (RPC path)"), "clients", c))
-        .chain(
-            buses
-                .iter()
-                .map(|b| (format!("{b} (event-driven path)"), "buses", b)),
-        )
+        .map(|(n, c)| Path::Rpc(n, c))
+        .chain(buses.iter().map(|(n, b)| Path::Bus(n, b)))
         .collect();
     let ci = |path: &str| -> Option<(f64, f64)> {
-        let iv = doc.get("ci95")?.get(path)?.as_array()?;
-        Some((iv.first()?.as_f64()?, iv.get(1)?.as_f64()?))
-    };
-    let value = |group: &str, name: &str, m: &Measure| -> Option<(String, f64)> {
-        let field = if group == "clients" { m.1 } else { m.2 };
-        if field == "-" {
-            return None;
-        }
-        let path = format!("{group}.{name}.{field}");
-        num(doc, &path).map(|v| (path, v))
+        let [lo, hi] = *doc.ci95.as_ref()?.get(path)?;
+        Some((lo, hi))
     };
     let header = vec![
         "measure".to_string(),
@@ -756,29 +812,28 @@ fn paths_chart(
         let mut groups = Vec::new();
         let mut values = Vec::new();
         for m in measures {
-            if m.0 == "end-to-end p99" && !has_buses {
+            if m.label == "end-to-end p99" && !has_buses {
                 continue;
             }
-            let cells: Vec<Option<(String, f64)>> =
-                paths.iter().map(|(_, g, n)| value(g, n, m)).collect();
-            let always = matches!(m.0, "requests" | "ok" | "failed") || title == "Latency";
+            let cells: Vec<Option<(String, f64)>> = paths.iter().map(|p| p.value(m)).collect();
+            let always = matches!(m.label, "requests" | "ok" | "failed") || title == "Latency";
             let any = cells.iter().flatten().any(|(_, v)| *v != 0.0);
             if cells.iter().all(Option::is_none) || !(always || any) {
                 continue;
             }
-            groups.push(m.0.to_string());
+            groups.push(m.label.to_string());
             values.push(
                 cells
                     .iter()
                     .map(|c| c.as_ref().map(|(p, v)| (*v, ci(p))))
                     .collect(),
             );
-            for ((label, _, _), c) in paths.iter().zip(&cells) {
+            for (path, c) in paths.iter().zip(&cells) {
                 if let Some((p, v)) = c {
                     let iv = ci(p);
                     rows.push(vec![
-                        m.0.to_string(),
-                        label.clone(),
+                        m.label.to_string(),
+                        path.label(),
                         p.clone(),
                         exact(*v),
                         iv.map(|i| exact(i.0)).unwrap_or_default(),
@@ -807,8 +862,8 @@ fn paths_chart(
         entries: paths
             .iter()
             .zip(&colors)
-            .map(|((l, _, _), c)| LegendEntry {
-                label: l.clone(),
+            .map(|(p, c)| LegendEntry {
+                label: p.label(),
                 swatch: Swatch::Fill(c.to_rgba()),
             })
             .collect(),
@@ -849,15 +904,18 @@ fn paths_chart(
 
 /// Every numeric metric of a group, one column per member, with the 95%
 /// interval's half-width where there is one.
-fn metrics_table(doc: &Value, group: &str) -> Option<Table> {
-    let members = names(doc, group);
+fn metrics_table<T: serde::Serialize>(
+    group: &str,
+    members: &Named<T>,
+    ci95: Option<&Named<[f64; 2]>>,
+) -> Option<Table> {
     if members.is_empty() {
         return None;
     }
     let mut paths: Vec<String> = Vec::new();
     let mut leaves: Vec<Vec<(String, Option<f64>)>> = Vec::new();
-    for m in &members {
-        let out = sim_results::flatten(doc.get(group)?.get(m)?);
+    for (_, m) in members.iter() {
+        let out = sim_results::flatten(&serde_json::to_value(m).ok()?);
         for (p, _) in &out {
             if !paths.contains(p) {
                 paths.push(p.clone());
@@ -866,30 +924,19 @@ fn metrics_table(doc: &Value, group: &str) -> Option<Table> {
         leaves.push(out);
     }
     let mut header = vec!["metric".to_string()];
-    header.extend(members.iter().cloned());
+    header.extend(members.names().map(str::to_string));
     let rows = paths
         .iter()
         .map(|p| {
             let mut r = vec![p.clone()];
-            for (m, l) in members.iter().zip(&leaves) {
+            for (m, l) in members.names().zip(&leaves) {
                 let v = l.iter().find(|(q, _)| q == p).and_then(|(_, v)| *v);
                 let cell = match v {
                     None => "-".to_string(),
-                    Some(x) => {
-                        let full = format!("{group}.{m}.{p}");
-                        match doc
-                            .get("ci95")
-                            .and_then(|c| c.get(&full))
-                            .and_then(Value::as_array)
-                        {
-                            Some(iv) if iv.len() == 2 => {
-                                let lo = iv[0].as_f64().unwrap_or(x);
-                                let hi = iv[1].as_f64().unwrap_or(x);
-                                format!("{} ± {}", human(x), human((hi - lo) / 2.0))
-                            }
-                            _ => human(x),
-                        }
-                    }
+                    Some(x) => match ci95.and_then(|c| c.get(&format!("{group}.{m}.{p}"))) {
+                        Some([lo, hi]) => format!("{} ± {}", human(x), human((hi - lo) / 2.0)),
+                        None => human(x),
+                    },
                 };
                 r.push(cell);
             }

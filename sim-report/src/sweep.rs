@@ -15,14 +15,16 @@
 //! dash pattern in every chart.
 
 use plotters::style::RGBColor;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use sim_results::run::{Named, Num};
+use sim_results::sweep::{Estimate, SweepDocument};
 
 use crate::draw::{
     self, Heatmap, Layout, Legend, LegendEntry, Line, LineFigure, Panel, PanelKind, Swatch, XAxis,
     YScale,
 };
 use crate::format::{ellipsize, exact, human, parse_duration_s, slug};
-use crate::{Chart, Page, ReportError, Table, text};
+use crate::{Chart, Page, ReportError, Table};
 
 fn err(msg: impl Into<String>) -> ReportError {
     ReportError::new(format!("sweep results: {}", msg.into()))
@@ -136,24 +138,17 @@ struct Row {
     cell: String,
     /// Index into each parameter's values.
     idx: Vec<usize>,
-    metrics: Map<String, Value>,
+    metrics: Named<Estimate>,
 }
 
 impl Row {
     fn stat(&self, metric: &str) -> Option<Stat> {
         let m = self.metrics.get(metric)?;
-        // A bare number is accepted as a mean without interval.
-        if let Some(x) = m.as_f64() {
-            return Some(Stat {
-                mean: Some(x),
-                ..Stat::default()
-            });
-        }
-        let f = |k: &str| m.get(k).and_then(Value::as_f64);
+        let f = |x: &Option<Num>| x.as_ref().map(Num::get);
         Some(Stat {
-            mean: f("mean"),
-            lo: f("ci_low"),
-            hi: f("ci_high"),
+            mean: f(&m.mean),
+            lo: f(&m.ci_low),
+            hi: f(&m.ci_high),
         })
     }
 }
@@ -177,65 +172,52 @@ fn strip_quotes(s: &str) -> String {
         .to_string()
 }
 
-fn parse(doc: &Value) -> Result<Sweep, ReportError> {
-    let params: Vec<String> = doc
-        .get("parameters")
-        .and_then(Value::as_array)
-        .ok_or_else(|| err("no \"parameters\" list"))?
-        .iter()
-        .map(|p| {
-            p.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| err(format!("\"parameters\" holds a non-string: {p}")))
-        })
-        .collect::<Result<_, _>>()?;
+/// A JSON value as short text: strings bare, others as compact JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn parse(doc: &SweepDocument) -> Result<Sweep, ReportError> {
+    let params = &doc.parameters;
     if params.is_empty() {
         return Err(err("\"parameters\" is empty: nothing was swept"));
     }
-    let rows_json = doc
-        .get("rows")
-        .and_then(Value::as_array)
-        .ok_or_else(|| err("no \"rows\" list"))?;
-    if rows_json.is_empty() {
+    if doc.rows.is_empty() {
         return Err(err("\"rows\" is empty"));
     }
     // Raw values per row and parameter: (key, label, value).
     let mut raw: Vec<Vec<(String, String, Value)>> = Vec::new();
     let mut rows = Vec::new();
     let mut metrics: Vec<String> = Vec::new();
-    for (i, r) in rows_json.iter().enumerate() {
-        let cell = r.get("cell").map(text).unwrap_or_else(|| i.to_string());
-        let values = r
-            .get("params")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err(format!("row {cell} has no \"params\" object")))?;
-        let labels = r.get("labels").and_then(Value::as_object);
+    for r in &doc.rows {
+        let cell = r.cell.to_string();
         let mut rv = Vec::new();
-        for p in &params {
-            let v = values
+        for p in params {
+            let v = r
+                .params
                 .get(p)
                 .ok_or_else(|| err(format!("row {cell} has no value for parameter {p}")))?;
-            let label = labels
-                .and_then(|l| l.get(p))
-                .and_then(Value::as_str)
-                .map(strip_quotes)
+            let label = r
+                .labels
+                .get(p)
+                .map(|l| strip_quotes(l))
                 .unwrap_or_else(|| text(v));
             rv.push((v.to_string(), label, v.clone()));
         }
         raw.push(rv);
-        let m = r
-            .get("metrics")
-            .and_then(Value::as_object)
-            .ok_or_else(|| err(format!("row {cell} has no \"metrics\" object")))?;
-        for k in m.keys() {
-            if !metrics.contains(k) {
-                metrics.push(k.clone());
+        for k in r.metrics.names() {
+            if !metrics.iter().any(|m| m == k) {
+                metrics.push(k.to_string());
             }
         }
         rows.push(Row {
             cell,
             idx: Vec::new(),
-            metrics: m.clone(),
+            metrics: r.metrics.clone(),
         });
     }
     let mut out_params = Vec::new();
@@ -275,12 +257,11 @@ fn parse(doc: &Value) -> Result<Sweep, ReportError> {
             values,
         });
     }
-    let s = |k: &str| doc.get(k).map(text).unwrap_or_else(|| "?".into());
     Ok(Sweep {
-        name: s("sweep"),
-        scenario: s("scenario"),
-        seed: s("seed"),
-        replications: s("replications"),
+        name: doc.sweep.clone(),
+        scenario: doc.scenario.clone(),
+        seed: doc.seed.to_string(),
+        replications: doc.replications.to_string(),
         params: out_params,
         rows,
         metrics,
@@ -1356,33 +1337,31 @@ fn heatmap_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> 
     }))
 }
 
-fn param_index(sw: &Sweep, hint: &Value, key: &str) -> Result<Option<usize>, ReportError> {
-    match hint.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(p)) => sw
-            .params
-            .iter()
-            .position(|q| q.path == *p)
-            .map(Some)
-            .ok_or_else(|| {
-                err(format!(
-                    "report.{key} names {p}, which is not a swept parameter ({})",
-                    sw.params
-                        .iter()
-                        .map(|q| q.path.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }),
-        Some(other) => Err(err(format!("report.{key} is not a string: {other}"))),
-    }
+fn param_index(sw: &Sweep, hint: Option<&String>, key: &str) -> Result<Option<usize>, ReportError> {
+    let Some(p) = hint else {
+        return Ok(None);
+    };
+    sw.params
+        .iter()
+        .position(|q| q.path == *p)
+        .map(Some)
+        .ok_or_else(|| {
+            err(format!(
+                "report.{key} names {p}, which is not a swept parameter ({})",
+                sw.params
+                    .iter()
+                    .map(|q| q.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }
 
-pub fn page(doc: &Value) -> Result<Page, ReportError> {
+pub fn page(doc: &SweepDocument) -> Result<Page, ReportError> {
     let sw = parse(doc)?;
-    let hint = doc.get("report").cloned().unwrap_or(Value::Null);
-    let hx = param_index(&sw, &hint, "x")?;
-    let hs = param_index(&sw, &hint, "series")?;
+    let hint = doc.report.clone().unwrap_or_default();
+    let hx = param_index(&sw, hint.x.as_ref(), "x")?;
+    let hs = param_index(&sw, hint.series.as_ref(), "series")?;
     if hx.is_some() && hx == hs {
         return Err(err("report.x and report.series name the same parameter"));
     }
@@ -1390,19 +1369,7 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
     let xp = hx.unwrap_or_else(|| (0..n).find(|i| Some(*i) != hs).unwrap_or(0));
     let sp = hs.or_else(|| (0..n).find(|i| *i != xp));
     let rest: Vec<usize> = (0..n).filter(|i| *i != xp && Some(*i) != sp).collect();
-    let hinted: Option<Vec<String>> = match hint.get("metrics") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(a)) => Some(
-            a.iter()
-                .map(|m| {
-                    m.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| err(format!("report.metrics holds a non-string: {m}")))
-                })
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(other) => return Err(err(format!("report.metrics is not a list: {other}"))),
-    };
+    let hinted = hint.metrics;
     let plots = match &hinted {
         Some(h) if !h.is_empty() => hinted_plots(&sw, h)?,
         _ => default_plots(&sw),
@@ -1543,11 +1510,7 @@ pub fn page(doc: &Value) -> Result<Page, ReportError> {
         .collect();
     Ok(Page {
         title: format!("Sweep report: {}", sw.name),
-        description: doc
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        description: doc.description.clone(),
         facts,
         charts,
         tables: vec![Table {

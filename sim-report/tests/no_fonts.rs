@@ -29,7 +29,7 @@ fn svgs_name_only_the_generic_font_family() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/run-s1.json");
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    for f in sim_report::render(&doc).unwrap() {
+    for f in sim_report::render_json(&doc).unwrap() {
         if !f.name.ends_with(".svg") {
             continue;
         }

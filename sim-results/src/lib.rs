@@ -47,7 +47,7 @@ impl Document {
             Some("run") => from_value(v).map(|d| Document::Run(Box::new(d))),
             Some("sweep") => from_value(v).map(|d| Document::Sweep(Box::new(d))),
             Some(other) => Err(format!(
-                "cannot read a result document of kind \"{other}\"; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
+                "a document of kind \"{other}\" is neither a run nor a sweep result; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
             )),
             None if v.is_object() => Err(
                 "the document has no \"kind\"; expected the output of `sim run --json` or a sweep's results.json".into(),

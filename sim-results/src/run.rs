@@ -108,6 +108,24 @@ pub enum BreakerState {
     HalfOpen,
 }
 
+impl BreakerState {
+    /// Every state, in the order charts list them.
+    pub const ALL: [BreakerState; 3] = [
+        BreakerState::Closed,
+        BreakerState::HalfOpen,
+        BreakerState::Open,
+    ];
+
+    /// Its name as written in documents (`"HalfOpen"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "Closed",
+            BreakerState::Open => "Open",
+            BreakerState::HalfOpen => "HalfOpen",
+        }
+    }
+}
+
 /// A list of named entries that serializes as a JSON object in list order
 /// (the scenario's order), never in hash order.
 #[derive(Clone, Debug, PartialEq)]
@@ -587,7 +605,9 @@ pub struct RunDocument {
     /// several replications).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci95: Option<Named<[f64; 2]>>,
-    /// The scenario as run (its file, overrides applied).
+    /// The scenario as run (its file, overrides applied); null when a
+    /// document made by hand leaves it out.
+    #[serde(default)]
     pub config: serde_json::Value,
     /// The time series of replication 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
