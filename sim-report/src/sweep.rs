@@ -642,6 +642,20 @@ fn describe(metric: &str) -> MetricInfo {
             linear,
             "",
         ),
+        _ if sim_results::metrics::lookup(metric).is_some() => {
+            // Any other metric of the table: its label and unit from there.
+            let m = sim_results::metrics::lookup(metric).expect("just looked up");
+            return MetricInfo {
+                name: capitalize(m.label),
+                of,
+                y_label: m.heading(),
+                stem: slug(metric),
+                kind_stem: slug(&format!("{group}-{field}")),
+                scale: 1.0,
+                y: linear,
+                note: "",
+            };
+        }
         _ => {
             let unit = if field.ends_with("_ms") || field.contains("_ms.") {
                 " (ms)"
