@@ -67,6 +67,8 @@ pub struct BaselineArgs {
     /// purpose: see experiments/baselines/regenerate.sh).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub budget: crate::budget::Budget,
 }
 
 /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
@@ -91,6 +93,8 @@ pub struct CheckArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub budget: crate::budget::Budget,
 }
 
 fn render(rows: &[&Row]) -> String {
@@ -170,6 +174,7 @@ pub fn baseline(args: BaselineArgs) -> Result<()> {
         replications: args.replications,
         metrics: args.metrics.clone(),
         tolerances: args.tolerance.clone(),
+        max_events: args.budget.max_events,
     };
     let doc =
         sim_experiments::with_threads(args.threads, || baseline::make_baseline(&source, &spec))??;
@@ -188,7 +193,13 @@ pub fn baseline(args: BaselineArgs) -> Result<()> {
 pub fn check(args: CheckArgs) -> Result<()> {
     let source = scenarios::resolve(Some(&args.scenario))?;
     let checked = sim_experiments::with_threads(args.threads, || {
-        baseline::check(&source, &args.baseline, &args.set, &args.tolerance)
+        baseline::check(
+            &source,
+            &args.baseline,
+            &args.set,
+            &args.tolerance,
+            args.budget.max_events,
+        )
     })??;
     let rows = &checked.rows;
     let failing: Vec<&Row> = checked.failing().collect();

@@ -3,6 +3,7 @@
 //! and the scenario format) and `sim-core` (the engine).
 
 mod baseline_cmd;
+mod budget;
 mod error;
 mod report;
 mod run;

@@ -39,10 +39,8 @@ pub struct RunArgs {
     /// Render the single-run SVG charts (time series) into this directory.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Stop a replication with an error after this many events (default:
-    /// unlimited, or 2,000,000 with --trace).
-    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_events: Option<u64>,
+    #[command(flatten)]
+    pub budget: crate::budget::Budget,
     /// Worker threads for replications (default: all cores). Results do not
     /// depend on it.
     #[arg(long, allow_negative_numbers = true)]
@@ -68,7 +66,10 @@ pub fn run(args: RunArgs) -> Result<()> {
     let seed = args.seed.unwrap_or(scenario.seed);
     let options = RunOptions {
         trace: args.trace.is_some(),
-        max_events: args.max_events.or(args.trace.as_ref().map(|_| 2_000_000)),
+        max_events: args
+            .budget
+            .max_events
+            .or(args.trace.as_ref().map(|_| 2_000_000)),
     };
     let wall = std::time::Instant::now();
     let (doc, outputs) =

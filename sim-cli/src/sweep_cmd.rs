@@ -42,6 +42,8 @@ pub struct SweepArgs {
     /// results.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    #[command(flatten)]
+    pub budget: crate::budget::Budget,
 }
 
 const MERGE_HELP: &str = "\
@@ -111,7 +113,7 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     let wall = Instant::now();
     let out = &args.out;
     let run = sim_experiments::with_threads(args.threads, || {
-        sweepdir::run_sweep(&source, out, shard, &bar())
+        sweepdir::run_sweep(&source, out, shard, args.budget.max_events, &bar())
     })??;
     let secs = wall.elapsed().as_secs_f64();
     let (k, n) = run.shard;

@@ -428,6 +428,21 @@ fn negative_and_zero_counts_name_their_flag() {
         (&["run", "s1", "--max-events", "0"][..], "--max-events"),
         (&["run", "s1", "--max-events", "-5"][..], "--max-events"),
         (
+            &[
+                "sweep",
+                "s1-timeout-x-retries",
+                "--out",
+                "o",
+                "--max-events",
+                "0",
+            ][..],
+            "--max-events",
+        ),
+        (
+            &["check", "s1", "--baseline", "b.json", "--max-events", "-1"][..],
+            "--max-events",
+        ),
+        (
             &["baseline", "s1", "-o", "b.json", "--seed", "-7"][..],
             "--seed",
         ),
@@ -474,5 +489,113 @@ fn replications_and_threads_are_bounded() {
             &["baseline", "s1", "-o", "b.json", "--replications", "20000"],
         ),
         "--replications 20000: at most 10000",
+    );
+}
+
+/// Counts that cost memory from the start of a run (consumers, partitions,
+/// users, contenders, workers, breaker windows) are bounded at validation:
+/// a value of a billion is a located error, not an aborted allocation.
+#[test]
+fn counts_that_cost_memory_are_bounded() {
+    let t = TempDir::new("bad-counts");
+    for (scenario, set, path) in [
+        ("s1", "buses[0].consumers=1000000000", "buses[0].consumers"),
+        (
+            "s1",
+            "services[0].workers=4000000000",
+            "services[0].workers",
+        ),
+        (
+            "s1",
+            "clients[0].breaker.trip.window=Count(4000000000)",
+            "clients[0].breaker.trip.window.Count",
+        ),
+        (
+            "s1",
+            "clients[0].breaker.trip.window=Time(length: \"10s\", buckets: 1000000000)",
+            "clients[0].breaker.trip.window.buckets",
+        ),
+        (
+            "s5-log",
+            "logs[0].partitions=1000000000",
+            "logs[0].partitions",
+        ),
+        (
+            "s8-failover",
+            "locks[0].contenders=1000000000",
+            "locks[0].contenders",
+        ),
+        (
+            "s5-log",
+            "logs[0].consumers=1000000000",
+            "logs[0].consumers",
+        ),
+        (
+            "s2-backpressure",
+            "clients[0].workload=ClosedLoop(users: 1000000000)",
+            "clients[0].workload.users",
+        ),
+    ] {
+        let o = sim(t.path(), &["run", scenario, "--set", set]);
+        input_error(o, &format!("{path}: must be at most"));
+    }
+}
+
+/// `sweep`, `baseline` and `check` take the event budget `run` has: a
+/// replication over it stops the command with a one-line error (exit 3),
+/// naming the cell for a sweep.
+#[test]
+fn every_command_that_runs_replications_has_an_event_budget() {
+    let t = TempDir::new("budgets");
+    let over = |o: std::process::Output, needle: &str| {
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("stopped after 1000 events (--max-events)"),
+            "{err}"
+        );
+        assert!(err.contains(needle), "{err}");
+    };
+    over(
+        sim(
+            t.path(),
+            &[
+                "sweep",
+                "s1-timeout-x-retries",
+                "--out",
+                "o",
+                "--max-events",
+                "1000",
+            ],
+        ),
+        "cell ",
+    );
+    over(
+        sim(
+            t.path(),
+            &["baseline", "s1", "-o", "b.json", "--max-events", "1000"],
+        ),
+        "",
+    );
+    assert!(!t.path().join("b.json").exists());
+    let made = sim(
+        t.path(),
+        &["baseline", "s1", "-o", "b.json", "--replications", "2"],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    over(
+        sim(
+            t.path(),
+            &[
+                "check",
+                "s1",
+                "--baseline",
+                "b.json",
+                "--max-events",
+                "1000",
+            ],
+        ),
+        "",
     );
 }

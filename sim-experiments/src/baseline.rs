@@ -151,6 +151,8 @@ pub struct BaselineSpec {
     pub metrics: Vec<String>,
     /// Tolerance flags `GLOB=KIND:X` (later ones win).
     pub tolerances: Vec<String>,
+    /// Stop a replication with an error after this many events.
+    pub max_events: Option<u64>,
 }
 
 /// Runs the scenario of `source` and makes its baseline.
@@ -172,7 +174,7 @@ pub fn make_baseline(source: &Source, spec: &BaselineSpec) -> Result<Baseline> {
     }
     scenario.replications = replications;
     let seed = spec.seed.unwrap_or(scenario.seed);
-    let samples = samples::run_replications(&scenario, seed)?;
+    let samples = samples::run_replications(&scenario, seed, spec.max_events)?;
 
     let mut metrics: Vec<(String, Entry)> = Vec::new();
     for path in samples.paths() {
@@ -328,6 +330,7 @@ pub fn check(
     baseline: &Path,
     extra: &[String],
     tolerances: &[String],
+    max_events: Option<u64>,
 ) -> Result<Checked> {
     let mut b = read_baseline(baseline)?;
     let mut overrides = b.overrides.clone();
@@ -344,7 +347,7 @@ pub fn check(
     }
     apply_tolerances(&mut b.metrics.0, tolerances)?;
     scenario.replications = b.replications;
-    let samples = samples::run_replications(&scenario, b.seed)?;
+    let samples = samples::run_replications(&scenario, b.seed, max_events)?;
     Ok(Checked {
         scenario: scenario.name.clone(),
         seed: b.seed,

@@ -154,6 +154,51 @@ pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(".tmp-")
 }
 
+/// An exclusive advisory lock on a directory, held while a command writes
+/// into it (released when dropped, or when the process dies).
+#[derive(Debug)]
+pub struct DirLock {
+    _dir: std::fs::File,
+}
+
+/// Locks `dir` for this process, so that the temporary files found there
+/// can only be left over from a process that died; refuses when another
+/// process holds it. A file system without locks is written unlocked.
+pub fn lock_dir(dir: &Path) -> Result<DirLock> {
+    let f = std::fs::File::open(dir)
+        .map_err(|e| Error::input(format!("{}: cannot open: {e}", dir.display())))?;
+    match f.try_lock() {
+        Ok(()) | Err(std::fs::TryLockError::Error(_)) => Ok(DirLock { _dir: f }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::input(format!(
+            "{}: another sim process is writing this directory: wait for it, or use another directory",
+            dir.display()
+        ))),
+    }
+}
+
+/// Removes the temporary files ([`is_temp_name`]) directly in `dir`, left
+/// by a process killed mid-write; call it holding [`lock_dir`]. Returns
+/// how many there were.
+pub fn remove_temp_files(dir: &Path) -> Result<usize> {
+    let rd = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::input(format!("{}: cannot read: {e}", dir.display()))),
+        Ok(rd) => rd,
+    };
+    let mut removed = 0;
+    for entry in rd.filter_map(|e| e.ok()) {
+        if is_temp_name(&entry.file_name().to_string_lossy())
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                Error::runtime(format!("{}: cannot remove: {e}", entry.path().display()))
+            })?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Refuses an output path that is one of the command's inputs (`sim run
 /// X.ron --trace X.ron`): writing it would destroy the input.
 pub fn refuse_overwriting_input(output: &Path, flag: &str, inputs: &[&Path]) -> Result<()> {

@@ -70,9 +70,18 @@ impl Samples {
 
 /// Runs the replications of `scenario` (replication k with master seed
 /// `seed + k`, exactly as `sim run` does), in parallel, and keeps only
-/// their metric leaves, in replication order.
-pub fn run_replications(scenario: &Scenario, seed: u64) -> Result<Samples> {
-    let reps = crate::runner::replicate(scenario, seed, &RunOptions::default(), |o| leaves(&o))?;
+/// their metric leaves, in replication order. `max_events` bounds each
+/// replication as `sim run --max-events` does.
+pub fn run_replications(
+    scenario: &Scenario,
+    seed: u64,
+    max_events: Option<u64>,
+) -> Result<Samples> {
+    let options = RunOptions {
+        max_events,
+        ..RunOptions::default()
+    };
+    let reps = crate::runner::replicate(scenario, seed, &options, |o| leaves(&o))?;
     Ok(Samples::from_replications(reps))
 }
 

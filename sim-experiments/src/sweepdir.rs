@@ -85,6 +85,15 @@ fn is_empty_dir(dir: &Path) -> Result<bool> {
     }
 }
 
+/// Locks an output directory for this process and removes the temporary
+/// files a killed run left in it and in its cells.
+fn claim(dir: &Path) -> Result<crate::io::DirLock> {
+    let lock = crate::io::lock_dir(dir)?;
+    crate::io::remove_temp_files(dir)?;
+    crate::io::remove_temp_files(&dir.join("cells"))?;
+    Ok(lock)
+}
+
 /// Makes `dir` hold `manifest`: writes it into a new or empty directory;
 /// accepts a directory that already holds the same sweep; refuses any
 /// other. Returns whether the directory already held the sweep.
@@ -466,12 +475,14 @@ pub fn run_sweep(
     source: &scenarios::Source,
     out: &Path,
     shard: Option<(usize, usize)>,
+    max_events: Option<u64>,
     progress: &dyn Progress,
 ) -> Result<SweepRun> {
     let loaded = sweep::load(source)?;
     let m = &loaded.manifest;
     let bytes = manifest_bytes(m);
     prepare(out, &bytes, m)?;
+    let _lock = claim(out)?;
 
     let (k, n) = shard.unwrap_or((1, 1));
     let mine: Vec<usize> = (0..m.cells).filter(|i| i % n == k - 1).collect();
@@ -490,7 +501,7 @@ pub fn run_sweep(
     let already = mine.len() - pending.len();
     progress.start(pending.len());
     let result: Result<()> = pending.par_iter().try_for_each(|&i| {
-        run_cell(&loaded, out, i)?;
+        run_cell(&loaded, out, i, max_events)?;
         progress.advance();
         Ok(())
     });
@@ -510,14 +521,14 @@ pub fn run_sweep(
     })
 }
 
-fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize) -> Result<()> {
+fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize, max_events: Option<u64>) -> Result<()> {
     let m = &loaded.manifest;
     let file = loaded.file.display();
     let scenario = loaded
         .cell_scenario(i)
         .map_err(|e| Error::input(format!("{file}: {}: {e}", m.describe_cell(i))))?;
-    let samples =
-        samples::run_replications(&scenario, m.seed).map_err(|e| e.context(m.describe_cell(i)))?;
+    let samples = samples::run_replications(&scenario, m.seed, max_events)
+        .map_err(|e| e.context(m.describe_cell(i)))?;
     let doc = cell_doc(m, i, &samples).map_err(|e| Error::input(format!("{file}: {e}")))?;
     crate::io::write_atomic(&cell_path(out, i), &crate::io::json_bytes(&doc))
 }
@@ -624,6 +635,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
     if !out_has_manifest {
         crate::io::write_atomic(&out.join(MANIFEST_FILE), &bytes)?;
     }
+    let _lock = claim(out)?;
     let copied = AtomicUsize::new(0);
     from.par_iter()
         .enumerate()

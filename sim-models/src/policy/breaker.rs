@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use sim_core::{FieldError, SimDuration, SimTime};
 
 use super::window::SlidingWindow;
+use crate::scenario::limits::{self, MAX_WINDOW};
 
 fn sixty_seconds() -> SimDuration {
     SimDuration::from_secs(60)
@@ -243,6 +244,12 @@ impl BreakerSpec {
                         if *size == 0 {
                             return Err(FieldError::new("trip.window.Count", "must be >= 1"));
                         }
+                        if u64::from(*size) > MAX_WINDOW {
+                            return Err(FieldError::new(
+                                "trip.window.Count",
+                                limits::message((*size).into(), MAX_WINDOW),
+                            ));
+                        }
                         if minimum_calls > size {
                             return Err(FieldError::new(
                                 "trip.minimum_calls",
@@ -267,6 +274,12 @@ impl BreakerSpec {
                             return Err(FieldError::new(
                                 "trip.window.buckets",
                                 "must be >= 1 and at most one per nanosecond of the window",
+                            ));
+                        }
+                        if u64::from(*buckets) > MAX_WINDOW {
+                            return Err(FieldError::new(
+                                "trip.window.buckets",
+                                limits::message((*buckets).into(), MAX_WINDOW),
                             ));
                         }
                         Window::Time(SlidingWindow::new(*length, *buckets as usize))

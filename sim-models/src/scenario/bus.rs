@@ -210,6 +210,12 @@ pub(super) fn validate_bus(e: &mut Errors, path: &str, b: &BusSpec, names: &Name
     if b.consumers == 0 {
         e.push(format!("{path}.consumers"), "must be >= 1");
     }
+    super::limits::at_most(
+        e,
+        format!("{path}.consumers"),
+        b.consumers.into(),
+        super::limits::MAX_COUNT,
+    );
     let handler = match &b.handler {
         HandlerSpec::Call(c) => validate_caller(e, &format!("{path}.handler.Call"), c, names)
             .map(|c| Handler::Call(Box::new(c))),

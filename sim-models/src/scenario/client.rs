@@ -228,6 +228,12 @@ pub(super) fn validate_client(
             if *users == 0 {
                 e.push(format!("{wpath}.users"), "must be >= 1");
             }
+            super::limits::at_most(
+                e,
+                format!("{wpath}.users"),
+                (*users).into(),
+                super::limits::MAX_COUNT,
+            );
             let think = match think {
                 None => Some(None),
                 Some(d) => dist(e, &format!("{wpath}.think"), d).map(Some),

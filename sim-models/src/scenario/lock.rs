@@ -66,6 +66,12 @@ pub(super) fn validate_lock(e: &mut Errors, path: &str, l: &LockSpec) -> Option<
     if l.contenders == 0 {
         e.push(format!("{path}.contenders"), "must be >= 1");
     }
+    super::limits::at_most(
+        e,
+        format!("{path}.contenders"),
+        l.contenders.into(),
+        super::limits::MAX_COUNT,
+    );
     if l.lease.is_zero() {
         e.push(format!("{path}.lease"), "must be > 0");
     }

@@ -90,6 +90,14 @@ pub(super) fn validate_log(e: &mut Errors, path: &str, l: &LogSpec) -> Option<Lo
     if l.consumers == 0 {
         e.push(format!("{path}.consumers"), "must be >= 1");
     }
+    for (field, n) in [("partitions", l.partitions), ("consumers", l.consumers)] {
+        super::limits::at_most(
+            e,
+            format!("{path}.{field}"),
+            n.into(),
+            super::limits::MAX_COUNT,
+        );
+    }
     if l.keys == Some(0) {
         e.push(
             format!("{path}.keys"),

@@ -13,6 +13,7 @@ mod bus;
 mod client;
 mod fault;
 mod fragment;
+pub mod limits;
 mod lock;
 mod log;
 pub mod model;

@@ -164,6 +164,14 @@ pub(super) fn validate_service(
             "must be >= 1 (or None for unlimited)",
         );
     }
+    if let Some(w) = s.workers {
+        super::limits::at_most(
+            e,
+            format!("{path}.workers"),
+            w.into(),
+            super::limits::MAX_COUNT,
+        );
+    }
     let service_time = dist(e, &format!("{path}.service_time"), &s.service_time);
     let failure_probability = e.check(
         path,
