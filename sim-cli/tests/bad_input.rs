@@ -507,6 +507,16 @@ fn counts_that_cost_memory_are_bounded() {
         ),
         (
             "s1",
+            "clients[0].requests=1000000000000",
+            "clients[0].requests",
+        ),
+        (
+            "s1",
+            "clients[0].retry.max_attempts=4000000000",
+            "clients[0].retry.max_attempts",
+        ),
+        (
+            "s1",
             "clients[0].breaker.trip.window=Count(4000000000)",
             "clients[0].breaker.trip.window.Count",
         ),

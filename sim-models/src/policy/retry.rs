@@ -3,6 +3,7 @@
 //! resilience4j, gRPC and AWS; Polly and Envoy count retries instead), each
 //! retry paid for from the retry budget when there is one.
 
+use crate::scenario::limits::{self, MAX_ATTEMPTS};
 use serde::{Deserialize, Serialize};
 use sim_core::{EventId, SimDuration};
 
@@ -107,6 +108,14 @@ impl FromSpec for Retry {
             cx.push(
                 format!("{path}.max_attempts"),
                 "must be >= 1 (it counts the first attempt)",
+            );
+        }
+        if let Some(n) = r.max_attempts
+            && u64::from(n) > MAX_ATTEMPTS
+        {
+            cx.push(
+                format!("{path}.max_attempts"),
+                limits::message(n.into(), MAX_ATTEMPTS),
             );
         }
         let backoff = cx.check(&format!("{path}.backoff"), r.backoff.validate());

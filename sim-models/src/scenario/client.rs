@@ -250,6 +250,14 @@ pub(super) fn validate_client(
             "must be >= 1 (or None for no limit)",
         );
     }
+    if let Some(n) = c.requests {
+        super::limits::at_most(
+            e,
+            format!("{path}.requests"),
+            n,
+            super::limits::MAX_REQUESTS,
+        );
+    }
     if let Some(stop) = c.stop
         && stop <= c.start
     {

@@ -15,6 +15,13 @@ pub const MAX_COUNT: u64 = 100_000;
 /// window: the window is allocated whole when the scenario is loaded.
 pub const MAX_WINDOW: u64 = 1_000_000;
 
+/// Most requests of one client group's `requests` limit (a billion: a
+/// few minutes of simulation at full speed).
+pub const MAX_REQUESTS: u64 = 1_000_000_000;
+
+/// Most attempts of a retry policy's `max_attempts` (gRPC caps at 5).
+pub const MAX_ATTEMPTS: u64 = 1_000;
+
 /// Records an error under `path` if `value` exceeds `max`.
 pub(crate) fn at_most(e: &mut Errors, path: impl Into<String>, value: u64, max: u64) {
     if value > max {
