@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use sim_experiments::{runner, scenarios, sweep};
 use sim_models::results::metric_leaves;
-use sim_models::world::RunOptions;
+use sim_models::world::{RunOptions, TraceSink};
 use sim_results::metrics::{self, Group, Unit};
 
 use crate::error::{CliError, Result};
@@ -33,7 +33,9 @@ pub struct RunArgs {
     /// Repeatable; applied in order.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Write a JSON-lines trace of every event of replication 0 (small runs).
+    /// Write a JSON-lines trace of every event of replication 0, as events
+    /// fire (about 190 bytes per event; --max-events defaults to 2,000,000
+    /// with it). A run stopped early keeps the trace up to that point.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Render the single-run SVG charts (time series) into this directory.
@@ -64,23 +66,29 @@ pub fn run(args: RunArgs) -> Result<()> {
         scenario.replications = r;
     }
     let seed = args.seed.unwrap_or(scenario.seed);
+    // The trace is written as events fire, and kept when the run stops
+    // early (an event limit): what led there is what it is for.
+    let trace = args
+        .trace
+        .as_deref()
+        .map(sim_experiments::io::SharedFile::create)
+        .transpose()?;
     let options = RunOptions {
-        trace: args.trace.is_some(),
+        trace: trace.clone().map(TraceSink::new),
         max_events: args
             .budget
             .max_events
             .or(args.trace.as_ref().map(|_| 2_000_000)),
     };
     let wall = std::time::Instant::now();
-    let (doc, outputs) =
-        sim_experiments::with_threads(args.threads, || runner::run(&scenario, seed, &options))??;
+    let result =
+        sim_experiments::with_threads(args.threads, || runner::run(&scenario, seed, &options));
     let elapsed = wall.elapsed();
-
-    if let Some(path) = &args.trace {
-        let mut text = outputs[0].trace.join("\n");
-        text.push('\n');
-        sim_experiments::io::write_atomic(path, text.as_bytes())?;
+    drop(options);
+    if let Some(trace) = trace {
+        trace.commit()?;
     }
+    let (doc, outputs) = result??;
     if let Some(dir) = &args.report {
         crate::report::render_run(&doc, dir)?;
     }

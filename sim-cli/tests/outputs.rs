@@ -67,3 +67,22 @@ fn control_characters_in_a_description_are_refused() {
         "description: holds the control character",
     );
 }
+
+/// The trace is written as events fire: a run stopped by its event limit
+/// still leaves the trace up to the limit (one JSON line per event).
+#[test]
+fn a_run_stopped_early_keeps_its_trace() {
+    let t = TempDir::new("trace-early");
+    let o = sim(
+        t.path(),
+        &["run", "s1", "--trace", "t.jsonl", "--max-events", "1000"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stopped after 1000 events"));
+    let text = std::fs::read_to_string(t.join("t.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 1000, "{} lines", lines.len());
+    for l in lines {
+        serde_json::from_str::<serde_json::Value>(l).unwrap();
+    }
+}

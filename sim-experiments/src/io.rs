@@ -148,6 +148,47 @@ impl AtomicFile {
     }
 }
 
+/// An [`AtomicFile`] several writers share (the trace of a run, written
+/// as events fire by the replication's thread); commit it when they are
+/// done with it.
+#[derive(Clone)]
+pub struct SharedFile(std::sync::Arc<std::sync::Mutex<AtomicFile>>);
+
+impl SharedFile {
+    /// Starts writing `path` (see [`AtomicFile::create`]).
+    pub fn create(path: &Path) -> Result<Self> {
+        Ok(SharedFile(std::sync::Arc::new(std::sync::Mutex::new(
+            AtomicFile::create(path)?,
+        ))))
+    }
+
+    /// Puts the file in place; every other clone must be gone.
+    pub fn commit(self) -> Result<()> {
+        let file = std::sync::Arc::try_unwrap(self.0)
+            .map_err(|_| Error::runtime("a shared output is still in use"))?;
+        file.into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .commit()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut BufWriter<Sink>) -> T) -> T {
+        let mut file = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(file.writer())
+    }
+}
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.with(|w| w.write(buf))
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.with(|w| w.write_all(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.with(|w| w.flush())
+    }
+}
+
 /// Whether `name` is one of [`AtomicFile`]'s temporary files (left behind
 /// only when a process was killed mid-write).
 pub fn is_temp_name(name: &str) -> bool {

@@ -26,7 +26,7 @@ pub fn replicate<T: Send>(
         .into_par_iter()
         .map(|k| {
             let opts = RunOptions {
-                trace: options.trace && k == 0,
+                trace: options.trace.clone().filter(|_| k == 0),
                 ..options.clone()
             };
             run_replication(scenario, &seeds.replication(k), &opts).map(&keep)

@@ -491,6 +491,52 @@ fn adding_a_component_keeps_the_others_draws() {
 }
 
 /// `--trace`: one JSON object per line, in time order, with request ends.
+/// A trace sink the test can read back.
+#[derive(Clone, Default)]
+struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_run_stopped_by_its_event_limit_keeps_the_trace_so_far() {
+    let scenario = scenario_from(
+        r#"(
+        name: "trace", seed: 1, duration: "2s",
+        services: [(name: "s", workers: 1, service_time: Exponential(mean: "20ms"))],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 20), target: "s")],
+    )"#,
+    );
+    let buffer = SharedBuffer::default();
+    let opts = sim_models::world::RunOptions {
+        trace: Some(sim_models::world::TraceSink::new(buffer.clone())),
+        max_events: Some(25),
+    };
+    let e =
+        sim_models::world::run_replication(&scenario, &sim_core::Seeds::new(1), &opts).unwrap_err();
+    assert!(e.to_string().contains("stopped after 25 events"), "{e}");
+    let text = buffer.text();
+    let events = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] != "request_end")
+        .count();
+    assert!(events >= 20, "{events} event lines before the limit");
+}
+
 #[test]
 fn trace_is_json_lines_in_time_order() {
     let scenario = scenario_from(
@@ -501,19 +547,23 @@ fn trace_is_json_lines_in_time_order() {
                    retry: (max_attempts: 2))],
     )"#,
     );
+    let buffer = SharedBuffer::default();
     let opts = sim_models::world::RunOptions {
-        trace: true,
+        trace: Some(sim_models::world::TraceSink::new(buffer.clone())),
         max_events: None,
     };
     let out =
         sim_models::world::run_replication(&scenario, &sim_core::Seeds::new(1), &opts).unwrap();
+    let text = buffer.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(text.ends_with('\n'));
     assert!(
-        out.trace.len() as u64 >= out.events,
+        lines.len() as u64 >= out.events,
         "one line per event at least"
     );
     let mut last = 0;
     let mut ends = 0;
-    for line in &out.trace {
+    for line in lines {
         let v: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
         let t = v["t_ns"].as_u64().unwrap();

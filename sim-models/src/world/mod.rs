@@ -23,6 +23,7 @@ mod trace;
 
 pub use lock::LockWake;
 pub use log::LogWake;
+pub use trace::TraceSink;
 
 use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError, SimTime};
@@ -460,14 +461,17 @@ pub struct World {
     locks: Vec<lock::LockRt>,
     messages: Slab<bus::Message>,
     metrics: MetricsConfig,
-    trace: Option<Vec<String>>,
+    trace: Option<trace::TraceSink>,
+    /// The first error writing the trace (the run goes on; it is reported
+    /// at the end).
+    trace_error: Option<std::io::Error>,
 }
 
 /// Options of one run that are not part of the scenario.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// Record a JSON-lines trace of every event (for small runs).
-    pub trace: bool,
+    /// Write a JSON-lines trace of every event there.
+    pub trace: Option<trace::TraceSink>,
     /// Stop with an error after this many events (protects `--trace`).
     pub max_events: Option<u64>,
 }
@@ -479,8 +483,6 @@ pub struct RunOutput {
     pub metrics: RunMetrics,
     /// Its time series.
     pub series: Series,
-    /// Its trace lines (with `RunOptions::trace`).
-    pub trace: Vec<String>,
     /// Events handled.
     pub events: u64,
 }
@@ -494,6 +496,9 @@ pub enum RunError {
     #[error("stopped after {0} events (--max-events)")]
     /// The run reached `max_events`.
     EventLimit(u64),
+    #[error("cannot write the trace: {0}")]
+    /// Writing the trace failed.
+    Trace(String),
 }
 
 fn pipeline(
@@ -644,7 +649,8 @@ impl World {
             attempts: Slab::default(),
             jobs: Slab::default(),
             metrics: scenario.metrics.clone(),
-            trace: options.trace.then(Vec::new),
+            trace: options.trace.clone(),
+            trace_error: None,
         }
     }
 
@@ -771,8 +777,11 @@ impl World {
     }
 
     pub(crate) fn trace_line(&mut self, line: impl FnOnce() -> String) {
-        if let Some(trace) = &mut self.trace {
-            trace.push(line());
+        if let Some(trace) = &self.trace
+            && self.trace_error.is_none()
+            && let Err(e) = trace.line(&line())
+        {
+            self.trace_error = Some(e);
         }
     }
 
@@ -849,6 +858,9 @@ pub fn run_replication(
     };
     limits.max_events = options.max_events;
     let report = sim.run(&limits)?;
+    if let Some(e) = sim.model.trace_error.take() {
+        return Err(RunError::Trace(e.to_string()));
+    }
     if report.reason == sim_core::StopReason::EventLimit {
         return Err(RunError::EventLimit(report.events_handled));
     }
@@ -858,7 +870,6 @@ pub fn run_replication(
     Ok(RunOutput {
         metrics,
         series,
-        trace: world.trace.take().unwrap_or_default(),
         events: report.events_handled,
     })
 }

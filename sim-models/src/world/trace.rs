@@ -3,11 +3,40 @@
 //! Built from these types with serde, never by hand.
 
 use std::fmt::Debug;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use serde::{Serialize, Serializer};
 
 use super::Outcome;
 use super::slab::Ref;
+
+/// Where a run's trace goes, line by line as events fire (never held in
+/// memory): a file, a pipe, or a buffer of the caller's. Cloning shares
+/// the writer; the caller flushes and closes it after the run, which may
+/// have stopped early (an event limit) and written only the beginning.
+#[derive(Clone)]
+pub struct TraceSink(Arc<Mutex<dyn Write + Send>>);
+
+impl TraceSink {
+    /// A sink writing to `w`.
+    pub fn new(w: impl Write + Send + 'static) -> Self {
+        TraceSink(Arc::new(Mutex::new(w)))
+    }
+
+    /// Writes one line (and its newline).
+    pub(crate) fn line(&self, line: &str) -> std::io::Result<()> {
+        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        w.write_all(line.as_bytes())?;
+        w.write_all(b"\n")
+    }
+}
+
+impl Debug for TraceSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TraceSink")
+    }
+}
 
 /// One line of the trace.
 #[derive(Serialize)]
