@@ -7,8 +7,8 @@ use sim_core::stats::LatencySummary;
 
 pub use sim_results::run::{
     BusMetrics, BusSeries, CallMetrics, ClientMetrics, ClientSeries, EngineMetrics,
-    FailureBreakdown, FaultWindow, Flag, Latency, LockMetrics, LogMetrics, LogSeries, Named, Num,
-    RunMetrics, Series, ServiceMetrics, ServiceSeries, StateChange,
+    FailureBreakdown, FaultWindow, Flag, HedgeMetrics, Latency, LockMetrics, LogMetrics, LogSeries,
+    Named, Num, RunMetrics, Series, ServiceMetrics, ServiceSeries, StateChange,
 };
 
 /// A histogram's summary as a document's latency.

@@ -152,6 +152,9 @@ table! {
     Clients "latency_ms.mean", "latency mean", Ms, Lower;
     Clients "time_to_recover_s", "time to recover", Seconds, Lower;
     Clients "makespan_s", "last request done", Seconds, Lower;
+    Clients "hedging.hedges", "hedges sent", Count, Neither;
+    Clients "hedging.hedges_won", "hedges won", Count, Neither;
+    Clients "hedging.attempts_cancelled", "attempts cancelled", Count, Neither;
 
     Services "arrivals", "arrivals (attempts)", Count, Neither, always;
     Services "ok", "ok", Count, Higher, always;

@@ -327,6 +327,9 @@ pub struct ClientMetrics {
     pub healthy_at_end: Option<Flag>,
     /// Most attempts sent in one time bucket (the herd's peak).
     pub peak_attempts_per_bucket: Num,
+    /// What hedging did (absent without a hedge policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeMetrics>,
     /// Counters of custom layers, by the names they report (absent when
     /// the client has none).
     #[serde(default, skip_serializing_if = "Named::is_empty")]
@@ -352,6 +355,22 @@ pub struct CallMetrics {
     pub failed: Num,
     /// Attempts per call at this hop.
     pub retry_amplification: Option<Num>,
+    /// What hedging did (absent without a hedge policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedging: Option<HedgeMetrics>,
+}
+
+/// What a caller's hedge policy did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HedgeMetrics {
+    /// Hedges sent: attempts after the first of a hedged group (also
+    /// counted in `attempts`).
+    pub hedges: Num,
+    /// Groups won by a hedge rather than by their first attempt.
+    pub hedges_won: Num,
+    /// Attempts still out when their group ended (a success or a fatal
+    /// failure), cancelled at the service as a timeout's are.
+    pub attempts_cancelled: Num,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -102,6 +102,17 @@ impl Cx<'_> {
         }
     }
 
+    /// Attempts the call has sent so far (retries and hedges included).
+    pub fn attempts_sent(&self) -> u32 {
+        self.calls[self.call].sent
+    }
+
+    /// Which of the call's attempts (0: the first it sent) the result being
+    /// handled came from.
+    pub fn answered_attempt(&self) -> u32 {
+        self.calls[self.call].answered
+    }
+
     /// Counts a retry of the call (what [`Cx::retries`] reports).
     pub(crate) fn count_retry(&mut self) {
         self.calls[self.call].retries += 1;
@@ -156,6 +167,12 @@ pub struct LayerCounters {
     pub cb_open: u64,
     /// Times the breaker opened.
     pub breaker_opened: u64,
+    /// Hedges sent (attempts after the first of a hedged group).
+    pub hedges: u64,
+    /// Hedged groups won by a hedge, not by their first attempt.
+    pub hedges_won: u64,
+    /// Attempts still out when their group ended, cancelled.
+    pub attempts_cancelled: u64,
     /// Counters of custom layers, by name (`clients.NAME.custom.KEY`).
     pub custom: Named<u64>,
 }

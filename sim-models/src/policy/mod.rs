@@ -19,6 +19,7 @@ pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
 pub mod fallback;
+pub mod hedge;
 pub mod layer;
 pub mod limiter;
 pub mod rate_limit;
@@ -56,6 +57,10 @@ impl SpecCx<'_> {
 pub trait FromSpec: Layer + Sized {
     /// The type of the policy's field (`Option<RetrySpec>`, `bool`...).
     type Spec;
+    /// Whether the layer must be its caller's innermost (it sends the
+    /// attempts itself, several at once, so nothing with one state per call
+    /// may sit inside it).
+    const INNERMOST: bool = false;
     /// Whether the field turns the policy on.
     fn configured(spec: &Self::Spec) -> bool;
     /// The checked layer; errors go to `cx` under `path` (the field's path,
@@ -110,6 +115,9 @@ macro_rules! for_each_policy {
             Fallback fallback: bool,
                 $crate::policy::fallback::Fallback, 0,
                 "Turn a failed call into a degraded success.";
+            Hedge hedge: Option<$crate::policy::hedge::HedgeSpec>,
+                $crate::policy::hedge::Hedge, 80,
+                "Hedged requests (gRPC): another attempt every delay until one succeeds.";
         }
     };
 }
@@ -139,6 +147,13 @@ macro_rules! define_policies {
             pub fn field(self) -> &'static str {
                 match self {
                     $( PolicyKind::$kind => stringify!($field), )*
+                }
+            }
+
+            /// Whether the policy must be its caller's innermost layer.
+            pub fn innermost(self) -> bool {
+                match self {
+                    $( PolicyKind::$kind => <$layer as FromSpec>::INNERMOST, )*
                 }
             }
 

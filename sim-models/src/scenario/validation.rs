@@ -367,6 +367,18 @@ pub(super) fn validate_caller(
                     );
                 }
             }
+            if let Some(i) = order[..order.len().saturating_sub(1)]
+                .iter()
+                .position(|k| k.innermost())
+            {
+                e.push(
+                    format!("{path}.order[{i}]"),
+                    format!(
+                        "{:?} must come last: it sends the attempts itself, several at once",
+                        order[i]
+                    ),
+                );
+            }
             order.clone()
         }
     };

@@ -187,6 +187,7 @@ impl World {
                     healthy_at_end: healthy_at_end.map(Flag::from),
                     peak_attempts_per_bucket: (attempts_counts.iter().copied().max().unwrap_or(0))
                         .into(),
+                    hedging: pl.and_then(|p| p.hedging(&lc)),
                     custom: crate::metrics::Named(
                         lc.custom
                             .0
@@ -239,6 +240,7 @@ impl World {
                         failed: pl.stats.failed.into(),
                         retry_amplification: (ratio(pl.stats.attempts, pl.stats.calls))
                             .map(Num::from),
+                        hedging: pl.hedging(&lc),
                     }
                 })
                 .collect();

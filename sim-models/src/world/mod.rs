@@ -263,6 +263,10 @@ pub(crate) struct Call {
     depth: u8,
     /// Retries made so far (0 on the first attempt).
     pub(crate) retries: u32,
+    /// Attempts sent so far; an attempt's number is the count before it.
+    pub(crate) sent: u32,
+    /// The number of the attempt whose answer is being handled.
+    pub(crate) answered: u32,
     /// What the call remembers per layer of its pipeline (only those).
     pub(crate) frames: Vec<FrameState>,
     /// The call's attempts in flight (the first of a list through
@@ -282,6 +286,8 @@ pub(crate) struct Attempt {
     transit: Option<EventId>,
     /// The call's next attempt in flight.
     next: Option<Ref>,
+    /// Which of the call's attempts it is (0: the first sent).
+    nth: u32,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -343,6 +349,18 @@ impl Pipeline {
             l.report(&mut c);
         }
         c
+    }
+
+    /// What its hedge policy did; `None` without one.
+    fn hedging(&self, c: &LayerCounters) -> Option<crate::metrics::HedgeMetrics> {
+        self.layers
+            .iter()
+            .any(|l| l.kind() == Some(crate::policy::PolicyKind::Hedge))
+            .then(|| crate::metrics::HedgeMetrics {
+                hedges: c.hedges.into(),
+                hedges_won: c.hedges_won.into(),
+                attempts_cancelled: c.attempts_cancelled.into(),
+            })
     }
 
     /// The breaker among the layers, if any.

@@ -42,6 +42,8 @@ impl World {
             start: sched.now(),
             depth: 0,
             retries: 0,
+            sent: 0,
+            answered: 0,
             frames,
             attempts: None,
         });
@@ -112,7 +114,15 @@ impl World {
         i: usize,
         outcome: Outcome,
     ) {
-        self.calls[call].depth = i as u8;
+        let c = &mut self.calls[call];
+        // An answer with other attempts still out (hedging) leaves the
+        // attempt position active, so that ending the call cancels them.
+        let attempt_position = i == self.pipelines[c.pipeline as usize].layers.len();
+        c.depth = if attempt_position && c.attempts.is_some() {
+            i + 1
+        } else {
+            i
+        } as u8;
         if i == 0 {
             self.finish_call(sched, call, outcome);
         } else {
@@ -169,7 +179,9 @@ impl World {
             job: None,
             transit: None,
             next: c.attempts,
+            nth: c.sent,
         });
+        c.sent += 1;
         c.attempts = Some(attempt);
         let pl = &mut self.pipelines[p];
         pl.stats.attempts += 1;
@@ -222,7 +234,9 @@ impl World {
         if !self.attempts.contains(attempt) {
             return;
         }
-        let call = self.remove_attempt(attempt).call;
+        let a = self.remove_attempt(attempt);
+        let call = a.call;
+        self.calls[call].answered = a.nth;
         let n = self.pipelines[self.calls[call].pipeline as usize]
             .layers
             .len();

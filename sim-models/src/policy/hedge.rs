@@ -1,0 +1,178 @@
+//! Hedged requests, as gRPC defines them (gRFC A6, "hedging policy"): the
+//! first attempt is sent at once, and another every `delay` while none has
+//! succeeded, up to `max_attempts` in all. The first success wins and the
+//! attempts still out are cancelled (at the service as a timeout's are:
+//! cancelled or orphaned by its `on_abandon`). A failure whose kind is in
+//! `non_fatal` sends the next hedge at once, without waiting for the delay;
+//! any other failure ends the call with that failure and cancels the rest
+//! (gRPC's default: every status is fatal). When every attempt has failed
+//! non-fatally, the call fails with the last failure.
+//!
+//! The layer sends attempts itself, so it is always the innermost of its
+//! caller's layers: a timeout outside it bounds the whole hedged group (as
+//! gRPC's deadline does), a retry outside it hedges each retry.
+
+use serde::{Deserialize, Serialize};
+use sim_core::{EventId, SimDuration};
+
+use super::retry::RetryOn;
+use super::{Cx, FromSpec, Layer, LayerCounters, SpecCx, Step};
+use crate::world::Outcome;
+
+/// gRPC's cap on `maxAttempts` (values above are treated as 5 there; here
+/// they are an error).
+pub const MAX_HEDGED_ATTEMPTS: u32 = 5;
+
+/// Hedged requests (gRPC's `hedgingPolicy`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HedgeSpec {
+    /// Attempts in all, the first included: 2 to 5 (gRPC `maxAttempts`).
+    pub max_attempts: u32,
+    /// Time between one attempt and the next hedge (gRPC `hedgingDelay`;
+    /// 0 sends every attempt at once).
+    pub delay: SimDuration,
+    /// Failures that do not stop hedging (gRPC `nonFatalStatusCodes`):
+    /// the next hedge goes at once. Default none: any failure ends the call.
+    #[serde(default)]
+    pub non_fatal: Vec<RetryOn>,
+}
+
+/// A validated hedging policy and its counters.
+#[derive(Clone, Debug)]
+pub struct Hedge {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Time between one attempt and the next hedge.
+    pub delay: SimDuration,
+    /// Failures that do not stop hedging.
+    pub non_fatal: Vec<RetryOn>,
+    hedges: u64,
+    hedges_won: u64,
+    cancelled: u64,
+}
+
+/// What a call remembers of its hedging.
+#[derive(Debug, Default)]
+pub struct HedgeState {
+    /// Attempts sent so far.
+    sent: u32,
+    /// Attempts answered so far.
+    answered: u32,
+    /// The call's attempt count when this layer was entered: attempts are
+    /// numbered per call, so the first of this group is this one.
+    first: u32,
+    /// The pending hedging delay.
+    timer: Option<EventId>,
+}
+
+impl FromSpec for Hedge {
+    type Spec = Option<HedgeSpec>;
+    const INNERMOST: bool = true;
+
+    fn configured(spec: &Self::Spec) -> bool {
+        spec.is_some()
+    }
+
+    fn validate(spec: &Self::Spec, path: &str, cx: &mut SpecCx) -> Option<Self> {
+        let h = spec.as_ref()?;
+        if !(2..=MAX_HEDGED_ATTEMPTS).contains(&h.max_attempts) {
+            cx.push(
+                format!("{path}.max_attempts"),
+                format!(
+                    "must be 2 to {MAX_HEDGED_ATTEMPTS} (the first attempt and its hedges; gRPC's limit), got {}",
+                    h.max_attempts
+                ),
+            );
+            return None;
+        }
+        Some(Hedge {
+            max_attempts: h.max_attempts,
+            delay: h.delay,
+            non_fatal: h.non_fatal.clone(),
+            hedges: 0,
+            hedges_won: 0,
+            cancelled: 0,
+        })
+    }
+}
+
+impl Hedge {
+    /// Sends the next attempt, and arms the delay for the one after.
+    fn send(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Step {
+        if st.sent > 0 {
+            self.hedges += 1;
+        }
+        st.sent += 1;
+        cx.clear_timer(&mut st.timer);
+        if st.sent < self.max_attempts {
+            st.timer = Some(cx.set_timer(self.delay));
+        }
+        Step::Inward
+    }
+
+    /// Ends the call with `outcome`, cancelling the attempts still out.
+    fn end(&mut self, cx: &mut Cx, st: &mut HedgeState, outcome: Outcome) -> Step {
+        cx.clear_timer(&mut st.timer);
+        let out = st.sent - st.answered;
+        if out == 0 {
+            Step::Outward(outcome)
+        } else {
+            self.cancelled += u64::from(out);
+            Step::Abort(outcome)
+        }
+    }
+}
+
+impl Layer for Hedge {
+    type State = HedgeState;
+
+    fn name(&self) -> String {
+        format!("Hedge({}x{:?})", self.max_attempts, self.delay)
+    }
+
+    fn enter(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Step {
+        *st = HedgeState {
+            first: cx.attempts_sent(),
+            ..HedgeState::default()
+        };
+        self.send(cx, st)
+    }
+
+    fn on_result(&mut self, cx: &mut Cx, st: &mut HedgeState, outcome: Outcome) -> Step {
+        st.answered += 1;
+        if outcome.is_success() {
+            if cx.answered_attempt() > st.first {
+                self.hedges_won += 1;
+            }
+            return self.end(cx, st, outcome);
+        }
+        let non_fatal = RetryOn::of(outcome).is_some_and(|k| self.non_fatal.contains(&k));
+        if !non_fatal {
+            return self.end(cx, st, outcome);
+        }
+        if st.sent < self.max_attempts {
+            // gRPC: a non-fatal failure sends the next hedge at once.
+            return self.send(cx, st);
+        }
+        if st.answered == st.sent {
+            return self.end(cx, st, outcome);
+        }
+        Step::Hold
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Step {
+        st.timer = None;
+        self.send(cx, st)
+    }
+
+    fn on_abort(&mut self, cx: &mut Cx, st: &mut HedgeState) {
+        cx.clear_timer(&mut st.timer);
+    }
+
+    fn report(&self, c: &mut LayerCounters) {
+        c.hedges += self.hedges;
+        c.hedges_won += self.hedges_won;
+        c.attempts_cancelled += self.cancelled;
+    }
+}
