@@ -8,7 +8,7 @@ use serde_json::Value;
 use sim_report::OutputFile;
 
 use crate::error::{CliError, Result};
-use sim_experiments::io::{read_text, write_atomic};
+use sim_experiments::io::write_atomic;
 
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
@@ -24,6 +24,7 @@ pub struct ReportArgs {
 /// Reads the results, renders them, writes the report; prints the path of
 /// its index.html.
 pub fn report(args: ReportArgs) -> Result<()> {
+    check_out_dir(&args.out, "--out")?;
     let path = if args.results.is_dir() {
         let p = args.results.join("results.json");
         if !p.is_file() {
@@ -36,7 +37,10 @@ pub fn report(args: ReportArgs) -> Result<()> {
     } else {
         args.results.clone()
     };
-    let text = read_text(&path)?;
+    let text = sim_experiments::io::read_text_limited(
+        &path,
+        sim_models::scenario::limits::MAX_DOCUMENT_BYTES,
+    )?;
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::input(format!("{}: not a JSON document: {e}", path.display())))?;
     let files = sim_report::render_json(&doc)
@@ -58,6 +62,18 @@ pub fn render_run(doc: &Value, dir: &Path) -> Result<()> {
     let files = sim_report::render_run(&doc)
         .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
     write_all(&files, dir)
+}
+
+/// Refuses an output directory that exists as something else (checked
+/// before any work is done).
+pub fn check_out_dir(dir: &Path, flag: &str) -> Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(m) if !m.is_dir() => Err(CliError::input(format!(
+            "{flag} {}: exists and is not a directory",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Writes every file; index.html last, so a report whose index exists has

@@ -61,6 +61,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(trace) = &args.trace {
         sim_experiments::io::refuse_overwriting_input(trace, "--trace", &[&source.path])?;
     }
+    if let Some(dir) = &args.report {
+        crate::report::check_out_dir(dir, "--report")?;
+    }
     let (_, mut scenario) = scenarios::load(&source, &args.set)?;
     if let Some(r) = args.replications {
         scenario.replications = r;

@@ -1,5 +1,6 @@
 //! Writing outputs without ever leaving a half-written file behind.
 
+use sim_models::scenario::limits::{MAX_FILE_BYTES, read_bounded, read_text_bounded};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -273,7 +274,7 @@ pub fn refuse_replacing(output: &Path, flag: &str, force: bool) -> Result<()> {
 /// Reads a file that may not exist yet: `None` when it does not, an error
 /// naming it when it cannot be read.
 pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
+    match read_bounded(path, MAX_FILE_BYTES) {
         Ok(b) => Ok(Some(b)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::input(format!(
@@ -285,7 +286,12 @@ pub fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
+    read_text_limited(path, MAX_FILE_BYTES)
+}
+
+/// Reads a text file of at most `max` bytes, naming it in the error.
+pub fn read_text_limited(path: &Path, max: u64) -> Result<String> {
+    read_text_bounded(path, max).map_err(|e| {
         Error::input(match e.kind() {
             std::io::ErrorKind::NotFound => format!("{}: no such file", path.display()),
             _ => format!("{}: cannot read: {e}", path.display()),

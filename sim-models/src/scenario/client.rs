@@ -164,6 +164,18 @@ pub(super) fn validate_client(
     } else if let Some(l) = find(names.logs, &c.target) {
         no_policies(e, path, c, "a log");
         Some(ClientTarget::Log(l))
+    } else if find(names.services, &c.target).is_none() {
+        e.push(
+            format!("{path}.target"),
+            format!(
+                "no service, bus or log named {:?} (services: {}; buses: {}; logs: {})",
+                c.target,
+                super::validation::name_list(names.services),
+                super::validation::name_list(names.buses),
+                super::validation::name_list(names.logs),
+            ),
+        );
+        None
     } else {
         validate_caller(e, path, &c.call(), names).map(|c| ClientTarget::Service(Box::new(c)))
     };
@@ -196,10 +208,17 @@ pub(super) fn validate_client(
                 e.push(format!("{wpath}.steps"), "must hold at least one step");
             }
             for (i, s) in steps.iter().enumerate() {
-                if !(s.rate_per_s.is_finite() && s.rate_per_s >= 0.0) {
+                if !(s.rate_per_s.is_finite()
+                    && s.rate_per_s >= 0.0
+                    && s.rate_per_s <= super::limits::MAX_RATE_PER_S)
+                {
                     e.push(
                         format!("{wpath}.steps[{i}].rate_per_s"),
-                        format!("must be a finite number >= 0, got {}", s.rate_per_s),
+                        format!(
+                            "must be a finite number from 0 to {:e}, got {}",
+                            super::limits::MAX_RATE_PER_S,
+                            s.rate_per_s
+                        ),
                     );
                 }
                 if i > 0 && s.at <= steps[i - 1].at {
@@ -288,7 +307,7 @@ pub(super) fn validate_client(
 /// Reads arrival instants: first CSV column, seconds or a duration with a
 /// unit; a first line that is not a time is a header.
 pub(super) fn load_replay(path: &Path) -> Result<Vec<SimTime>, String> {
-    let text = std::fs::read_to_string(path)
+    let text = super::limits::read_text_bounded(path, super::limits::MAX_REPLAY_BYTES)
         .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {

@@ -3,7 +3,49 @@
 //! a failed allocation. Each is far above what any study needs; the
 //! scenario reference lists them (`docs/scenario-format.md`, "Limits").
 
+use std::io::Read;
+use std::path::Path;
+
 use super::validation::Errors;
+
+/// Largest scenario, sweep or baseline file read (and largest sweep cell
+/// file): far beyond any written by hand or by the simulator.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// Largest `Replay` workload file (about 20 million arrivals).
+pub const MAX_REPLAY_BYTES: u64 = 256 << 20;
+
+/// Largest result document `sim report` reads (a sweep's results.json).
+pub const MAX_DOCUMENT_BYTES: u64 = 2 << 30;
+
+/// Reads `path` whole, refusing more than `max` bytes (`/dev/zero` or a
+/// runaway file must not fill the memory); the error says which limit.
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(max + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "larger than {} MiB, the most the simulator reads from such a file",
+                max >> 20
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
+/// [`read_bounded`], as UTF-8 text.
+pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    String::from_utf8(read_bounded(path, max)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
 
 /// Most consumers of a bus or a log, partitions of a log, contenders for a
 /// lock, users of a closed-loop client and workers of a service: each
@@ -21,6 +63,10 @@ pub const MAX_REQUESTS: u64 = 1_000_000_000;
 
 /// Most attempts of a retry policy's `max_attempts` (gRPC caps at 5).
 pub const MAX_ATTEMPTS: u64 = 1_000;
+
+/// Most arrivals (or tokens) per second of a rate: one per nanosecond,
+/// the clock's resolution.
+pub const MAX_RATE_PER_S: f64 = 1e9;
 
 /// Records an error under `path` if `value` exceeds `max`.
 pub(crate) fn at_most(e: &mut Errors, path: impl Into<String>, value: u64, max: u64) {

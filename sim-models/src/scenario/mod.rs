@@ -125,13 +125,14 @@ pub fn parse(text: &str, file: &Path) -> Result<ScenarioFile, ScenarioError> {
 
 /// Reads and parses a scenario file.
 pub fn read(file: &Path) -> Result<ScenarioFile, ScenarioError> {
-    let text = std::fs::read_to_string(file).map_err(|e| ScenarioError::Io {
-        file: file.to_path_buf(),
-        message: match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            _ => format!("cannot read: {e}"),
-        },
-    })?;
+    let text =
+        limits::read_text_bounded(file, limits::MAX_FILE_BYTES).map_err(|e| ScenarioError::Io {
+            file: file.to_path_buf(),
+            message: match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file".to_string(),
+                _ => format!("cannot read: {e}"),
+            },
+        })?;
     parse(&text, file)
 }
 

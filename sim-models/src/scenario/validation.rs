@@ -51,7 +51,15 @@ pub fn control_char(text: &str) -> Option<String> {
 }
 
 pub(super) fn positive_rate(v: f64, field: &str) -> Result<f64, FieldError> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && v > super::limits::MAX_RATE_PER_S {
+        Err(FieldError::new(
+            field,
+            format!(
+                "must be at most {:e} per second (one per nanosecond, the clock's resolution), got {v}",
+                super::limits::MAX_RATE_PER_S
+            ),
+        ))
+    } else if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
         Err(FieldError::new(
@@ -266,6 +274,23 @@ pub(super) fn span(windows: &[(SimTime, SimTime)]) -> Option<(SimTime, SimTime)>
     Some((start, end))
 }
 
+/// Names for a message: in order, a name holding a control character
+/// quoted and escaped (it is reported on its own; it must not reach the
+/// terminal raw).
+pub(super) fn name_list(names: &[&str]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .map(|n| {
+            if n.chars().any(char::is_control) {
+                format!("{n:?}")
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    shown.join(", ")
+}
+
 pub(crate) struct Names<'a> {
     pub(super) services: &'a [&'a str],
     pub(super) limiters: &'a [&'a str],
@@ -321,7 +346,7 @@ pub(super) fn validate_caller(
             format!(
                 "no service named {:?} (services: {})",
                 c.target,
-                names.services.join(", ")
+                name_list(names.services)
             ),
         );
     }
