@@ -741,3 +741,20 @@ fn series_stay_bounded_for_any_duration() {
     assert!((1..=2000).contains(&n), "{n} buckets");
     assert_eq!(num(&doc, "clients.c.ok"), 50.0);
 }
+
+/// A schedule whose last rate is so small that the next gap passes the
+/// end of the clock stops arriving (it used to loop forever; found by the
+/// property tests).
+#[test]
+fn a_vanishing_last_rate_ends_the_arrivals() {
+    let doc = run_ron(
+        r#"(
+        name: "tiny", seed: 1, duration: "10s",
+        services: [(name: "s", service_time: Constant("1ms"))],
+        clients: [(name: "c", target: "s", workload: Schedule(steps: [
+            (at: "0s", rate_per_s: 100), (at: "1s", rate_per_s: 1e-300)]))],
+    )"#,
+    );
+    let offered = num(&doc, "clients.c.offered");
+    assert!((50.0..150.0).contains(&offered), "{offered}");
+}

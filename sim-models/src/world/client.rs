@@ -82,6 +82,11 @@ impl World {
             if next < seg_end {
                 return Some(next);
             }
+            if seg_end == SimTime::MAX {
+                // The gap runs past the end of time (a rate so small that
+                // the clock saturates): no further arrival.
+                return None;
+            }
             t = seg_end;
         }
     }
