@@ -90,6 +90,7 @@ mutate("client-poisson-inf", "s3-breaker", 'Poisson(rate_per_s: 20)', 'Poisson(r
 mutate("client-poisson-huge", "s3-breaker", 'Poisson(rate_per_s: 20)', 'Poisson(rate_per_s: 1e300)', "clients[0].workload")
 mutate("client-constant-zero", "s3-breaker", 'Poisson(rate_per_s: 20)', 'Constant(rate_per_s: 0)', "clients[0].workload")
 mutate("client-bursts-size-zero", "s1", 'Bursts(size: 350, every: "80ms")', 'Bursts(size: 0, every: "80ms")', "clients[0].workload")
+mutate("client-bursts-size-huge", "s1", 'Bursts(size: 350, every: "80ms")', 'Bursts(size: 4000000000, every: "80ms")', "clients[0].workload.size")
 mutate("client-bursts-every-zero", "s1", 'Bursts(size: 350, every: "80ms")', 'Bursts(size: 350, every: "0s")', "clients[0].workload")
 mutate("client-closed-users-zero", "s2-backpressure", 'ClosedLoop(users: 1)', 'ClosedLoop(users: 0)', "clients[0].workload.users")
 mutate("client-closed-users-huge", "s2-backpressure", 'ClosedLoop(users: 1)', 'ClosedLoop(users: 1000000000)', "clients[0].workload.users")

@@ -195,6 +195,12 @@ pub(super) fn validate_client(
             if *size == 0 {
                 e.push(format!("{wpath}.size"), "must be >= 1");
             }
+            super::limits::at_most(
+                e,
+                format!("{wpath}.size"),
+                (*size).into(),
+                super::limits::MAX_COUNT,
+            );
             if every.is_zero() {
                 e.push(format!("{wpath}.every"), "must be > 0");
             }

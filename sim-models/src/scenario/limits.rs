@@ -48,9 +48,9 @@ pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<String> {
 }
 
 /// Most consumers of a bus or a log, partitions of a log, contenders for a
-/// lock, users of a closed-loop client and workers of a service: each
-/// costs a slot of memory (and, for users and contenders, a pending event)
-/// from the start of the run.
+/// lock, users of a closed-loop client, workers of a service and requests
+/// of one burst: each costs a slot of memory (and, for users, contenders
+/// and a burst's requests, a pending event) at once.
 pub const MAX_COUNT: u64 = 100_000;
 
 /// Most outcomes in a breaker's count window, and most buckets of a time
