@@ -75,6 +75,25 @@ fn check(what: &str, code: Option<i32>, err: &str, want: i32, needle: &str) -> O
     ))
 }
 
+/// Runs one case in an empty directory, `placeholder` in `command`
+/// replaced by `path`.
+fn case(
+    what: &str,
+    command: &str,
+    placeholder: &str,
+    path: &Path,
+    code: &str,
+    needle: &str,
+) -> Option<String> {
+    let t = TempDir::new("corpus");
+    let args: Vec<String> = command
+        .split(' ')
+        .map(|a| a.replace(placeholder, &path.to_string_lossy()))
+        .collect();
+    let (got, err) = run_limited(t.path(), &args);
+    check(what, got, &err, code.parse().unwrap(), needle)
+}
+
 /// Lines of a corpus table: tab-separated fields, `#` comments skipped.
 fn table(name: &str) -> Vec<Vec<String>> {
     std::fs::read_to_string(corpus().join(name))
@@ -94,15 +113,9 @@ fn every_bad_file_is_a_located_error() {
         let [file, code, needle, command] = &case[..] else {
             panic!("malformed line {case:?}");
         };
-        let t = TempDir::new("corpus");
         let path = files.join(file);
         assert!(path.is_file(), "{}", path.display());
-        let args: Vec<String> = command
-            .split(' ')
-            .map(|a| a.replace("{file}", &path.to_string_lossy()))
-            .collect();
-        let (got, err) = run_limited(t.path(), &args);
-        failures.extend(check(file, got, &err, code.parse().unwrap(), needle));
+        failures.extend(case(file, command, "{file}", &path, code, needle));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases.len() >= 150, "only {} file cases", cases.len());
@@ -117,13 +130,7 @@ fn every_bad_command_line_is_a_clear_error() {
         let [code, needle, command] = &case[..] else {
             panic!("malformed line {case:?}");
         };
-        let t = TempDir::new("corpus-flags");
-        let args: Vec<String> = command
-            .split(' ')
-            .map(|a| a.replace("{corpus}", &files.to_string_lossy()))
-            .collect();
-        let (got, err) = run_limited(t.path(), &args);
-        failures.extend(check(command, got, &err, code.parse().unwrap(), needle));
+        failures.extend(case(command, command, "{corpus}", &files, code, needle));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(cases.len() >= 40, "only {} command-line cases", cases.len());

@@ -285,11 +285,13 @@ fn mutants_inner() {
     };
     // A fixed seed: the same mutants on every run (proptest's default RNG
     // is seeded per run; this keeps CI reproducible).
-    let mut runner = TestRunner::new_with_rng(
-        config.clone(),
-        proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm),
-    );
-    mutate_fields(&mut runner, &docs);
+    let runner = || {
+        TestRunner::new_with_rng(
+            config.clone(),
+            proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm),
+        )
+    };
+    mutate_fields(&mut runner(), &docs);
     let [parse, check, ran] = OUTCOMES.each_ref().map(|c| c.swap(0, Ordering::Relaxed));
     println!("field mutants: {parse} refused by the parser, {check} by validation, {ran} ran");
     // Not vacuous: many mutants are valid and run, many are refused.
@@ -301,11 +303,7 @@ fn mutants_inner() {
         check * 20 >= u64::from(cases()),
         "only {check} refused by validation"
     );
-    let mut runner = TestRunner::new_with_rng(
-        config.clone(),
-        proptest::test_runner::TestRng::deterministic_rng(config.rng_algorithm),
-    );
-    mutate_text(&mut runner, &texts);
+    mutate_text(&mut runner(), &texts);
     let [parse, check, ran] = OUTCOMES.each_ref().map(|c| c.swap(0, Ordering::Relaxed));
     println!("text mutants: {parse} refused by the parser, {check} by validation, {ran} ran");
     assert!(
