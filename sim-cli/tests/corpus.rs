@@ -109,9 +109,9 @@ fn every_bad_file_is_a_located_error() {
     let files = corpus().join("files");
     let cases = table("files.tsv");
     let mut failures = Vec::new();
-    for case in &cases {
-        let [file, code, needle, command] = &case[..] else {
-            panic!("malformed line {case:?}");
+    for row in &cases {
+        let [file, code, needle, command] = &row[..] else {
+            panic!("malformed line {row:?}");
         };
         let path = files.join(file);
         assert!(path.is_file(), "{}", path.display());
@@ -126,9 +126,9 @@ fn every_bad_command_line_is_a_clear_error() {
     let files = corpus().join("files");
     let cases = table("flags.tsv");
     let mut failures = Vec::new();
-    for case in &cases {
-        let [code, needle, command] = &case[..] else {
-            panic!("malformed line {case:?}");
+    for row in &cases {
+        let [code, needle, command] = &row[..] else {
+            panic!("malformed line {row:?}");
         };
         failures.extend(case(command, command, "{corpus}", &files, code, needle));
     }
