@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use sim_experiments::baseline::{self, BaselineSpec, Row, fmt_num};
+use sim_experiments::baseline::{self, BaselineSpec, Checked, Row, Verdict, fmt_num};
 use sim_experiments::scenarios;
 
 use crate::error::{CliError, Result};
@@ -30,11 +30,16 @@ Examples:
   sim check s1-rpc --baseline base.json --tolerance 'clients.*.latency_ms.*=rel:0.1'
 
 Reruns the scenario with the baseline's seed, replications and overrides
-(then any --set given here), compares every metric of the baseline, prints
-the failing ones (all with --verbose) and exits 1 if any is outside its
-tolerance, in either direction. A metric missing from the new run fails; a
-null that stays null passes. Exit codes: 0 no regression, 1 regression,
-2 bad input, 3 the simulation failed.";
+(then any --set given here) and compares every metric of the baseline.
+A metric outside its tolerance has regressed or improved by the direction
+the metric table gives it (more successes, less latency and fewer
+failures are better); one with no better direction (requests offered,
+attempts) has changed. Regressions, changes, a metric missing from the
+run or turned null fail the check; improvements pass unless --strict.
+Exit codes: 0 passed, 1 failed, 2 bad input, 3 the simulation failed.
+
+  sim check s1-rpc --baseline base.json --format junit > check.xml
+  sim check s1-rpc --baseline base.json --format markdown >> \"$GITHUB_STEP_SUMMARY\"";
 
 /// Run a scenario and store its metrics with tolerances, for `sim check`.
 #[derive(clap::Args, Debug)]
@@ -95,47 +100,81 @@ pub struct CheckArgs {
     pub threads: Option<usize>,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
+    /// Fail on improvements too (any metric outside its tolerance).
+    #[arg(long)]
+    pub strict: bool,
+    /// Output: a table (text), one JSON document, JUnit XML (a test case
+    /// per metric) or a Markdown summary (for CI step summaries). The exit
+    /// code is the same for all.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-fn render(rows: &[&Row]) -> String {
+/// What `sim check` prints.
+#[derive(clap::ValueEnum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table of the rows that matter (all with --verbose).
+    Text,
+    /// Every row as JSON.
+    Json,
+    /// JUnit XML: one test case per metric, failing ones with a message.
+    Junit,
+    /// A Markdown summary with a table of the rows that matter.
+    Markdown,
+}
+
+/// A row's verdict as the table shows it.
+fn verdict_cell(r: &Row, strict: bool) -> String {
+    match r.verdict {
+        Verdict::Unchanged => "ok".into(),
+        v if v.fails(strict) => format!("FAIL ({})", v.name()),
+        v => v.name().into(),
+    }
+}
+
+fn signed(x: f64) -> String {
+    if x > 0.0 {
+        format!("+{}", fmt_num(x))
+    } else {
+        fmt_num(x)
+    }
+}
+
+/// The cells of a row: metric, baseline, now, change, change %, tolerance.
+fn cells(r: &Row) -> [String; 6] {
     let opt = |x: Option<f64>| x.map_or("null".to_string(), fmt_num);
-    let mut cells: Vec<[String; 6]> = vec![[
+    [
+        r.metric.clone(),
+        opt(r.baseline),
+        if r.verdict == Verdict::Missing {
+            "-".into()
+        } else {
+            opt(r.now)
+        },
+        r.change().map_or("-".into(), signed),
+        r.change_percent().map_or("-".into(), |p| {
+            format!("{}%", signed((p * 10.0).round() / 10.0))
+        }),
+        baseline::describe(&r.tolerance),
+    ]
+}
+
+fn render(rows: &[&Row], strict: bool) -> String {
+    let mut cells_: Vec<[String; 7]> = vec![[
         "metric".into(),
         "baseline".into(),
         "now".into(),
-        "delta".into(),
+        "change".into(),
+        "%".into(),
         "tolerance".into(),
         "verdict".into(),
     ]];
     for r in rows {
-        let delta = match (r.baseline, r.now) {
-            (Some(b), Some(n)) => {
-                let d = n - b;
-                if d > 0.0 {
-                    format!("+{}", fmt_num(d))
-                } else {
-                    fmt_num(d)
-                }
-            }
-            _ => "-".into(),
-        };
-        cells.push([
-            r.metric.clone(),
-            opt(r.baseline),
-            if r.verdict == Err("missing from this run") {
-                "-".into()
-            } else {
-                opt(r.now)
-            },
-            delta,
-            baseline::describe(&r.tolerance),
-            match r.verdict {
-                Ok(()) => "ok".into(),
-                Err(why) => format!("FAIL ({why})"),
-            },
-        ]);
+        let [a, b, c, d, e, f] = cells(r);
+        cells_.push([a, b, c, d, e, f, verdict_cell(r, strict)]);
     }
-    let widths: Vec<usize> = (0..6)
+    let cells = cells_;
+    let widths: Vec<usize> = (0..7)
         .map(|c| {
             cells
                 .iter()
@@ -149,12 +188,12 @@ fn render(rows: &[&Row]) -> String {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
             let w = widths[c];
-            if c == 0 || c == 5 {
+            if c == 0 || c == 6 {
                 line.push_str(&format!("{cell:<w$}"));
             } else {
                 line.push_str(&format!("{cell:>w$}"));
             }
-            if c < 5 {
+            if c < 6 {
                 line.push_str("  ");
             }
         }
@@ -202,9 +241,17 @@ pub fn check(args: CheckArgs) -> Result<()> {
         )
     })??;
     let rows = &checked.rows;
-    let failing: Vec<&Row> = checked.failing().collect();
-    let passing: Vec<&Row> = rows.iter().filter(|r| r.verdict.is_ok()).collect();
-    println!(
+    let strict = args.strict;
+    let failing: Vec<&Row> = checked.failing(strict).collect();
+    let improved: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Improved && !strict)
+        .collect();
+    let unchanged: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Unchanged)
+        .collect();
+    let title = format!(
         "check {} against {} (seed {}, {} replications{})",
         checked.scenario,
         args.baseline.display(),
@@ -216,29 +263,154 @@ pub fn check(args: CheckArgs) -> Result<()> {
             format!(", --set {}", checked.overrides.join(" --set "))
         }
     );
-    let shown: Vec<&Row> = if args.verbose {
-        failing.iter().chain(&passing).copied().collect()
-    } else {
-        failing.clone()
-    };
-    if !shown.is_empty() {
-        print!("{}", render(&shown));
+    // Failing rows first, then improvements; unchanged ones with --verbose.
+    let mut shown: Vec<&Row> = failing.iter().chain(&improved).copied().collect();
+    if args.verbose {
+        shown.extend(&unchanged);
     }
-    if !args.verbose && !passing.is_empty() {
-        println!(
-            "{} of {} metrics within tolerance (--verbose shows them)",
-            passing.len(),
-            rows.len()
-        );
+    let summary = format!(
+        "{} regressed or failed, {} improved, {} unchanged, of {} metrics{}",
+        failing.len(),
+        improved.len(),
+        unchanged.len(),
+        rows.len(),
+        if strict { " (--strict)" } else { "" }
+    );
+    match args.format {
+        Format::Text => {
+            println!("{title}");
+            if !shown.is_empty() {
+                print!("{}", render(&shown, strict));
+            }
+            if !args.verbose && !unchanged.is_empty() {
+                println!(
+                    "{} of {} metrics unchanged (--verbose shows them)",
+                    unchanged.len(),
+                    rows.len()
+                );
+            }
+            if failing.is_empty() {
+                println!("no regression: {summary}");
+            }
+        }
+        Format::Json => print!("{}", json_report(&checked, strict, &args.baseline)),
+        Format::Junit => print!("{}", junit_report(&checked, strict)),
+        Format::Markdown => print!("{}", markdown_report(&title, &summary, &shown, strict)),
     }
     if failing.is_empty() {
-        println!("no regression: all {} metrics within tolerance", rows.len());
         Ok(())
     } else {
-        Err(CliError::regression(format!(
-            "regression: {} of {} metrics outside tolerance",
-            failing.len(),
-            rows.len()
-        )))
+        Err(CliError::regression(format!("regression: {summary}")))
     }
+}
+
+/// Every row as one JSON document.
+fn json_report(c: &Checked, strict: bool, baseline_file: &std::path::Path) -> String {
+    let rows: Vec<serde_json::Value> = c
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "metric": r.metric,
+                "baseline": r.baseline,
+                "now": r.now,
+                "change": r.change(),
+                "change_percent": r.change_percent(),
+                "tolerance": r.tolerance,
+                "verdict": r.verdict.name(),
+                "fails": r.verdict.fails(strict),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "kind": "check",
+        "scenario": c.scenario,
+        "baseline": baseline_file.display().to_string(),
+        "seed": c.seed,
+        "replications": c.replications,
+        "overrides": c.overrides,
+        "strict": strict,
+        "passed": c.failing(strict).next().is_none(),
+        "rows": rows,
+    });
+    String::from_utf8_lossy(&sim_experiments::io::json_bytes(&doc)).into_owned()
+}
+
+/// Text safe inside an XML attribute or element.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: a test suite per check, a test case per metric.
+fn junit_report(c: &Checked, strict: bool) -> String {
+    let failures = c.failing(strict).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"sim check\" tests=\"{}\" failures=\"{failures}\">\n",
+        c.rows.len()
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"sim check {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+        xml(&c.scenario),
+        c.rows.len()
+    ));
+    for r in &c.rows {
+        let [metric, base, now, change, pct, tol] = cells(r);
+        let case = format!(
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            xml(&c.scenario),
+            xml(&metric)
+        );
+        if r.verdict.fails(strict) {
+            out.push_str(&format!(
+                "{case}>\n      <failure message=\"{}: baseline {base}, now {now} ({change}, {pct}), tolerance {}\" type=\"{}\"/>\n    </testcase>\n",
+                xml(r.verdict.name()),
+                xml(&tol),
+                xml(r.verdict.name()),
+            ));
+        } else {
+            out.push_str(&format!(
+                "{case}>\n      <system-out>{}: baseline {base}, now {now}</system-out>\n    </testcase>\n",
+                xml(r.verdict.name())
+            ));
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// A Markdown summary for CI step summaries.
+fn markdown_report(title: &str, summary: &str, rows: &[&Row], strict: bool) -> String {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut out = format!("### {}\n\n{}\n", cell(title), cell(summary));
+    if !rows.is_empty() {
+        out.push_str("\n| metric | baseline | now | change | % | tolerance | verdict |\n");
+        out.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+        for r in rows {
+            let c = cells(r);
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                c[4],
+                cell(&c[5]),
+                verdict_cell(r, strict)
+            ));
+        }
+    }
+    out
 }

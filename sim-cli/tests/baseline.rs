@@ -171,7 +171,8 @@ fn check_fails_with_exit_1_on_a_regression() {
         .lines()
         .find(|l| l.starts_with("clients.rpc.retry_amplification "))
         .expect(&out);
-    assert!(amp.contains("FAIL (outside tolerance)"), "{out}");
+    // More attempts per request is worse: the table says lower is better.
+    assert!(amp.contains("FAIL (regressed)"), "{out}");
     // Failing rows come first, right under the header.
     let first_rows: Vec<&str> = out
         .lines()
@@ -264,7 +265,12 @@ fn a_metric_missing_from_the_run_is_a_regression_and_null_stays_null_passes() {
             .any(|l| l.starts_with("clients.rpc.time_to_recover_s") && l.ends_with("ok")),
         "{out}"
     );
-    assert!(stderr(&o).contains("1 of 3 metrics outside tolerance"));
+    assert!(
+        stderr(&o)
+            .contains("regression: 1 regressed or failed, 0 improved, 2 unchanged, of 3 metrics"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -393,4 +399,89 @@ fn a_trace_never_replaces_its_scenario() {
         "--trace s1-rpc.ron: is the input",
     );
     assert_eq!(std::fs::read(t.join("s1-rpc.ron")).unwrap(), scenario);
+}
+
+/// The gate reads the direction of each metric: an improvement outside
+/// the tolerance passes (and is shown), fails with --strict; JSON, JUnit
+/// and Markdown outputs carry the same verdicts and the same exit code.
+#[test]
+fn improvements_pass_unless_strict_and_every_format_says_so() {
+    let t = TempDir::new("bl-improve");
+    setup(&t);
+    ok(sim(
+        t.path(),
+        &[
+            "baseline",
+            "s1-rpc.ron",
+            "-o",
+            "b.json",
+            "--replications",
+            "3",
+            "--metric",
+            "clients.rpc.success_rate",
+            "--metric",
+            "clients.rpc.failed",
+            "--tolerance",
+            "clients.*=rel:0.05",
+        ],
+    ));
+    // Half the bulkhead: S1's success rate goes from about 25% to 100%
+    // and no request fails (its p99 latency rises, so it is left out).
+    let better = ["--set", "clients[0].bulkhead.max_concurrent=20"];
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "s1-rpc.ron", "--baseline", "b.json"];
+        args.extend_from_slice(&better);
+        args.extend_from_slice(extra);
+        sim(t.path(), &args)
+    };
+    let o = check(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("clients.rpc.success_rate "))
+        .expect(&out);
+    assert!(row.ends_with("improved") && row.contains('%'), "{row}");
+    assert!(out.contains("no regression:"), "{out}");
+
+    let o = check(&["--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FAIL (improved)"), "{}", stdout(&o));
+
+    let o = check(&["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(doc["kind"], "check");
+    assert_eq!(doc["passed"], true);
+    let sr = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "clients.rpc.success_rate")
+        .unwrap();
+    assert_eq!(sr["verdict"], "improved");
+    assert!(sr["change_percent"].as_f64().unwrap() > 100.0);
+
+    let o = check(&["--format", "junit", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = stdout(&o);
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(
+        xml.contains(r#"tests="2""#)
+            && xml.contains(r#"<testcase classname="s1-rpc" name="clients.rpc.success_rate">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<failure message="improved: baseline"#),
+        "{xml}"
+    );
+
+    let o = check(&["--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(0));
+    let md = stdout(&o);
+    assert!(md.starts_with("### check s1-rpc against b.json"), "{md}");
+    assert!(
+        md.contains("| `clients.rpc.success_rate` |") && md.contains("| improved |"),
+        "{md}"
+    );
 }

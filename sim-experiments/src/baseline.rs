@@ -240,6 +240,63 @@ pub fn read_baseline(path: &Path) -> Result<Baseline> {
     Ok(b)
 }
 
+/// What became of one metric.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Within its tolerance (or null, and still null).
+    Unchanged,
+    /// Outside its tolerance, in the direction the metric table calls
+    /// better (`sim_results::metrics`: more successes, less latency).
+    Improved,
+    /// Outside its tolerance, in the worse direction.
+    Regressed,
+    /// Outside its tolerance, for a metric with no better direction (a
+    /// count of requests offered or attempts sent): the system changed.
+    Changed,
+    /// The rerun does not have the metric.
+    Missing,
+    /// It had a value and is now null.
+    NowNull,
+    /// It was null and now has a value.
+    WasNull,
+}
+
+impl Verdict {
+    /// Whether it fails the check; an improvement fails only when `strict`.
+    pub fn fails(self, strict: bool) -> bool {
+        match self {
+            Verdict::Unchanged => false,
+            Verdict::Improved => strict,
+            _ => true,
+        }
+    }
+
+    /// Its name in reports (`"regressed"`, `"missing from this run"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Unchanged => "unchanged",
+            Verdict::Improved => "improved",
+            Verdict::Regressed => "regressed",
+            Verdict::Changed => "changed",
+            Verdict::Missing => "missing from this run",
+            Verdict::NowNull => "now null",
+            Verdict::WasNull => "was null",
+        }
+    }
+
+    /// The verdict of a move from `baseline` to `now` beyond the
+    /// tolerance, by the metric's direction.
+    fn of_move(metric: &str, baseline: f64, now: f64) -> Verdict {
+        use sim_results::metrics::{Better, better};
+        match better(metric) {
+            Better::Higher if now > baseline => Verdict::Improved,
+            Better::Lower if now < baseline => Verdict::Improved,
+            Better::Higher | Better::Lower => Verdict::Regressed,
+            Better::Neither => Verdict::Changed,
+        }
+    }
+}
+
 /// One compared metric.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -247,8 +304,20 @@ pub struct Row {
     pub baseline: Option<f64>,
     pub now: Option<f64>,
     pub tolerance: Tolerance,
-    /// `Err(why)` when the metric regressed or cannot be compared.
-    pub verdict: std::result::Result<(), &'static str>,
+    pub verdict: Verdict,
+}
+
+impl Row {
+    /// The change, `now - baseline`, when both are numbers.
+    pub fn change(&self) -> Option<f64> {
+        Some(self.now? - self.baseline?)
+    }
+
+    /// The change in percent of the baseline (`None` from a baseline of 0).
+    pub fn change_percent(&self) -> Option<f64> {
+        let b = self.baseline?;
+        (b != 0.0).then(|| self.change().map(|d| 100.0 * d / b.abs()))?
+    }
 }
 
 fn compare(entries: &[(String, Entry)], samples: &Samples) -> Vec<Row> {
@@ -261,15 +330,15 @@ fn compare(entries: &[(String, Entry)], samples: &Samples) -> Vec<Row> {
                 .map(|x| x.mean)
                 .filter(|x| x.is_finite());
             let verdict = match (present, e.value, now) {
-                (false, _, _) => Err("missing from this run"),
-                (true, None, None) => Ok(()),
-                (true, None, Some(_)) => Err("was null"),
-                (true, Some(_), None) => Err("now null"),
+                (false, _, _) => Verdict::Missing,
+                (true, None, None) => Verdict::Unchanged,
+                (true, None, Some(_)) => Verdict::WasNull,
+                (true, Some(_), None) => Verdict::NowNull,
                 (true, Some(b), Some(n)) => {
                     if (n - b).abs() <= e.tolerance.allowed(b) {
-                        Ok(())
+                        Verdict::Unchanged
                     } else {
-                        Err("outside tolerance")
+                        Verdict::of_move(path, b, n)
                     }
                 }
             };
@@ -316,9 +385,9 @@ pub struct Checked {
 }
 
 impl Checked {
-    /// The rows that regressed.
-    pub fn failing(&self) -> impl Iterator<Item = &Row> {
-        self.rows.iter().filter(|r| r.verdict.is_err())
+    /// The rows that fail the check (improvements too when `strict`).
+    pub fn failing(&self, strict: bool) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(move |r| r.verdict.fails(strict))
     }
 }
 
@@ -449,20 +518,42 @@ mod tests {
         assert_eq!(
             verdicts(&entries),
             [
-                Err("outside tolerance"),
-                Ok(()),
-                Err("was null"),
-                Ok(()),
-                Err("missing from this run")
+                Verdict::Changed,
+                Verdict::Unchanged,
+                Verdict::WasNull,
+                Verdict::Unchanged,
+                Verdict::Missing
             ]
         );
         apply_tolerances(&mut entries, &["a=rel:0.05".into()]).unwrap();
-        assert_eq!(verdicts(&entries)[0], Ok(()));
+        assert_eq!(verdicts(&entries)[0], Verdict::Unchanged);
         apply_tolerances(&mut entries, &["a=abs:0.4".into()]).unwrap();
-        assert_eq!(verdicts(&entries)[0], Err("outside tolerance"));
+        assert_eq!(verdicts(&entries)[0], Verdict::Changed);
         apply_tolerances(&mut entries, &["a=ci:5".into()]).unwrap();
-        assert_eq!(verdicts(&entries)[0], Ok(()));
+        assert_eq!(verdicts(&entries)[0], Verdict::Unchanged);
         assert!(apply_tolerances(&mut entries, &["zz*=abs:1".into()]).is_err());
+    }
+
+    /// The direction comes from the metric table: less latency and more
+    /// success are improvements, the reverse regressions; a plain count
+    /// has no better direction.
+    #[test]
+    fn verdicts_follow_the_metric_direction() {
+        let v = Verdict::of_move;
+        assert_eq!(v("clients.c.success_rate", 0.26, 1.0), Verdict::Improved);
+        assert_eq!(v("clients.c.success_rate", 1.0, 0.26), Verdict::Regressed);
+        assert_eq!(
+            v("clients.c.latency_ms.p99", 100.0, 50.0),
+            Verdict::Improved
+        );
+        assert_eq!(
+            v("clients.c.latency_ms.p99", 50.0, 100.0),
+            Verdict::Regressed
+        );
+        assert_eq!(v("clients.c.attempts", 50.0, 100.0), Verdict::Changed);
+        assert_eq!(v("services.s.nonsense", 1.0, 2.0), Verdict::Changed);
+        assert!(!Verdict::Improved.fails(false) && Verdict::Improved.fails(true));
+        assert!(Verdict::Regressed.fails(false) && !Verdict::Unchanged.fails(true));
     }
 
     #[test]

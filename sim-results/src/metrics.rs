@@ -227,9 +227,49 @@ pub fn lookup(path: &str) -> Option<&'static Metric> {
         .find(|m| m.group == group && m.field == field)
 }
 
+/// Which way the metric at a document path should move: the table's
+/// answer where it has the metric, else by the field's kind (latencies,
+/// failures, queue and lag levels are better lower; success rates and
+/// health better higher; counts of work offered or done, and levels such
+/// as in-flight means, have no better direction).
+pub fn better(path: &str) -> Better {
+    if let Some(m) = lookup(path) {
+        return m.better;
+    }
+    let field = path.splitn(3, '.').nth(2).unwrap_or(path);
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let first = field.split('.').next().unwrap_or(field);
+    if first.ends_with("latency_ms") || first.ends_with("latency_all_ms") || first == "wait_ms" {
+        return if last == "count" {
+            Better::Neither
+        } else {
+            Better::Lower
+        };
+    }
+    if first == "failures" {
+        return Better::Lower;
+    }
+    if last.ends_with("success_rate") || matches!(last, "healthy_at_end" | "recovered") {
+        return Better::Higher;
+    }
+    Better::Neither
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directions_beyond_the_table() {
+        assert_eq!(better("clients.c.latency_all_ms.mean"), Better::Lower);
+        assert_eq!(better("services.s.latency_ms.p50"), Better::Lower);
+        assert_eq!(better("services.s.latency_ms.count"), Better::Neither);
+        assert_eq!(better("clients.c.failures.breaker"), Better::Lower);
+        assert_eq!(better("clients.c.final_success_rate"), Better::Higher);
+        assert_eq!(better("clients.c.healthy_at_end"), Better::Higher);
+        assert_eq!(better("clients.c.ok"), Better::Higher);
+        assert_eq!(better("services.s.in_flight_max"), Better::Neither);
+    }
 
     #[test]
     fn lookups_and_headings() {
