@@ -297,6 +297,26 @@ impl Verdict {
     }
 }
 
+/// The smallest difference a metric can show that is not rounding: a
+/// latency percentile comes from a histogram with three significant
+/// digits, so two runs can differ by up to a bucket (0.1% of the value)
+/// each way for no reason; a tolerance is never narrower than that.
+/// Exact metrics (counts, means, the maximum) have none.
+pub fn resolution(metric: &str, value: f64) -> f64 {
+    let field = metric.splitn(3, '.').nth(2).unwrap_or(metric);
+    let percentile = field.split_once('.').is_some_and(|(hist, q)| {
+        hist.ends_with("_ms")
+            && q.strip_prefix('p')
+                .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+    });
+    if percentile {
+        let bucket = 10f64.powi(-i32::from(sim_core::stats::SIGNIFICANT_DIGITS));
+        2.0 * bucket * value.abs()
+    } else {
+        0.0
+    }
+}
+
 /// One compared metric.
 #[derive(Clone, Debug)]
 pub struct Row {
@@ -335,7 +355,7 @@ fn compare(entries: &[(String, Entry)], samples: &Samples) -> Vec<Row> {
                 (true, None, Some(_)) => Verdict::WasNull,
                 (true, Some(_), None) => Verdict::NowNull,
                 (true, Some(b), Some(n)) => {
-                    if (n - b).abs() <= e.tolerance.allowed(b) {
+                    if (n - b).abs() <= e.tolerance.allowed(b).max(resolution(path, b)) {
                         Verdict::Unchanged
                     } else {
                         Verdict::of_move(path, b, n)
@@ -532,6 +552,15 @@ mod tests {
         apply_tolerances(&mut entries, &["a=ci:5".into()]).unwrap();
         assert_eq!(verdicts(&entries)[0], Verdict::Unchanged);
         assert!(apply_tolerances(&mut entries, &["zz*=abs:1".into()]).is_err());
+    }
+
+    #[test]
+    fn percentiles_are_compared_to_their_histogram_resolution() {
+        assert_eq!(resolution("clients.c.latency_ms.p999", 200.0), 0.4);
+        assert_eq!(resolution("buses.b.end_to_end_latency_ms.p99", 100.0), 0.2);
+        assert_eq!(resolution("clients.c.latency_ms.mean", 200.0), 0.0);
+        assert_eq!(resolution("clients.c.latency_ms.max", 200.0), 0.0);
+        assert_eq!(resolution("clients.c.ok", 200.0), 0.0);
     }
 
     /// The direction comes from the metric table: less latency and more

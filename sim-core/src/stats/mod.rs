@@ -16,5 +16,5 @@ mod series;
 
 pub use ci::{BatchMeans, Estimate, confidence_interval, t_quantile};
 pub use gauge::TimeWeighted;
-pub use histogram::{LatencyHistogram, LatencySummary};
+pub use histogram::{LatencyHistogram, LatencySummary, SIGNIFICANT_DIGITS};
 pub use series::{CountSeries, GaugeSeries};
