@@ -167,7 +167,9 @@ pub enum DurationParseError {
     )]
     /// A number without a unit.
     MissingUnit(String),
-    #[error("duration {0:?} has an unknown unit; use ns, us, ms, s, m or h")]
+    #[error(
+        "duration {0:?} has an unknown unit; write a number with ns, us, ms, s, m or h (\"250ms\", \"1.5s\"), or several (\"2m30s\")"
+    )]
     /// A unit other than ns, us, ms, s, m, h.
     UnknownUnit(String),
     #[error("duration {0:?} is not a number followed by a unit")]
@@ -184,7 +186,8 @@ pub enum DurationParseError {
 impl FromStr for SimDuration {
     type Err = DurationParseError;
 
-    /// Parses `"120ms"`, `"2s"`, `"1.5s"`, `"250us"`, `"3m"`, `"1h"` or `"0"`.
+    /// Parses `"120ms"`, `"2s"`, `"1.5s"`, `"250us"`, `"3m"`, `"1h"`, `"0"`,
+    /// or several of them in a row, added up (`"2m30s"`, `"1h 15m"`).
     /// Decimal digits are parsed exactly (no float rounding), so `"0.1s"` is
     /// exactly 100 000 000 ns.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -195,54 +198,83 @@ impl FromStr for SimDuration {
         if s.starts_with('-') {
             return Err(DurationParseError::Negative(text.to_string()));
         }
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (number, unit) = (&s[..split], s[split..].trim());
-        if number.is_empty() {
-            return Err(DurationParseError::BadNumber(text.to_string()));
-        }
-        let scale_ns: u128 = match unit {
-            "" if number.chars().all(|c| c == '0' || c == '.') => 0,
-            "" => return Err(DurationParseError::MissingUnit(text.to_string())),
-            "ns" => 1,
-            "us" | "µs" => NS_PER_US as u128,
-            "ms" => NS_PER_MS as u128,
-            "s" => NS_PER_S as u128,
-            "m" | "min" => 60 * NS_PER_S as u128,
-            "h" => 3600 * NS_PER_S as u128,
-            _ => return Err(DurationParseError::UnknownUnit(text.to_string())),
-        };
-        let (int_part, frac_part) = match number.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (number, ""),
-        };
-        if frac_part.contains('.') || (int_part.is_empty() && frac_part.is_empty()) {
-            return Err(DurationParseError::BadNumber(text.to_string()));
+        // Parts: a number, then its unit (letters).
+        let mut parts = Vec::new();
+        let mut rest = s;
+        while !rest.is_empty() {
+            let n = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (number, tail) = rest.split_at(n);
+            let tail = tail.trim_start();
+            let u = tail
+                .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+                .unwrap_or(tail.len());
+            let (unit, tail) = tail.split_at(u);
+            parts.push((number, unit));
+            rest = tail.trim_start();
         }
         let overflow = || DurationParseError::Overflow(text.to_string());
-        let int: u128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().map_err(|_| overflow())?
-        };
-        let mut ns = int.checked_mul(scale_ns).ok_or_else(overflow)?;
-        // Exact fixed-point handling of the fraction: digit d at position i
-        // contributes d * scale / 10^(i+1), which must be a whole number of ns.
-        let mut place = scale_ns;
-        for digit in frac_part.bytes() {
-            let d = (digit - b'0') as u128;
-            if !place.is_multiple_of(10) {
-                if d != 0 {
-                    return Err(DurationParseError::SubNanosecond(text.to_string()));
-                }
-                continue;
-            }
-            place /= 10;
-            ns = ns.checked_add(d * place).ok_or_else(overflow)?;
+        let mut ns: u128 = 0;
+        for &(number, unit) in &parts {
+            let part = parse_part(number, unit, parts.len() == 1, text)?;
+            ns = ns.checked_add(part).ok_or_else(overflow)?;
         }
         u64::try_from(ns).map(SimDuration).map_err(|_| overflow())
     }
+}
+
+/// One `number unit` part of a duration, in nanoseconds. A lone number
+/// without a unit is accepted only when it is zero and the whole duration.
+fn parse_part(
+    number: &str,
+    unit: &str,
+    alone: bool,
+    text: &str,
+) -> Result<u128, DurationParseError> {
+    if number.is_empty() {
+        return Err(DurationParseError::BadNumber(text.to_string()));
+    }
+    let scale_ns: u128 = match unit {
+        "" if alone && number.chars().all(|c| c == '0' || c == '.') => 0,
+        "" => return Err(DurationParseError::MissingUnit(text.to_string())),
+        "ns" => 1,
+        "us" | "µs" => NS_PER_US as u128,
+        "ms" => NS_PER_MS as u128,
+        "s" => NS_PER_S as u128,
+        "m" | "min" => 60 * NS_PER_S as u128,
+        "h" => 3600 * NS_PER_S as u128,
+        _ => return Err(DurationParseError::UnknownUnit(text.to_string())),
+    };
+    let (int_part, frac_part) = match number.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (number, ""),
+    };
+    if frac_part.contains('.') || (int_part.is_empty() && frac_part.is_empty()) {
+        return Err(DurationParseError::BadNumber(text.to_string()));
+    }
+    let overflow = || DurationParseError::Overflow(text.to_string());
+    let int: u128 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().map_err(|_| overflow())?
+    };
+    let mut ns = int.checked_mul(scale_ns).ok_or_else(overflow)?;
+    // Exact fixed-point handling of the fraction: digit d at position i
+    // contributes d * scale / 10^(i+1), which must be a whole number of ns.
+    let mut place = scale_ns;
+    for digit in frac_part.bytes() {
+        let d = (digit - b'0') as u128;
+        if !place.is_multiple_of(10) {
+            if d != 0 {
+                return Err(DurationParseError::SubNanosecond(text.to_string()));
+            }
+            continue;
+        }
+        place /= 10;
+        ns = ns.checked_add(d * place).ok_or_else(overflow)?;
+    }
+    Ok(ns)
 }
 
 impl fmt::Display for SimDuration {
@@ -369,6 +401,23 @@ mod tests {
         assert_eq!(d("0").as_nanos(), 0);
         assert_eq!(d(" 5 ms ").as_nanos(), 5_000_000);
         assert_eq!(d(".5s").as_nanos(), 500_000_000);
+    }
+
+    #[test]
+    fn compound_durations_add_up() {
+        let d = |s: &str| s.parse::<SimDuration>().unwrap();
+        assert_eq!(d("2m30s"), SimDuration::from_secs(150));
+        assert_eq!(d("1h 15m"), SimDuration::from_secs(4500));
+        assert_eq!(d("1s500ms"), SimDuration::from_millis(1500));
+        assert_eq!(d("500us"), SimDuration::from_micros(500));
+        assert!(matches!(
+            "2m30".parse::<SimDuration>(),
+            Err(DurationParseError::MissingUnit(_))
+        ));
+        assert!(matches!(
+            "2m 0".parse::<SimDuration>(),
+            Err(DurationParseError::MissingUnit(_))
+        ));
     }
 
     #[test]
