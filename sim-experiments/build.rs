@@ -18,15 +18,18 @@ fn main() {
         .unwrap_or_default();
     entries.sort();
     let mut out =
-        String::from("/// (file name, absolute path, contents) of each shipped experiment.\n");
+        String::from("/// (file name, shipped path, contents) of each shipped experiment.\n");
     out.push_str("pub const EMBEDDED: &[(&str, &str, &str)] = &[\n");
     for p in &entries {
         println!("cargo:rerun-if-changed={}", p.display());
         let abs = p.canonicalize().unwrap_or(p.clone());
         let name = p.file_name().unwrap().to_string_lossy();
+        // Messages name a shipped experiment by where it ships
+        // (`experiments/s1.ron`), not by the build machine's directory.
+        let shipped = format!("experiments/{name}");
         writeln!(
             out,
-            "    ({name:?}, {abs:?}, include_str!({abs:?})),",
+            "    ({name:?}, {shipped:?}, include_str!({abs:?})),",
             abs = abs.display().to_string()
         )
         .unwrap();

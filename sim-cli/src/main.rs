@@ -97,19 +97,31 @@ fn validate(args: ValidateArgs) -> Result<()> {
     }
 }
 
+/// Shipped experiments by the names they are run by (`s1`, not
+/// `s1.ron`), scenarios and sweeps apart.
 fn list() -> Result<()> {
-    let shipped = scenarios::shipped();
-    let width = shipped.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let (sweeps, plain): (Vec<_>, Vec<_>) = shipped
+    let shipped: Vec<(String, bool, String)> = scenarios::shipped()
         .into_iter()
-        .partition(|(n, _)| sweep::is_sweep_file(std::path::Path::new(n)));
-    for (name, description) in plain {
-        println!("{name:<width$}  {description}");
-    }
-    if !sweeps.is_empty() {
-        println!("\nsweeps (sim sweep NAME --out DIR):");
-        for (name, description) in sweeps {
-            println!("{name:<width$}  {description}");
+        .map(|(file, description)| {
+            let is_sweep = sweep::is_sweep_file(std::path::Path::new(file));
+            let name = file
+                .strip_suffix(".sweep.ron")
+                .or_else(|| file.strip_suffix(".ron"))
+                .unwrap_or(file);
+            (name.to_string(), is_sweep, description)
+        })
+        .collect();
+    let width = shipped.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    for (heading, sweeps) in [
+        ("scenarios (sim run NAME):", false),
+        ("sweeps (sim sweep NAME --out DIR):", true),
+    ] {
+        if sweeps {
+            println!();
+        }
+        println!("{heading}");
+        for (name, _, description) in shipped.iter().filter(|s| s.1 == sweeps) {
+            println!("  {name:<width$}  {description}");
         }
     }
     Ok(())

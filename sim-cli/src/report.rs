@@ -61,7 +61,14 @@ pub fn render_run(doc: &Value, dir: &Path) -> Result<()> {
         .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
     let files = sim_report::render_run(&doc)
         .map_err(|e| CliError::runtime(format!("--report {}: {e}", dir.display())))?;
-    write_all(&files, dir)
+    write_all(&files, dir)?;
+    // On stderr: stdout may be the --json document.
+    eprintln!(
+        "report: {} ({} charts)",
+        dir.join("index.html").display(),
+        files.iter().filter(|f| f.name.ends_with(".svg")).count()
+    );
+    Ok(())
 }
 
 /// Refuses an output directory that exists as something else (checked

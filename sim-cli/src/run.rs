@@ -104,7 +104,14 @@ pub fn run(args: RunArgs) -> Result<()> {
         print!("{}", csv_rows(&doc));
     } else {
         let events: u64 = outputs.iter().map(|o| o.events).sum();
-        print!("{}", summary(&doc, events, elapsed));
+        let mut text = summary(&doc, events, elapsed);
+        if !args.set.is_empty() {
+            // Right under the header line: what was changed from the file.
+            let at = text.find('\n').map_or(text.len(), |i| i + 1);
+            let sets: Vec<String> = args.set.iter().map(|s| format!("--set {s}")).collect();
+            text.insert_str(at, &format!("overrides: {}\n", sets.join(" ")));
+        }
+        print!("{text}");
     }
     Ok(())
 }

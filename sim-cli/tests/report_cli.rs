@@ -229,3 +229,33 @@ fn time_series_shade_only_the_faults_a_client_reaches() {
         "b: {b}"
     );
 }
+
+/// `sim run` says what it changed and what it wrote: the overrides under
+/// the header, the report's index (on stderr, so --json stays clean).
+#[test]
+fn run_echoes_its_overrides_and_its_report() {
+    let (_guard, dir) = scratch("echo");
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "run",
+            "s3-breaker",
+            "--set",
+            "clients[0].timeout=\"2s\"",
+            "--report",
+        ])
+        .arg(dir.join("r"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.lines().nth(1),
+        Some("overrides: --set clients[0].timeout=\"2s\""),
+        "{text}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("report: ") && err.contains("index.html (3 charts)"),
+        "{err}"
+    );
+}

@@ -426,6 +426,13 @@ fn load_unchecked(source: &Source) -> Result<LoadedSweep> {
 }
 
 fn base_scenario(sweep: &Source, name: &str) -> Result<Source> {
+    // A shipped sweep's base is the shipped scenario, whatever the current
+    // directory holds.
+    if sweep.embedded
+        && let Some(s) = scenarios::embedded(name)
+    {
+        return Ok(s);
+    }
     let dir = sweep.path.parent().unwrap_or(Path::new("."));
     let path = dir.join(name);
     if path.exists() {
@@ -434,11 +441,6 @@ fn base_scenario(sweep: &Source, name: &str) -> Result<Source> {
             path,
             embedded: false,
         });
-    }
-    if sweep.embedded
-        && let Some(s) = scenarios::embedded(name)
-    {
-        return Ok(s);
     }
     Err(Error::input(format!(
         "{}: scenario: {}: no such file",
