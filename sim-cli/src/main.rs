@@ -29,6 +29,9 @@ Examples:
   sim merge out/shard-* --out out/s1
   sim baseline s1-rpc -o s1-baseline.json
   sim check s1-rpc --baseline s1-baseline.json
+  sim run - < my-scenario.ron               a scenario from standard input
+  sim completions bash > ~/.local/share/bash-completion/completions/sim
+  sim man > sim.1
 
 Exit codes:
   0  success
@@ -66,6 +69,15 @@ enum Command {
     /// Render SVG charts, their data as CSV and an index.html from the
     /// results of `sim run --json` or of a sweep.
     Report(report::ReportArgs),
+    /// Print a shell completion script (`sim completions bash >
+    /// /etc/bash_completion.d/sim`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `sim man > sim.1 && man ./sim.1`.
+    Man,
 }
 
 #[derive(clap::Args, Debug)]
@@ -149,6 +161,21 @@ fn main() -> ExitCode {
         Command::Baseline(args) => baseline_cmd::baseline(args),
         Command::Check(args) => baseline_cmd::check(args),
         Command::Report(args) => report::report(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "sim", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // A reader that stopped early (`sim man | head`) is not an error.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::runtime(
+                    format!("cannot write the manual page: {e}"),
+                )),
+                _ => Ok(()),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

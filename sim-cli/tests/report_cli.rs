@@ -259,3 +259,66 @@ fn run_echoes_its_overrides_and_its_report() {
         "{err}"
     );
 }
+
+/// A scenario from standard input; completions and a manual page.
+#[test]
+fn stdin_scenarios_completions_and_man_page() {
+    use std::io::Write;
+    let text = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../experiments/s3-breaker.ron"
+    ))
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("scenario s3-breaker "));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"(name: \"x\", seed: -1)")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: <stdin>:1:"),
+        "{}",
+        stderr(&out)
+    );
+
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("sweep"),
+            "{shell}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        man.contains(".TH sim 1") && man.contains("baseline"),
+        "{man}"
+    );
+}

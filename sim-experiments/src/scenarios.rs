@@ -27,6 +27,9 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
         return embedded(DEFAULT_SCENARIO)
             .ok_or_else(|| Error::runtime("the default scenario is not embedded in this build"));
     };
+    if arg == Path::new("-") {
+        return from_stdin();
+    }
     if arg.exists() {
         return Ok(Source {
             path: arg.to_path_buf(),
@@ -56,6 +59,35 @@ pub fn resolve(arg: Option<&Path>) -> Result<Source> {
             ""
         }
     )))
+}
+
+/// The name a scenario read from standard input goes by in messages;
+/// relative paths inside it resolve against the current directory.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// A scenario from standard input (`sim run -`), size-limited like a file.
+fn from_stdin() -> Result<Source> {
+    use std::io::Read;
+    let max = sim_models::scenario::limits::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::input(format!("{STDIN_NAME}: cannot read: {e}")))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::input(format!(
+            "{STDIN_NAME}: larger than {} MiB, the most the simulator reads from such a file",
+            max >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::input(format!("{STDIN_NAME}: not UTF-8 text")))?;
+    Ok(Source {
+        path: PathBuf::from(STDIN_NAME),
+        text,
+        embedded: false,
+    })
 }
 
 /// Like [`resolve`], for `sim sweep`: a bare name is the shipped sweep
