@@ -159,7 +159,25 @@ fn cells(r: &Row) -> [String; 6] {
     ]
 }
 
-fn render(rows: &[&Row], strict: bool) -> String {
+/// Whether verdicts are coloured: on a terminal, unless `NO_COLOR` is set
+/// (no-color.org).
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A verdict cell in red (failing) or green (improved).
+fn paint(cell: &str) -> String {
+    if cell.starts_with("FAIL") {
+        format!("\x1b[31m{cell}\x1b[0m")
+    } else if cell == "improved" {
+        format!("\x1b[32m{cell}\x1b[0m")
+    } else {
+        cell.to_string()
+    }
+}
+
+fn render(rows: &[&Row], strict: bool, colour: bool) -> String {
     let mut cells_: Vec<[String; 7]> = vec![[
         "metric".into(),
         "baseline".into(),
@@ -184,11 +202,15 @@ fn render(rows: &[&Row], strict: bool) -> String {
         })
         .collect();
     let mut out = String::new();
-    for r in &cells {
+    for (k, r) in cells.iter().enumerate() {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
             let w = widths[c];
-            if c == 0 || c == 6 {
+            if c == 6 && colour && k > 0 {
+                // The last column: no padding after it, so colour codes
+                // do not upset the alignment.
+                line.push_str(&paint(cell));
+            } else if c == 0 || c == 6 {
                 line.push_str(&format!("{cell:<w$}"));
             } else {
                 line.push_str(&format!("{cell:>w$}"));
@@ -280,7 +302,7 @@ pub fn check(args: CheckArgs) -> Result<()> {
         Format::Text => {
             println!("{title}");
             if !shown.is_empty() {
-                print!("{}", render(&shown, strict));
+                print!("{}", render(&shown, strict, colour()));
             }
             if !args.verbose && !unchanged.is_empty() {
                 println!(
