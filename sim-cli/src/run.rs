@@ -223,6 +223,65 @@ fn group_table(doc: &Value, group: Group) -> Option<Table> {
     Some(t)
 }
 
+/// Every service's downstream calls, one column per call (`SERVICE ->
+/// TARGET`): what each hop did, retries and timeouts included, which the
+/// client rows do not show.
+fn calls_table(doc: &Value) -> Option<Table> {
+    let mut columns = Vec::new();
+    let mut calls: Vec<&Value> = Vec::new();
+    for service in names(doc, "services") {
+        for call in doc["services"][&service]["calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            columns.push(format!(
+                "{service} -> {}",
+                call["target"].as_str().unwrap_or("?")
+            ));
+            calls.push(call);
+        }
+    }
+    if calls.is_empty() {
+        return None;
+    }
+    let mut t = Table::new("downstream calls", columns);
+    t.row(
+        "calls made",
+        calls.iter().map(|c| cell(c, "calls", Fmt::Count)).collect(),
+    );
+    // Labels and units of the fields a call shares with a client group.
+    for field in [
+        "attempts",
+        "retries",
+        "timeouts",
+        "cb_open",
+        "failed",
+        "retry_amplification",
+        "hedging.hedges",
+    ] {
+        let Some(m) = metrics::lookup(&format!("clients.-.{field}")) else {
+            continue;
+        };
+        let shown = m.always_shown
+            || calls.iter().any(|c| {
+                c.pointer(&format!("/{}", field.replace('.', "/")))
+                    .and_then(Value::as_f64)
+                    .is_some_and(|x| x != 0.0)
+            });
+        if shown {
+            t.row(
+                &m.heading(),
+                calls
+                    .iter()
+                    .map(|c| cell(c, field, fmt_of(m.unit)))
+                    .collect(),
+            );
+        }
+    }
+    Some(t)
+}
+
 pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String {
     let mut out = String::new();
     let reps = doc["replications"].as_u64().unwrap_or(1);
@@ -248,6 +307,7 @@ pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String
         crate::table::paths_table(doc),
         group_table(doc, Group::Clients),
         group_table(doc, Group::Services),
+        calls_table(doc),
         group_table(doc, Group::Buses),
         group_table(doc, Group::Logs),
         group_table(doc, Group::Locks),

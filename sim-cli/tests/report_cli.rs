@@ -322,3 +322,46 @@ fn stdin_scenarios_completions_and_man_page() {
         "{man}"
     );
 }
+
+/// Every hop is visible: a service's downstream calls get their own table
+/// in the summary (study 4: each tier retries 4 attempts per call, which
+/// the client rows, 1 attempt per request, do not show).
+#[test]
+fn the_summary_shows_every_downstream_call() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", "study4-layered"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table = text
+        .split("\n\n")
+        .find(|t| t.starts_with("downstream calls"))
+        .expect(&text);
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .contains("t1-1-tier -> db-1-tier"),
+        "{table}"
+    );
+    let retries = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("retries "))
+        .expect(table);
+    assert!(
+        retries.split_whitespace().nth(1) == Some("300"),
+        "{retries}"
+    );
+    let amp = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("retry amplification"))
+        .expect(table);
+    assert!(
+        amp.split_whitespace()
+            .skip(2)
+            .all(|x| x == "4.00" || x.starts_with("1.")),
+        "{amp}"
+    );
+}
