@@ -42,6 +42,9 @@ pub struct SweepArgs {
     /// results.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Print nothing but errors (no progress bar, no summary).
+    #[arg(long, short)]
+    pub quiet: bool,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
 }
@@ -67,13 +70,13 @@ pub struct MergeArgs {
     pub out: PathBuf,
 }
 
-/// A progress bar on a terminal, nothing otherwise.
-struct Bar(ProgressBar);
+/// A progress bar on a terminal (unless quiet), nothing otherwise.
+struct Bar(ProgressBar, bool);
 
 impl Progress for Bar {
     fn start(&self, cells: usize) {
         use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() && cells > 0 {
+        if !self.1 && std::io::stderr().is_terminal() && cells > 0 {
             self.0.set_length(cells as u64);
             self.0
                 .set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -87,14 +90,39 @@ impl Progress for Bar {
     }
 }
 
-fn bar() -> Bar {
+fn bar(quiet: bool) -> Bar {
     let bar = ProgressBar::hidden();
     if let Ok(style) = ProgressStyle::with_template(
         "{bar:40} {pos}/{len} cells  {elapsed_precise} elapsed, ~{eta} left",
     ) {
         bar.set_style(style);
     }
-    Bar(bar)
+    Bar(bar, quiet)
+}
+
+/// On Ctrl-C, says how to resume before exiting: the finished cells are on
+/// disk (each written atomically), so rerunning the command continues.
+fn resume_hint_on_interrupt(out: &std::path::Path) {
+    let command: Vec<String> = std::env::args()
+        .map(|a| {
+            if a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:".contains(c))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect();
+    let out = out.display().to_string();
+    // A handler that cannot be set (another one is) only loses the hint.
+    let _ = ctrlc::set_handler(move || {
+        eprintln!(
+            "\ninterrupted: the finished cells are kept in {out}; run `{}` again to resume",
+            command.join(" ")
+        );
+        std::process::exit(130);
+    });
 }
 
 pub fn sweep(args: SweepArgs) -> Result<()> {
@@ -112,9 +140,19 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     }
     let wall = Instant::now();
     let out = &args.out;
+    resume_hint_on_interrupt(out);
     let run = sim_experiments::with_threads(args.threads, || {
-        sweepdir::run_sweep(&source, out, shard, args.budget.max_events, &bar())
+        sweepdir::run_sweep(
+            &source,
+            out,
+            shard,
+            args.budget.max_events,
+            &bar(args.quiet),
+        )
     })??;
+    if args.quiet {
+        return Ok(());
+    }
     let secs = wall.elapsed().as_secs_f64();
     let (k, n) = run.shard;
     let what = if n > 1 {

@@ -119,3 +119,45 @@ fn a_directory_another_process_writes_is_refused() {
     let o = sim(t.path(), &["sweep", "study6-breaker-s1", "--out", "o"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Ctrl-C (SIGINT) during a sweep says how to resume, exits 130, and the
+/// resumed sweep gives the same bytes; `--quiet` prints nothing.
+#[test]
+fn an_interrupted_sweep_says_how_to_resume() {
+    let t = TempDir::new("sigint");
+    let child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["sweep", SWEEP, "--out", "o", "--threads", "2"])
+        .current_dir(t.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        return; // finished before the signal: nothing to check on this machine
+    }
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted: the finished cells are kept in o; run `")
+            && err.contains(&format!(
+                "sweep {SWEEP} --out o --threads 2` again to resume"
+            )),
+        "{err}"
+    );
+    let resumed = sim(t.path(), &["sweep", SWEEP, "--out", "o", "--quiet"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert!(resumed.stdout.is_empty() && resumed.stderr.is_empty());
+    let full = sim(t.path(), &["sweep", SWEEP, "--out", "full", "--quiet"]);
+    assert!(full.status.success());
+    assert_eq!(
+        std::fs::read(t.join("o/results.json")).unwrap(),
+        std::fs::read(t.join("full/results.json")).unwrap()
+    );
+}
