@@ -470,29 +470,38 @@ fn timeseries_chart(
     })
 }
 
-/// Level lines (in flight, queue) of the service a client calls.
+/// Level lines (in flight, queue) of every service a client's requests
+/// reach (`scope`; the service it calls when the reach is unknown), in the
+/// document's order: the backend where a fault is shows too.
 fn service_levels(
     series: &Series,
     target: &str,
+    scope: Option<&[String]>,
     coarse: &Coarse,
     first_color: usize,
 ) -> Vec<Plotted> {
     let mut out = Vec::new();
     let mut color = first_color;
-    for (s, levels) in series.services.iter().filter(|(s, _)| *s == target) {
-        for (key, what, values) in [
-            ("in_flight", "in service", &levels.in_flight),
-            ("queue", "queued", &levels.queue),
+    let reached = |s: &str| match scope {
+        Some(names) => names.iter().any(|n| n == s),
+        None => s == target,
+    };
+    // One colour per service: in service solid, queued dashed.
+    for (s, levels) in series.services.iter().filter(|(s, _)| reached(s)) {
+        for (key, what, values, dashed) in [
+            ("in_flight", "in service", &levels.in_flight, false),
+            ("queue", "queued", &levels.queue, true),
         ] {
             out.push(Plotted {
-                dashed: false,
+                dashed,
                 label: format!("{what}: {s}"),
                 column: format!("{key}.{s}"),
                 color: draw::color(color),
                 values: coarse.level(values),
             });
-            color += 1;
         }
+        // Colour 6 is the client's own in-flight line.
+        color += if color + 1 == 6 { 2 } else { 1 };
     }
     out
 }
@@ -563,7 +572,7 @@ fn client_timeseries(
         color: draw::PALETTE[6],
         values: coarse.level(&s.in_flight),
     }];
-    levels.extend(service_levels(series, target, &coarse, 4));
+    levels.extend(service_levels(series, target, scope, &coarse, 4));
     let breaker =
         breaker_intervals(series, name, coarse.n as f64 * coarse.width_s).map(|iv| (name, iv));
     timeseries_chart(

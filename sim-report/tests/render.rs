@@ -186,10 +186,11 @@ fn client_time_series() {
     ]);
     assert!(s.has_prefix("scenario s1-fixture · seed 7 · 3 replications"));
     assert!(s.contains("faults: outage: backend 0.3–0.6 s"));
-    // Four rates and three levels; the offered load is dashed.
-    assert_eq!(s.series(), 7, "{:?}", s.data_lines);
+    // Four rates and three levels; the offered load is dashed, and so is
+    // the backend's queue, drawn in the colour of its in-service line.
+    assert_eq!(s.series(), 6, "{:?}", s.data_lines);
     assert_eq!(s.data_lines.len(), 7);
-    assert_eq!(s.dashed, 1);
+    assert_eq!(s.dashed, 2);
     // The fault window is shaded in both panels (and its legend swatch).
     let shaded = s
         .rects
