@@ -273,14 +273,36 @@ impl Topology {
 /// Fault windows to shade: those on what `scope` names (the services, buses
 /// and logs a chart's requests reach), or all when the scope is unknown.
 fn fault_shades(series: &Series, scope: Option<&[String]>) -> (Vec<Shade>, Vec<String>) {
-    let mut shades = Vec::new();
-    let mut notes = Vec::new();
+    // Faults over the same window share one shade and one label
+    // ("outage: api-a, api-b"), in the order of the schedule: labels drawn
+    // on top of each other could not be read.
+    let mut windows: Vec<((f64, f64), Vec<(String, Vec<String>)>)> = Vec::new();
     for f in &series.faults {
         if scope.is_some_and(|names| !names.contains(&f.target)) {
             continue;
         }
-        let (s, e) = (f.start_s, f.end_s);
-        let label = format!("{}: {}", f.kind, f.target);
+        let key = (f.start_s, f.end_s);
+        let at = match windows.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                windows.push((key, Vec::new()));
+                windows.len() - 1
+            }
+        };
+        let kinds = &mut windows[at].1;
+        match kinds.iter_mut().find(|(k, _)| *k == f.kind) {
+            Some((_, targets)) => targets.push(f.target.clone()),
+            None => kinds.push((f.kind.clone(), vec![f.target.clone()])),
+        }
+    }
+    let mut shades = Vec::new();
+    let mut notes = Vec::new();
+    for ((s, e), kinds) in windows {
+        let label = kinds
+            .iter()
+            .map(|(kind, targets)| format!("{kind}: {}", targets.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
         notes.push(format!("{label} {}–{} s", short(s), short(e)));
         shades.push(Shade {
             x0: s,

@@ -1009,3 +1009,25 @@ fn bands_of_nonnegative_metrics_stop_at_zero() {
     let rows = csv_rows(&files, "retry-amplification.csv");
     assert!(rows.iter().flatten().any(|c| c == "-0.6"), "{rows:?}");
 }
+
+/// Faults over the same window share one shade and one label, so the
+/// labels do not sit on top of each other.
+#[test]
+fn faults_over_one_window_share_a_label() {
+    let mut doc = fixture("run-s1.json");
+    let first = doc["series"]["faults"][0].clone();
+    let mut twin = first.clone();
+    twin["target"] = json!("cache");
+    doc["series"]["faults"].as_array_mut().unwrap().push(twin);
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "timeseries-rpc.svg");
+    assert!(s.has("outage: backend, cache"), "{:?}", s.texts);
+    assert!(!s.has("outage: backend"));
+    let shaded = s
+        .rects
+        .iter()
+        .filter(|(f, o)| f == "#999999" && o == "0.22")
+        .count();
+    assert_eq!(shaded, 3, "one shade per panel, and the legend swatch");
+    assert!(s.contains("faults: outage: backend, cache 0.3–0.6 s"));
+}
