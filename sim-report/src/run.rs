@@ -272,11 +272,14 @@ impl Topology {
 
 /// Fault windows to shade: those on what `scope` names (the services, buses
 /// and logs a chart's requests reach), or all when the scope is unknown.
+/// A fault window, (start, end), and its faults: (kind, targets).
+type FaultWindowGroup = ((f64, f64), Vec<(String, Vec<String>)>);
+
 fn fault_shades(series: &Series, scope: Option<&[String]>) -> (Vec<Shade>, Vec<String>) {
     // Faults over the same window share one shade and one label
     // ("outage: api-a, api-b"), in the order of the schedule: labels drawn
     // on top of each other could not be read.
-    let mut windows: Vec<((f64, f64), Vec<(String, Vec<String>)>)> = Vec::new();
+    let mut windows: Vec<FaultWindowGroup> = Vec::new();
     for f in &series.faults {
         if scope.is_some_and(|names| !names.contains(&f.target)) {
             continue;
