@@ -116,18 +116,25 @@ pub fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// A count with thousands separators; a mean of counts (several
+/// replications) with one decimal, separated the same way: `3,613`,
+/// `3,591.7`.
 fn fmt_count(x: f64) -> String {
-    if x.fract() != 0.0 {
-        return format!("{x:.1}");
-    }
-    let s = format!("{}", x as i64);
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 && c != '-' {
+    let text = if x.fract() != 0.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{}", x as i64)
+    };
+    let (int, frac) = text.split_at(text.find('.').unwrap_or(text.len()));
+    let digits = int.trim_start_matches('-');
+    let mut out = String::from(if int.starts_with('-') { "-" } else { "" });
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
+    out.push_str(frac);
     out
 }
 
@@ -149,13 +156,16 @@ fn cell(doc: &Value, path: &str, fmt: Fmt) -> String {
     let Some(x) = v else {
         return "-".into();
     };
-    let main = match fmt {
+    // The value and its interval's half-width in the same format; no
+    // interval for a metric that did not vary.
+    let show = |x: f64| match fmt {
         Fmt::Count => fmt_count(x),
         Fmt::Ms => format!("{x:.1}"),
         Fmt::Ratio => format!("{x:.2}"),
         Fmt::Percent => format!("{:.1}%", x * 100.0),
         Fmt::Secs => format!("{x:.2}"),
     };
+    let main = show(x);
     match doc
         .get("ci95")
         .and_then(|c| c.get(path))
@@ -163,12 +173,16 @@ fn cell(doc: &Value, path: &str, fmt: Fmt) -> String {
     {
         Some(iv) if iv.len() == 2 => {
             let half = (iv[1].as_f64().unwrap_or(x) - iv[0].as_f64().unwrap_or(x)) / 2.0;
-            let scale = if matches!(fmt, Fmt::Percent) {
-                100.0
+            let shown = show(half);
+            if shown
+                .trim_end_matches('%')
+                .chars()
+                .all(|c| "0.,".contains(c))
+            {
+                main
             } else {
-                1.0
-            };
-            format!("{main} ±{:.2}", half * scale)
+                format!("{main} ±{shown}")
+            }
         }
         _ => main,
     }
@@ -347,4 +361,29 @@ pub fn csv_rows(doc: &Value) -> String {
         .expect("in-memory CSV");
     }
     String::from_utf8(w.into_inner().expect("in-memory CSV")).expect("UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_means_of_counts_share_one_format() {
+        assert_eq!(fmt_count(3613.0), "3,613");
+        assert_eq!(fmt_count(3591.66), "3,591.7");
+        assert_eq!(fmt_count(-1234567.0), "-1,234,567");
+        assert_eq!(fmt_count(999.0), "999");
+        assert_eq!(fmt_count(0.3), "0.3");
+    }
+
+    #[test]
+    fn intervals_are_shown_like_their_value_and_not_for_constants() {
+        let doc = serde_json::json!({
+            "m": {"a": 3591.66, "b": 6.0, "p": 0.653},
+            "ci95": {"m.a": [3436.0, 3747.3], "m.b": [6.0, 6.0], "p": [0.0, 0.0], "m.p": [0.644, 0.662]}
+        });
+        assert_eq!(cell(&doc, "m.a", Fmt::Count), "3,591.7 ±155.7");
+        assert_eq!(cell(&doc, "m.b", Fmt::Count), "6");
+        assert_eq!(cell(&doc, "m.p", Fmt::Percent), "65.3% ±0.9%");
+    }
 }
