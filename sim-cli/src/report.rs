@@ -17,7 +17,7 @@ pub struct ReportArgs {
     pub results: PathBuf,
     /// Directory to write the report into (created if missing; files of the
     /// same names are replaced).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
 }
 

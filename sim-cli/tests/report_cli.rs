@@ -365,3 +365,25 @@ fn the_summary_shows_every_downstream_call() {
         "{amp}"
     );
 }
+
+/// Every command that writes files takes `-o` as well as `--out`.
+#[test]
+fn every_command_that_writes_takes_dash_o() {
+    let (_guard, dir) = scratch("dash-o");
+    let results = concat!(env!("CARGO_MANIFEST_DIR"), "/../reports/s1/results.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["report", results, "-o"])
+        .arg(dir.join("r"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.join("r/index.html").is_file());
+    for cmd in ["sweep", "merge", "baseline", "report"] {
+        let help = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("-o, --out"), "{cmd}: {text}");
+    }
+}
