@@ -288,7 +288,7 @@ fn output_directory_holding_a_different_sweep() {
     .unwrap();
     input_error(
         sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]),
-        "out: holds a different sweep (\"small\", fingerprint",
+        "out: holds an earlier version of sweep \"small\": changed: replications 3 -> 4. To start over, delete the directory or use another --out",
     );
     // A changed base scenario is a different sweep too.
     std::fs::write(t.join("small.sweep.ron"), SMALL_SWEEP).unwrap();
@@ -300,7 +300,7 @@ fn output_directory_holding_a_different_sweep() {
     .unwrap();
     input_error(
         sim(t.path(), &["sweep", "small.sweep.ron", "--out", "out"]),
-        "holds a different sweep",
+        "holds an earlier version of sweep \"small\": the sweep file or its base scenario \"s1-rpc\" was edited",
     );
     // A directory that is not a sweep's.
     std::fs::create_dir_all(t.join("other")).unwrap();

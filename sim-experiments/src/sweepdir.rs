@@ -101,13 +101,18 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
     match read_manifest(dir)? {
         Some((_, bytes)) if bytes == manifest_bytes => Ok(true),
         Some((other, _)) if other.fingerprint != manifest.fingerprint => {
+            let what = if other.sweep == manifest.sweep {
+                format!("an earlier version of sweep {:?}", other.sweep)
+            } else {
+                format!(
+                    "a different sweep ({:?}; this one is {:?})",
+                    other.sweep, manifest.sweep
+                )
+            };
             Err(Error::input(format!(
-                "{}: holds a different sweep ({:?}, fingerprint {}; this one is {:?}, fingerprint {}): use another --out, or delete the directory to start over",
+                "{}: holds {what}: {}. To start over, delete the directory or use another --out; to resume it, restore the files it was run from",
                 dir.display(),
-                other.sweep,
-                other.fingerprint,
-                manifest.sweep,
-                manifest.fingerprint
+                changes(&other, manifest),
             )))
         }
         Some(_) => Err(Error::input(format!(
@@ -122,6 +127,60 @@ fn prepare(dir: &Path, manifest_bytes: &[u8], manifest: &Manifest) -> Result<boo
             "{}: exists and is not a sweep output directory (no {MANIFEST_FILE}): choose a new or empty directory",
             dir.display()
         ))),
+    }
+}
+
+/// What differs between the sweep a directory holds and this one, in
+/// words: the settings that changed, or, when none did, that the text of
+/// the sweep file or of its base scenario did.
+fn changes(old: &Manifest, new: &Manifest) -> String {
+    let mut out = Vec::new();
+    if old.scenario != new.scenario {
+        out.push(format!(
+            "base scenario {:?} -> {:?}",
+            old.scenario, new.scenario
+        ));
+    }
+    if old.seed != new.seed {
+        out.push(format!("seed {} -> {}", old.seed, new.seed));
+    }
+    if old.replications != new.replications {
+        out.push(format!(
+            "replications {} -> {}",
+            old.replications, new.replications
+        ));
+    }
+    if old.parameters != new.parameters {
+        out.push(format!(
+            "parameters [{}] -> [{}]",
+            old.parameters.join(", "),
+            new.parameters.join(", ")
+        ));
+    } else {
+        for (a, b) in old.grid.iter().zip(&new.grid) {
+            if a.values != b.values {
+                out.push(format!(
+                    "the values of {} ({} -> {})",
+                    a.path,
+                    a.labels.join(", "),
+                    b.labels.join(", ")
+                ));
+            }
+        }
+    }
+    if old.metrics != new.metrics {
+        out.push("the metrics list".to_string());
+    }
+    if old.sim_version != new.sim_version {
+        out.push(format!("sim {} -> {}", old.sim_version, new.sim_version));
+    }
+    if out.is_empty() {
+        format!(
+            "the sweep file or its base scenario {:?} was edited (same settings, different text)",
+            new.scenario
+        )
+    } else {
+        format!("changed: {}", out.join("; "))
     }
 }
 
