@@ -67,22 +67,10 @@ pub const STDIN_NAME: &str = "<stdin>";
 
 /// A scenario from standard input (`sim run -`), size-limited like a file.
 fn from_stdin() -> Result<Source> {
-    use std::io::Read;
-    let max = sim_models::scenario::limits::MAX_FILE_BYTES;
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(max + 1)
-        .read_to_end(&mut bytes)
+    use sim_models::scenario::limits;
+    let text = limits::read_all_bounded(std::io::stdin().lock(), limits::MAX_FILE_BYTES)
+        .and_then(limits::text)
         .map_err(|e| Error::input(format!("{STDIN_NAME}: cannot read: {e}")))?;
-    if bytes.len() as u64 > max {
-        return Err(Error::input(format!(
-            "{STDIN_NAME}: larger than {} MiB, the most the simulator reads from such a file",
-            max >> 20
-        )));
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::input(format!("{STDIN_NAME}: not UTF-8 text")))?;
     Ok(Source {
         path: PathBuf::from(STDIN_NAME),
         text,

@@ -21,10 +21,14 @@ pub const MAX_DOCUMENT_BYTES: u64 = 2 << 30;
 /// Reads `path` whole, refusing more than `max` bytes (`/dev/zero` or a
 /// runaway file must not fill the memory); the error says which limit.
 pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    read_all_bounded(std::fs::File::open(path)?, max)
+}
+
+/// Reads `reader` to its end (a file, standard input), refusing more than
+/// `max` bytes.
+pub fn read_all_bounded(reader: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(max + 1)
-        .read_to_end(&mut buf)?;
+    reader.take(max + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -39,7 +43,12 @@ pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
 
 /// [`read_bounded`], as UTF-8 text.
 pub fn read_text_bounded(path: &Path, max: u64) -> std::io::Result<String> {
-    String::from_utf8(read_bounded(path, max)?).map_err(|_| {
+    text(read_bounded(path, max)?)
+}
+
+/// Bytes as UTF-8 text, or the error `read_to_string` gives.
+pub fn text(bytes: Vec<u8>) -> std::io::Result<String> {
+    String::from_utf8(bytes).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "stream did not contain valid UTF-8",
