@@ -5,6 +5,7 @@
 mod baseline_cmd;
 mod budget;
 mod error;
+mod plan_cmd;
 mod report;
 mod run;
 mod sweep_cmd;

@@ -18,6 +18,9 @@ Examples:
   # one slice of four (e.g. a Slurm array task), then combine:
   sim sweep s1-timeout-x-retries --out out/shard-2 --shard 2/4
   sim merge out/shard-1 out/shard-2 out/shard-3 out/shard-4 --out out/s1
+  # or let sim write the cluster jobs (then run the command it prints):
+  sim sweep s1-timeout-x-retries --plan slurm --shards 16 --out /scratch/s1
+  sim sweep s1-timeout-x-retries --plan kubernetes --shards 16 --out runs/s1
 
 Output: DIR/sweep.json (manifest), DIR/cells/cell-NNNNNN.json (one per
 finished cell), and, once every cell is there, DIR/results.json and
@@ -47,6 +50,8 @@ pub struct SweepArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
+    #[command(flatten)]
+    pub plan: crate::plan_cmd::PlanArgs,
 }
 
 const MERGE_HELP: &str = "\
@@ -55,8 +60,11 @@ Examples:
   sim merge out/shard-* --out out/s1
 
 The directories must hold shards of the same sweep (same manifest); every
-cell must be present in one of them. The result is byte-identical to an
-unsharded run's output directory.";
+cell must be present in one of them (else the missing ones are named by
+shard, and nothing is written unless --partial). The result is
+byte-identical to an unsharded run's output directory. Merging is
+idempotent, and a shard run twice (a retried array task, in the same or
+another directory) counts once: a cell is one file named by its index.";
 
 /// Combine the output directories of `sim sweep --shard` runs.
 #[derive(clap::Args, Debug)]
@@ -68,6 +76,11 @@ pub struct MergeArgs {
     /// Output directory (may be one of the shard directories).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
+    /// With cells missing, copy the cells that are there into DIR (without
+    /// results.json) and say which are missing, instead of failing. A later
+    /// merge completes it.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// A progress bar on a terminal (unless quiet), nothing otherwise.
@@ -126,6 +139,9 @@ fn resume_hint_on_interrupt(out: &std::path::Path) {
 }
 
 pub fn sweep(args: SweepArgs) -> Result<()> {
+    if let Some(engine) = args.plan.plan {
+        return crate::plan_cmd::plan(engine, &args.file, &args.out, &args.plan);
+    }
     let shard = args
         .shard
         .as_deref()
@@ -185,15 +201,31 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
 }
 
 pub fn merge(args: MergeArgs) -> Result<()> {
-    let m = sweepdir::merge(&args.dirs, &args.out)?;
-    println!(
-        "merged sweep {:?}: {} cells ({} copied from {} directories); wrote {} and {}",
-        m.sweep,
-        m.cells,
-        m.copied,
-        m.shards,
-        args.out.join(RESULTS_JSON).display(),
-        args.out.join(RESULTS_CSV).display()
-    );
+    let m = sweepdir::merge(&args.dirs, &args.out, args.partial)?;
+    for note in &m.notes {
+        eprintln!("note: {note}");
+    }
+    if m.missing.is_empty() {
+        println!(
+            "merged sweep {:?}: {} cells ({} copied from {} directories); wrote {} and {}",
+            m.sweep,
+            m.cells,
+            m.copied,
+            m.shards,
+            args.out.join(RESULTS_JSON).display(),
+            args.out.join(RESULTS_CSV).display()
+        );
+    } else {
+        println!(
+            "partial merge of sweep {:?}: {} of {} cells in {} ({} copied from {} directories); no results written yet: {}",
+            m.sweep,
+            m.cells - m.missing.len(),
+            m.cells,
+            args.out.display(),
+            m.copied,
+            m.shards,
+            m.missing_text
+        );
+    }
     Ok(())
 }

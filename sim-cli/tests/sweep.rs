@@ -222,9 +222,10 @@ fn sharded_then_merged_equals_unsharded() {
             ],
         ));
         assert!(out.contains(&format!("shard {k}/3")), "{out}");
-        // A shard writes its cells (index % 3 == k - 1) and the manifest only.
+        // A shard writes its cells (index % 3 == k - 1), the manifest and
+        // the record of the shard it ran.
         let files: Vec<String> = snapshot(&t.join(&dir)).into_iter().map(|f| f.0).collect();
-        let mut want = vec!["sweep.json".to_string()];
+        let mut want = vec!["shard.json".to_string(), "sweep.json".to_string()];
         want.extend(
             (0..12)
                 .filter(|i| i % 3 == k - 1)
@@ -236,14 +237,86 @@ fn sharded_then_merged_equals_unsharded() {
             std::fs::read(t.join(&dir).join("sweep.json")).unwrap(),
             std::fs::read(t.join("full/sweep.json")).unwrap()
         );
+        assert_eq!(
+            std::fs::read_to_string(t.join(&dir).join("shard.json")).unwrap(),
+            format!("{{\n  \"kind\": \"sweep-shards\",\n  \"shards\": [\n    \"{k}/3\"\n  ]\n}}\n")
+        );
     }
-    // Merging too early names the missing cells and writes nothing.
+    // Merging too early names the missing cells and their shard, and
+    // writes nothing.
     let e = input_error(
         sim(t.path(), &["merge", "s1", "s3", "--out", "early"]),
         "4 of 12 cells are in none",
     );
     assert!(e.contains("1, 4, 7, 10"), "{e}");
+    assert!(
+        e.contains("(shard 2/3 was run in none of the directories)"),
+        "{e}"
+    );
+    assert!(e.contains("--partial merges what is there"), "{e}");
     assert!(!t.join("early").exists());
+    // A shard that lost cells (a task killed mid-way) is named with its
+    // directory.
+    std::fs::remove_file(t.join("s3/cells/cell-000005.json")).unwrap();
+    let e = input_error(
+        sim(t.path(), &["merge", "s1", "s2", "s3", "--out", "early"]),
+        "1 of 12 cells are in none of the directories: 5",
+    );
+    assert!(e.contains("(shard 3/3 (s3) lacks 1 of its 4 cells)"), "{e}");
+    // --partial copies what is there and says what is missing; a later
+    // merge completes it.
+    let out = ok(sim(
+        t.path(),
+        &["merge", "s1", "s2", "s3", "--out", "early", "--partial"],
+    ));
+    assert!(
+        out.contains("partial merge of sweep \"small\": 11 of 12 cells in early"),
+        "{out}"
+    );
+    assert!(
+        out.contains("shard 3/3 (s3) lacks 1 of its 4 cells"),
+        "{out}"
+    );
+    assert!(!t.join("early/results.json").exists());
+    assert!(t.join("early/cells/cell-000004.json").exists());
+    ok(sim(
+        t.path(),
+        &["sweep", "small.sweep.ron", "--out", "s3", "--shard", "3/3"],
+    ));
+    ok(sim(t.path(), &["merge", "early", "s3", "--out", "early"]));
+    assert_same_tree(&t.join("full"), &t.join("early"));
+
+    // A shard run again in a second directory (a retried array task)
+    // counts once, and the merge notes it.
+    ok(sim(
+        t.path(),
+        &[
+            "sweep",
+            "small.sweep.ron",
+            "--out",
+            "s2-retry",
+            "--shard",
+            "2/3",
+        ],
+    ));
+    let o = sim(
+        t.path(),
+        &["merge", "s1", "s2", "s2-retry", "s3", "--out", "twice"],
+    );
+    assert!(
+        stderr(&o).contains("note: shard 2/3 was run in 2 directories (s2, s2-retry)"),
+        "{}",
+        stderr(&o)
+    );
+    ok(o);
+    assert_same_tree(&t.join("full"), &t.join("twice"));
+    // Merging again is idempotent.
+    let out = ok(sim(
+        t.path(),
+        &["merge", "s1", "s2", "s3", "--out", "twice"],
+    ));
+    assert!(out.contains("(0 copied from 3 directories)"), "{out}");
+    assert_same_tree(&t.join("full"), &t.join("twice"));
 
     ok(sim(
         t.path(),

@@ -18,6 +18,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.commit()
 }
 
+/// Like [`write_atomic`], for a script: executable (0777 less the umask).
+pub fn write_atomic_executable(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create_with_mode(path, 0o777)?;
+    f.writer().write_all(bytes).map_err(|e| f.error(e))?;
+    f.commit()
+}
+
 /// A file being written atomically: bytes go to a temporary file in the
 /// target's directory (tempfile); [`AtomicFile::commit`] flushes it to disk,
 /// renames it over the target and syncs the directory, so the rename itself
@@ -61,7 +68,16 @@ impl Write for Sink {
 }
 
 impl AtomicFile {
+    /// A new file gets 0666 less the umask, as `File::create` would (the
+    /// temporary file's own default, 0600, would hide results from the
+    /// group on a shared cluster file system).
     pub fn create(path: &Path) -> Result<Self> {
+        Self::create_with_mode(path, 0o666)
+    }
+
+    /// Like [`AtomicFile::create`], with mode `mode` (less the umask) on
+    /// Unix.
+    pub fn create_with_mode(path: &Path, mode: u32) -> Result<Self> {
         let cannot =
             |e: std::io::Error| Error::runtime(format!("{}: cannot write: {e}", path.display()));
         // What the path names, links followed: a FIFO, a terminal or
@@ -111,10 +127,17 @@ impl AtomicFile {
             .unwrap_or_else(|| "out".into());
         // Named after the target, so a leftover is recognisable
         // ([`is_temp_name`]); tempfile makes the name unique.
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tmp-"))
-            .tempfile_in(&dir)
-            .map_err(cannot)?;
+        let prefix = format!(".{name}.tmp-");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(mode));
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        let tmp = builder.tempfile_in(&dir).map_err(cannot)?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             dest,
@@ -331,5 +354,24 @@ mod tests {
         }
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
         assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_files_get_the_modes_file_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = tmp.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        let want = mode(&plain); // 0666 less this process's umask
+        write_atomic(&tmp.path().join("a.json"), b"{}").unwrap();
+        assert_eq!(mode(&tmp.path().join("a.json")), want);
+        write_atomic_executable(&tmp.path().join("run.sh"), b"#!/bin/sh\n").unwrap();
+        // 0777 less the same umask: executable by whoever may read it.
+        assert_eq!(
+            mode(&tmp.path().join("run.sh")),
+            want | ((want & 0o444) >> 2)
+        );
     }
 }

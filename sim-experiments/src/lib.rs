@@ -9,6 +9,8 @@
 //! - [`sweep`]: sweep files, their grids and cells.
 //! - [`sweepdir`]: running a sweep into its output directory (resume,
 //!   shards) and merging shards, byte-identical to an unsharded run.
+//! - [`plan`]: job scripts that run a sweep's shards on Slurm or
+//!   Kubernetes and merge them.
 //! - [`baseline`]: baselines with tolerances, and the regression check.
 //! - [`io`]: atomic writes.
 //!
@@ -27,6 +29,7 @@
 pub mod baseline;
 mod error;
 pub mod io;
+pub mod plan;
 pub mod runner;
 pub mod samples;
 pub mod scenarios;

@@ -5,7 +5,13 @@
 //! DIR/cells/cell-000000.json  one per finished cell, written atomically
 //! DIR/results.json            every row, in cell order (when all cells are there)
 //! DIR/results.csv
+//! DIR/shard.json              the shards run here (`["5/16"]`), until the results are written
 //! ```
+//!
+//! The shard record lets `merge` name the shards whose cells are missing
+//! or that were run twice (a retried array task); it is removed once the
+//! directory holds the results, so a finished directory has the same files
+//! however it was made.
 //!
 //! results.* are always built from the cell files and the manifest on
 //! disk, by one function, so a merged directory is byte-identical to an
@@ -30,6 +36,57 @@ use crate::sweep::{self, LoadedSweep, Manifest};
 pub const MANIFEST_FILE: &str = "sweep.json";
 pub const RESULTS_JSON: &str = "results.json";
 pub const RESULTS_CSV: &str = "results.csv";
+pub const SHARD_FILE: &str = "shard.json";
+const SHARD_KIND: &str = "sweep-shards";
+
+/// Which shards were run into a directory (`DIR/shard.json`).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShardRecord {
+    kind: String,
+    /// `"K/N"`, sorted by N then K.
+    shards: Vec<String>,
+}
+
+/// The shards recorded in `dir` (empty when none are).
+fn read_shards(dir: &Path) -> Result<Vec<(usize, usize)>> {
+    let path = dir.join(SHARD_FILE);
+    let Some(bytes) = crate::io::read_if_exists(&path)? else {
+        return Ok(Vec::new());
+    };
+    let corrupted =
+        |why: String| Error::input(format!("{}: corrupted shard record: {why}", path.display()));
+    let record: ShardRecord =
+        serde_json::from_slice(&bytes).map_err(|e| corrupted(e.to_string()))?;
+    if record.kind != SHARD_KIND {
+        return Err(corrupted(format!("kind is {:?}", record.kind)));
+    }
+    record
+        .shards
+        .iter()
+        .map(|s| parse_shard(s).map_err(|e| corrupted(e.message)))
+        .collect()
+}
+
+/// Adds shard `(k, n)` to the record of `dir` (call it holding the lock).
+fn record_shard(dir: &Path, k: usize, n: usize) -> Result<()> {
+    let mut shards = read_shards(dir)?;
+    if shards.contains(&(k, n)) {
+        return Ok(());
+    }
+    shards.push((k, n));
+    shards.sort_by_key(|&(k, n)| (n, k));
+    let record = ShardRecord {
+        kind: SHARD_KIND.into(),
+        shards: shards.iter().map(|(k, n)| format!("{k}/{n}")).collect(),
+    };
+    crate::io::write_atomic(&dir.join(SHARD_FILE), &crate::io::json_bytes(&record))
+}
+
+/// The cells of shard `(k, n)` of a sweep of `cells` cells.
+fn shard_cells(cells: usize, (k, n): (usize, usize)) -> impl Iterator<Item = usize> {
+    (k - 1..cells).step_by(n)
+}
 
 /// Parses `I/N` with 1 <= I <= N.
 pub fn parse_shard(s: &str) -> Result<(usize, usize)> {
@@ -477,7 +534,15 @@ fn finalize(dir: &Path) -> Result<()> {
         cw.flush().map_err(|e| cerr(e.into()))?;
     }
     json.commit()?;
-    csv_file.commit()
+    csv_file.commit()?;
+    // The directory is complete: it no longer stands for some shards.
+    match std::fs::remove_file(dir.join(SHARD_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::runtime(format!(
+            "{}: cannot remove: {e}",
+            dir.join(SHARD_FILE).display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Follows a sweep's progress (a progress bar in the `sim` command).
@@ -524,6 +589,113 @@ pub struct Merged {
     pub copied: usize,
     /// Shard directories read (`out` itself excluded).
     pub shards: usize,
+    /// Cells in none of the directories (a partial merge; otherwise empty),
+    /// and what they are, by shard.
+    pub missing: Vec<usize>,
+    pub missing_text: String,
+    /// Things worth knowing that are no error: a shard run in two
+    /// directories (a retried task), shards of different splits.
+    pub notes: Vec<String>,
+}
+
+/// The directories a merge reads, with the shards each recorded.
+struct ShardDirs<'a> {
+    dirs: Vec<(&'a Path, Vec<(usize, usize)>)>,
+}
+
+impl ShardDirs<'_> {
+    /// The one split `n` all recorded shards share, if they do.
+    fn split(&self) -> Option<usize> {
+        let mut ns = self
+            .dirs
+            .iter()
+            .flat_map(|(_, s)| s.iter().map(|&(_, n)| n));
+        let n = ns.next()?;
+        ns.all(|m| m == n).then_some(n)
+    }
+
+    fn ran(&self, shard: (usize, usize)) -> Vec<&Path> {
+        self.dirs
+            .iter()
+            .filter(|(_, s)| s.contains(&shard))
+            .map(|(d, _)| *d)
+            .collect()
+    }
+
+    /// Shards run in more than one directory, and mixed splits.
+    fn notes(&self) -> Vec<String> {
+        let mut all: Vec<(usize, usize)> = self
+            .dirs
+            .iter()
+            .flat_map(|(_, s)| s.iter().copied())
+            .collect();
+        all.sort_by_key(|&(k, n)| (n, k));
+        all.dedup();
+        let mut notes = Vec::new();
+        for &(k, n) in &all {
+            let dirs = self.ran((k, n));
+            if dirs.len() > 1 {
+                notes.push(format!(
+                    "shard {k}/{n} was run in {} directories ({}): a retried task? Their cells agree, so each counts once",
+                    dirs.len(),
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        if self.split().is_none() && !all.is_empty() {
+            let mut splits: Vec<usize> = all.iter().map(|&(_, n)| n).collect();
+            splits.dedup();
+            notes.push(format!(
+                "the directories hold shards of {} different splits (into {} slices); their cells agree",
+                splits.len(),
+                splits
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        notes
+    }
+
+    /// The missing cells by shard, when the directories name one split:
+    /// "shard 5/16 (DIR) lacks 3 of its 13 cells; shard 9/16 was run in
+    /// none of the directories".
+    fn describe_missing(&self, cells: usize, missing: &[usize]) -> Option<String> {
+        let n = self.split()?;
+        let mut parts = Vec::new();
+        let mut shards = 0;
+        for k in 1..=n {
+            let of_shard = shard_cells(cells, (k, n)).count();
+            let lacking = missing.iter().filter(|&&i| i % n == k - 1).count();
+            if lacking == 0 {
+                continue;
+            }
+            shards += 1;
+            if parts.len() == 10 {
+                continue;
+            }
+            let dirs = self.ran((k, n));
+            parts.push(if dirs.is_empty() {
+                format!("shard {k}/{n} was run in none of the directories")
+            } else {
+                format!(
+                    "shard {k}/{n} ({}) lacks {lacking} of its {of_shard} cells",
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        }
+        if shards > parts.len() {
+            parts.push(format!("{} more shards", shards - parts.len()));
+        }
+        Some(parts.join("; "))
+    }
 }
 
 /// Runs the cells of sweep `source` (of shard `(k, n)` when given) into
@@ -544,7 +716,10 @@ pub fn run_sweep(
     let _lock = claim(out)?;
 
     let (k, n) = shard.unwrap_or((1, 1));
-    let mine: Vec<usize> = (0..m.cells).filter(|i| i % n == k - 1).collect();
+    if n > 1 {
+        record_shard(out, k, n)?;
+    }
+    let mine: Vec<usize> = shard_cells(m.cells, (k, n)).collect();
     // Finished cells are checked (in parallel) and skipped.
     let mut pending = Vec::new();
     for_cells_in_order(
@@ -594,7 +769,11 @@ fn run_cell(loaded: &LoadedSweep, out: &Path, i: usize, max_events: Option<u64>)
 
 /// Combines the output directories `dirs` of shards of one sweep into
 /// `out` (which may be one of them): the same bytes as an unsharded run.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
+/// Merging again, or with a shard run twice, gives the same bytes: a cell
+/// is a file named by its index, so it counts once. With cells missing it
+/// fails naming them by shard, unless `partial`: then it copies what is
+/// there, writes no results, and says what is missing.
+pub fn merge(dirs: &[PathBuf], out: &Path, partial: bool) -> Result<Merged> {
     // Every directory holds the same manifest.
     let mut reference: Option<(PathBuf, Manifest, Vec<u8>)> = None;
     for d in dirs {
@@ -682,12 +861,27 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             Ok(())
         },
     )?;
-    if !missing.is_empty() {
-        return Err(Error::input(format!(
-            "{} of {} cells are in none of the directories: {} (run the shards that hold them, then merge again)",
+    let mut recorded = ShardDirs { dirs: Vec::new() };
+    for d in dirs {
+        recorded.dirs.push((d.as_path(), read_shards(d)?));
+    }
+    let missing_text = if missing.is_empty() {
+        String::new()
+    } else {
+        let by_shard = recorded
+            .describe_missing(m.cells, &missing)
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        format!(
+            "{} of {} cells are in none of the directories: {}{by_shard}",
             missing.len(),
             m.cells,
-            ranges(&missing)
+            ranges(&missing),
+        )
+    };
+    if !missing.is_empty() && !partial {
+        return Err(Error::input(format!(
+            "{missing_text}. Run those shards (a rerun resumes), then merge again; --partial merges what is there"
         )));
     }
     // Pass 2: copy (verbatim bytes), then the results.
@@ -707,12 +901,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged> {
             Ok(())
         })?;
     let copied = copied.into_inner();
-    finalize(out)?;
+    if missing.is_empty() {
+        finalize(out)?;
+    }
     Ok(Merged {
         sweep: m.sweep.clone(),
         cells: m.cells,
         copied,
         shards: shards.len(),
+        missing,
+        missing_text,
+        notes: recorded.notes(),
     })
 }
 

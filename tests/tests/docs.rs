@@ -208,9 +208,11 @@ fn ci_runs_the_readme_test_command() {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("set "))
         .collect();
+    let e2e = "scripts/slurm-e2e.sh";
     assert_eq!(
         ci_commands,
-        vec![command],
-        ".ci/run must run exactly the README's test command"
+        vec![command, e2e],
+        ".ci/run must run exactly the README's test command, then the Slurm end-to-end test"
     );
+    assert!(readme.contains(e2e), "README does not name {e2e}");
 }
