@@ -7,11 +7,13 @@
 # configuration under a temporary directory), and runs what
 # docs/sweeps.md's cluster section tells users to run:
 #   1. sim sweep FILE --plan slurm --shards 3 --max-running 2 --out RUN
-#   2. bash RUN/slurm/submit.sh    (the array, then the merge with afterok)
-#   3. the merged directory equals an unsharded run's, byte for byte
-#   4. a retried task (sbatch --array=2 array.sh) resumes and counts once;
-#      a task that lost its cells recomputes them; merging again
-#      (sbatch merge.sh) gives the same bytes
+#   2. bash RUN/slurm/submit.sh    (the array, then the merge with afterok),
+#      with task 2 made to fail: the merge then waits forever
+#   3. the recipe for a failed task: sbatch --array=2 array.sh, sbatch
+#      --dependency=afterok:JOBID merge.sh, scancel the old merge
+#   4. the merged directory equals an unsharded run's, byte for byte
+#   5. a task run again resumes and counts once; a task that lost a cell
+#      recomputes it; merging again (sbatch merge.sh) gives the same bytes
 # It stops exactly the processes it started, and removes its directory.
 #
 # Where the daemons cannot start (not root, not Debian, packages not
@@ -176,10 +178,13 @@ EOF
 RUN=$W/run
 cd "$W"
 
-# Waits until none of our jobs is queued or running (bounded).
-wait_idle() {
+# Waits until none of the jobs $@ (all jobs when none given) is queued
+# or running (bounded); a job that can never start counts as done.
+wait_done() {
+    local jobs=${*:+-j $(IFS=,; echo "$*")}
     for _ in $(seq 600); do
-        [ -z "$(squeue -h)" ] && return 0
+        # shellcheck disable=SC2086
+        [ -z "$(squeue -h $jobs -o '%i %r' | grep -v DependencyNeverSatisfied)" ] && return 0
         sleep 0.5
     done
     say "jobs still queued after 300 s:"
@@ -187,14 +192,18 @@ wait_idle() {
     return 1
 }
 
-# Every job the controller knows of completed with exit code 0.
-all_completed() {
-    local bad
-    bad=$(scontrol show job -o | grep -v "JobState=COMPLETED" | grep -o "JobId=[0-9]* .*JobState=[A-Z_]*" || true)
-    if [ -n "$bad" ]; then
-        say "jobs that did not complete: $bad"
+# The state of job (or array task) $1.
+state_of() {
+    scontrol show job -o "$1" | grep -o "JobState=[A-Z_]*" | head -1 | cut -d= -f2
+}
+
+expect_state() {
+    local got
+    got=$(state_of "$1")
+    if [ "$got" != "$2" ]; then
+        say "FAIL: job $1 is $got, expected $2"
         tail -n 5 "$RUN"/logs/*
-        return 1
+        exit 1
     fi
 }
 
@@ -206,25 +215,55 @@ same() {
 }
 
 "$SIM" sweep small.sweep.ron --plan slurm --shards 3 --max-running 2 --out "$RUN"
-bash "$RUN/slurm/submit.sh"
-wait_idle
-all_completed
-[ -f "$RUN/merged/results.json" ] || { say "FAIL: no merged results"; ls -R "$RUN"; exit 1; }
 "$SIM" sweep small.sweep.ron --out "$W/unsharded" >/dev/null
-same "$W/unsharded" "$RUN/merged"
-say "merged equals unsharded, byte for byte"
 
-# A retried task resumes (nothing to do), a task that lost a cell
+# Task 2 fails (its output directory is a file), as a task on a dead node
+# would; the merge then can never start.
+touch "$RUN/shards/shard-2"
+submitted=$(bash "$RUN/slurm/submit.sh")
+echo "$submitted"
+array=$(echo "$submitted" | sed -n 's/.*shards as job \([0-9]*\) .*/\1/p')
+old_merge=$(echo "$submitted" | sed -n 's/.*the merge as job \([0-9]*\) .*/\1/p')
+[ -n "$array" ] && [ -n "$old_merge" ] || { say "FAIL: cannot read the job ids"; exit 1; }
+wait_done "$array"
+expect_state "${array}_1" COMPLETED
+expect_state "${array}_2" FAILED
+expect_state "$old_merge" PENDING
+# The controller marks it at its next scheduling pass.
+for _ in $(seq 120); do
+    reason=$(squeue -h -j "$old_merge" -o %r)
+    [ "$reason" = DependencyNeverSatisfied ] && break
+    sleep 0.5
+done
+[ "$reason" = DependencyNeverSatisfied ] ||
+    { say "FAIL: the merge should wait forever after a failed task (reason: $reason)"; squeue; exit 1; }
+say "a failed task leaves the merge pending (DependencyNeverSatisfied)"
+
+# docs/sweeps.md's recipe: resubmit the task alone, the merge after it,
+# and cancel the merge that can no longer start.
+rm "$RUN/shards/shard-2"
+retry=$(sbatch --parsable --array=2 "$RUN/slurm/array.sh")
+retry=${retry%%;*}
+merge=$(sbatch --parsable --dependency=afterok:"$retry" "$RUN/slurm/merge.sh")
+merge=${merge%%;*}
+scancel "$old_merge"
+wait_done "$retry" "$merge"
+expect_state "${retry}_2" COMPLETED
+expect_state "$merge" COMPLETED
+[ -f "$RUN/merged/results.json" ] || { say "FAIL: no merged results"; ls -R "$RUN"; exit 1; }
+same "$W/unsharded" "$RUN/merged"
+say "after the retry, merged equals unsharded, byte for byte"
+
+# A task run again resumes (nothing to do), a task that lost a cell
 # recomputes it, and merging again gives the same bytes.
 sbatch --wait --quiet --array=2 "$RUN/slurm/array.sh"
 grep -q "ran 0, 2 already done" "$RUN"/logs/shard-2.job-*.out ||
-    { say "FAIL: the retried shard 2 did not resume"; cat "$RUN"/logs/shard-2.job-*.out; exit 1; }
+    { say "FAIL: the rerun shard 2 did not resume"; cat "$RUN"/logs/shard-2.job-*.out; exit 1; }
 rm "$RUN/shards/shard-3/cells/cell-000002.json"
 sbatch --wait --quiet --array=3 "$RUN/slurm/array.sh"
 grep -q "ran 1, 1 already done" "$RUN"/logs/shard-3.job-*.out ||
     { say "FAIL: shard 3 did not recompute its lost cell"; cat "$RUN"/logs/shard-3.job-*.out; exit 1; }
 sbatch --wait --quiet "$RUN/slurm/merge.sh"
-all_completed
 same "$W/unsharded" "$RUN/merged"
-say "retried tasks resume and count once; merging again gives the same bytes"
+say "tasks run twice count once; merging again gives the same bytes"
 say "PASSED in $(($(date +%s) - started)) s"
