@@ -14,6 +14,7 @@
 #   4. the merged directory equals an unsharded run's, byte for byte
 #   5. a task run again resumes and counts once; a task that lost a cell
 #      recomputes it; merging again (sbatch merge.sh) gives the same bytes
+#   6. a plan split into several arrays (--max-array-size) merges the same
 # It stops exactly the processes it started, and removes its directory.
 #
 # Where the daemons cannot start (not root, not Debian, packages not
@@ -266,4 +267,13 @@ grep -q "ran 1, 1 already done" "$RUN"/logs/shard-3.job-*.out ||
 sbatch --wait --quiet "$RUN/slurm/merge.sh"
 same "$W/unsharded" "$RUN/merged"
 say "tasks run twice count once; merging again gives the same bytes"
+
+# Past MaxArraySize the plan submits several arrays (here 5 shards with
+# indices below 3: arrays of 2, 2 and 1), and the merge waits for all.
+"$SIM" sweep small.sweep.ron --plan slurm --shards 5 --max-array-size 3 --out "$W/split"
+[ -f "$W/split/slurm/array-3.sh" ] || { say "FAIL: expected three arrays"; ls "$W/split/slurm"; exit 1; }
+bash "$W/split/slurm/submit.sh"
+wait_done
+same "$W/unsharded" "$W/split/merged"
+say "a plan split into 3 arrays merges to the same bytes"
 say "PASSED in $(($(date +%s) - started)) s"
