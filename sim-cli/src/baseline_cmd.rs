@@ -16,7 +16,9 @@ Examples:
   sim baseline s1-rpc -o base.json --tolerance 'clients.rpc.latency_ms.*=rel:0.05'
   sim baseline s1-rpc -o base.json --force    # replace an existing baseline
 
-Each metric is stored with its mean, its 99% confidence half-width h and a
+Every metric but the noisy ones (maxima, p999, peaks, makespans: decided
+by a few samples, they fail on noise) is stored, unless --metric says
+which; each with its mean, its 99% confidence half-width h and a
 tolerance. Default tolerance: kind \"ci\", value sqrt(2) x h, at least
 max(1e-9, 1e-6 x |mean|). --tolerance GLOB=KIND:X (KIND rel, abs or ci;
 ci:K means K x h) overrides it for the metrics matching GLOB (`*` matches
@@ -59,7 +61,9 @@ pub struct BaselineArgs {
     /// Override a scenario field, as in `sim run`; stored in the baseline.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
-    /// Keep only the metrics matching this glob (repeatable; default: all).
+    /// Keep only the metrics matching this glob (repeatable; default:
+    /// every metric but the noisy ones: maxima, p999, peaks and makespans;
+    /// `--metric '*'` keeps them too).
     #[arg(long = "metric", value_name = "GLOB")]
     pub metrics: Vec<String>,
     /// Tolerance for the metrics matching GLOB: rel:X, abs:X or ci:K.

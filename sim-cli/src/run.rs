@@ -9,7 +9,7 @@ use sim_models::world::{RunOptions, TraceSink};
 use sim_results::metrics::{self, Group, Unit};
 
 use crate::error::{CliError, Result};
-use crate::table::Table;
+use crate::table::{Fmt, Table, cell, fmt_count};
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -116,78 +116,6 @@ pub fn run(args: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// A count with thousands separators; a mean of counts (several
-/// replications) with one decimal, separated the same way: `3,613`,
-/// `3,591.7`.
-fn fmt_count(x: f64) -> String {
-    let text = if x.fract() != 0.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{}", x as i64)
-    };
-    let (int, frac) = text.split_at(text.find('.').unwrap_or(text.len()));
-    let digits = int.trim_start_matches('-');
-    let mut out = String::from(if int.starts_with('-') { "-" } else { "" });
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out.push_str(frac);
-    out
-}
-
-/// How a cell is shown.
-#[derive(Copy, Clone)]
-enum Fmt {
-    Count,
-    Ms,
-    Ratio,
-    Percent,
-    Secs,
-}
-
-fn cell(doc: &Value, path: &str, fmt: Fmt) -> String {
-    let v = path
-        .split('.')
-        .try_fold(doc, |node, key| node.get(key))
-        .and_then(Value::as_f64);
-    let Some(x) = v else {
-        return "-".into();
-    };
-    // The value and its interval's half-width in the same format; no
-    // interval for a metric that did not vary.
-    let show = |x: f64| match fmt {
-        Fmt::Count => fmt_count(x),
-        Fmt::Ms => format!("{x:.1}"),
-        Fmt::Ratio => format!("{x:.2}"),
-        Fmt::Percent => format!("{:.1}%", x * 100.0),
-        Fmt::Secs => format!("{x:.2}"),
-    };
-    let main = show(x);
-    match doc
-        .get("ci95")
-        .and_then(|c| c.get(path))
-        .and_then(Value::as_array)
-    {
-        Some(iv) if iv.len() == 2 => {
-            let half = (iv[1].as_f64().unwrap_or(x) - iv[0].as_f64().unwrap_or(x)) / 2.0;
-            let shown = show(half);
-            if shown
-                .trim_end_matches('%')
-                .chars()
-                .all(|c| "0.,".contains(c))
-            {
-                main
-            } else {
-                format!("{main} ±{shown}")
-            }
-        }
-        _ => main,
-    }
-}
-
 fn names(doc: &Value, group: &str) -> Vec<String> {
     doc.get(group)
         .and_then(Value::as_object)
@@ -237,11 +165,11 @@ fn group_table(doc: &Value, group: Group) -> Option<Table> {
     Some(t)
 }
 
-/// Every service's downstream calls, one column per call (`SERVICE ->
+/// Every service's downstream calls, one row per call (`SERVICE ->
 /// TARGET`): what each hop did, retries and timeouts included, which the
 /// client rows do not show.
 fn calls_table(doc: &Value) -> Option<Table> {
-    let mut columns = Vec::new();
+    let mut hops = Vec::new();
     let mut calls: Vec<&Value> = Vec::new();
     for service in names(doc, "services") {
         for call in doc["services"][&service]["calls"]
@@ -249,7 +177,7 @@ fn calls_table(doc: &Value) -> Option<Table> {
             .into_iter()
             .flatten()
         {
-            columns.push(format!(
+            hops.push(format!(
                 "{service} -> {}",
                 call["target"].as_str().unwrap_or("?")
             ));
@@ -259,12 +187,9 @@ fn calls_table(doc: &Value) -> Option<Table> {
     if calls.is_empty() {
         return None;
     }
-    let mut t = Table::new("downstream calls", columns);
-    t.row(
-        "calls made",
-        calls.iter().map(|c| cell(c, "calls", Fmt::Count)).collect(),
-    );
-    // Labels and units of the fields a call shares with a client group.
+    // Labels and units of the fields a call shares with a client group;
+    // a column only where some call has a value other than zero.
+    let mut fields: Vec<(&str, String, Fmt)> = vec![("calls", "calls made".into(), Fmt::Count)];
     for field in [
         "attempts",
         "retries",
@@ -272,6 +197,7 @@ fn calls_table(doc: &Value) -> Option<Table> {
         "cb_open",
         "failed",
         "retry_amplification",
+        "retries_per_request",
         "hedging.hedges",
     ] {
         let Some(m) = metrics::lookup(&format!("clients.-.{field}")) else {
@@ -284,14 +210,18 @@ fn calls_table(doc: &Value) -> Option<Table> {
                     .is_some_and(|x| x != 0.0)
             });
         if shown {
-            t.row(
-                &m.heading(),
-                calls
-                    .iter()
-                    .map(|c| cell(c, field, fmt_of(m.unit)))
-                    .collect(),
-            );
+            fields.push((field, m.heading(), fmt_of(m.unit)));
         }
+    }
+    let mut t = Table::new(
+        "downstream calls",
+        fields.iter().map(|f| f.1.clone()).collect(),
+    );
+    for (hop, c) in hops.iter().zip(&calls) {
+        t.row(
+            hop,
+            fields.iter().map(|&(f, _, fmt)| cell(c, f, fmt)).collect(),
+        );
     }
     Some(t)
 }

@@ -59,10 +59,81 @@ impl Table {
     }
 }
 
-fn num(doc: &Value, path: &str) -> Option<f64> {
-    path.split('.')
+/// A count with thousands separators; a mean of counts (several
+/// replications) with one decimal, separated the same way: `3,613`,
+/// `3,591.7`.
+pub fn fmt_count(x: f64) -> String {
+    if x.fract() != 0.0 {
+        grouped(&format!("{x:.1}"))
+    } else {
+        grouped(&format!("{}", x as i64))
+    }
+}
+
+/// `text` (a formatted number) with thousands separators in its integer
+/// part: `1313.3` -> `1,313.3`.
+fn grouped(text: &str) -> String {
+    let (int, frac) = text.split_at(text.find('.').unwrap_or(text.len()));
+    let digits = int.trim_start_matches('-');
+    let mut out = String::from(if int.starts_with('-') { "-" } else { "" });
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(frac);
+    out
+}
+
+/// How a cell is shown.
+#[derive(Copy, Clone)]
+pub enum Fmt {
+    Count,
+    Ms,
+    Ratio,
+    Percent,
+    Secs,
+}
+
+pub fn cell(doc: &Value, path: &str, fmt: Fmt) -> String {
+    let v = path
+        .split('.')
         .try_fold(doc, |node, key| node.get(key))
-        .and_then(Value::as_f64)
+        .and_then(Value::as_f64);
+    let Some(x) = v else {
+        return "-".into();
+    };
+    // The value and its interval's half-width in the same format; no
+    // interval for a metric that did not vary.
+    let show = |x: f64| match fmt {
+        Fmt::Count => fmt_count(x),
+        Fmt::Ms => grouped(&format!("{x:.1}")),
+        Fmt::Ratio => grouped(&format!("{x:.2}")),
+        Fmt::Percent => format!("{:.1}%", x * 100.0),
+        Fmt::Secs => grouped(&format!("{x:.2}")),
+    };
+    let main = show(x);
+    match doc
+        .get("ci95")
+        .and_then(|c| c.get(path))
+        .and_then(Value::as_array)
+    {
+        Some(iv) if iv.len() == 2 => {
+            let half = (iv[1].as_f64().unwrap_or(x) - iv[0].as_f64().unwrap_or(x)) / 2.0;
+            let shown = show(half);
+            if shown
+                .trim_end_matches('%')
+                .chars()
+                .all(|c| "0.,".contains(c))
+            {
+                main
+            } else {
+                format!("{main} ±{shown}")
+            }
+        }
+        _ => main,
+    }
 }
 
 /// The side-by-side comparison of request paths (S1): every client group
@@ -147,21 +218,19 @@ pub fn paths_table(doc: &Value) -> Option<Table> {
         .collect();
     let mut t = Table::new("paths", columns);
     for (label, client_suffix, bus_suffix, decimals) in ROWS {
-        let fmt = |x: Option<f64>| match x {
-            None => "-".to_string(),
-            Some(v) if *decimals == 0 => format!("{}", v.round() as i64),
-            Some(v) => format!("{v:.1}"),
-        };
+        // The same formats as the other tables (thousands separators, the
+        // interval when there are replications).
+        let fmt = if *decimals == 0 { Fmt::Count } else { Fmt::Ms };
         let mut cells: Vec<String> = clients
             .iter()
             .map(|c| match *client_suffix {
                 "-" => "-".into(),
-                s => fmt(num(doc, &format!("clients.{c}.{s}"))),
+                s => cell(doc, &format!("clients.{c}.{s}"), fmt),
             })
             .collect();
         cells.extend(buses.iter().map(|b| match *bus_suffix {
             "-" => "-".into(),
-            s => fmt(num(doc, &format!("buses.{b}.{s}"))),
+            s => cell(doc, &format!("buses.{b}.{s}"), fmt),
         }));
         t.row(label, cells);
     }

@@ -338,32 +338,48 @@ fn the_summary_shows_every_downstream_call() {
         .split("\n\n")
         .find(|t| t.starts_with("downstream calls"))
         .expect(&text);
-    assert!(
-        table
-            .lines()
-            .next()
-            .unwrap()
-            .contains("t1-1-tier -> db-1-tier"),
+    // One row per call, a column per measure.
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "downstream calls",
+            "calls made",
+            "attempts",
+            "retries",
+            "failed",
+            "attempts per request",
+            "retries per request"
+        ],
         "{table}"
     );
-    let retries = table
+    let rows: Vec<Vec<&str>> = table
         .lines()
-        .find(|l| l.trim_start().starts_with("retries "))
-        .expect(table);
-    assert!(
-        retries.split_whitespace().nth(1) == Some("300"),
-        "{retries}"
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 20, "{table}");
+    assert_eq!(rows[0][..3], ["t1-1-tier", "->", "db-1-tier"], "{table}");
+    // Without a budget every hop makes 4 attempts per call: 3 retries.
+    assert_eq!(
+        rows[0][3..],
+        ["100", "400", "300", "100", "4.00", "3.00"],
+        "{table}"
     );
-    let amp = table
-        .lines()
-        .find(|l| l.trim_start().starts_with("retry amplification"))
-        .expect(table);
-    assert!(
-        amp.split_whitespace()
-            .skip(2)
-            .all(|x| x == "4.00" || x.starts_with("1.")),
-        "{amp}"
-    );
+    for r in &rows {
+        let (amp, rpr) = (r[r.len() - 2], r[r.len() - 1]);
+        assert!(
+            (amp, rpr) == ("4.00", "3.00") || (amp, rpr) == ("1.03", "0.03"),
+            "{table}"
+        );
+    }
 }
 
 /// Every command that writes files takes `-o` as well as `--out`.

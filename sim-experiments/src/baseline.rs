@@ -147,7 +147,8 @@ pub struct BaselineSpec {
     pub seed: Option<u64>,
     /// Replications (default: the scenario's, at least 10). At least 2.
     pub replications: Option<u32>,
-    /// Keep only the metrics matching one of these globs (empty: all).
+    /// Keep only the metrics matching one of these globs (empty: all but
+    /// the noisy ones, [`sim_results::metrics::is_noisy`]).
     pub metrics: Vec<String>,
     /// Tolerance flags `GLOB=KIND:X` (later ones win).
     pub tolerances: Vec<String>,
@@ -178,7 +179,12 @@ pub fn make_baseline(source: &Source, spec: &BaselineSpec) -> Result<Baseline> {
 
     let mut metrics: Vec<(String, Entry)> = Vec::new();
     for path in samples.paths() {
-        if !spec.metrics.is_empty() && !spec.metrics.iter().any(|g| glob_match(g, path)) {
+        let kept = if spec.metrics.is_empty() {
+            !sim_results::metrics::is_noisy(path)
+        } else {
+            spec.metrics.iter().any(|g| glob_match(g, path))
+        };
+        if !kept {
             continue;
         }
         let est = samples.estimate(path, TOLERANCE_CI_LEVEL);

@@ -145,7 +145,8 @@ table! {
     Clients "rate_limited", "rate limited", Count, Lower;
     Clients "throttled", "throttled", Count, Lower;
     Clients "budget_denied", "retries denied by budget", Count, Neither;
-    Clients "retry_amplification", "retry amplification", Ratio, Lower;
+    Clients "retry_amplification", "attempts per request", Ratio, Lower;
+    Clients "retries_per_request", "retries per request", Ratio, Lower;
     Clients "latency_ms.p50", "latency p50", Ms, Lower;
     Clients "latency_ms.p95", "latency p95", Ms, Lower;
     Clients "latency_ms.p99", "latency p99", Ms, Lower, always;
@@ -255,9 +256,45 @@ pub fn better(path: &str) -> Better {
     Better::Neither
 }
 
+/// Whether the metric at a document path is mostly noise between
+/// replications: an extreme (a maximum, a p999, the peak of a series) or
+/// the time of the last completion, each decided by one or a few samples.
+/// Baselines leave them out unless asked for: their tolerance would be
+/// either too wide to catch anything or so narrow that CI fails on noise.
+pub fn is_noisy(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    last == "max"
+        || last == "p999"
+        || last.ends_with("_max")
+        || last.starts_with("peak_")
+        || last == "makespan_s"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extremes_and_makespans_are_noisy() {
+        for p in [
+            "clients.rpc.latency_ms.max",
+            "clients.rpc.latency_ms.p999",
+            "services.backend.queue_max",
+            "clients.rpc.makespan_s",
+            "clients.rpc.peak_attempts_per_bucket",
+        ] {
+            assert!(is_noisy(p), "{p}");
+        }
+        for p in [
+            "clients.rpc.latency_ms.p99",
+            "clients.rpc.latency_ms.mean",
+            "services.backend.queue_mean",
+            "clients.rpc.ok",
+            "clients.rpc.time_to_recover_s",
+        ] {
+            assert!(!is_noisy(p), "{p}");
+        }
+    }
 
     #[test]
     fn directions_beyond_the_table() {

@@ -301,8 +301,13 @@ pub struct ClientMetrics {
     pub budget_denied: Num,
     /// Times the breaker opened.
     pub breaker_opened: Num,
-    /// Attempts per offered request.
+    /// Attempts per offered request (1 + retries + hedges per request,
+    /// less the requests refused before any attempt: below 1 when a
+    /// breaker or bulkhead refuses requests).
     pub retry_amplification: Option<Num>,
+    /// Retries per offered request: what the retry policy added.
+    #[serde(default)]
+    pub retries_per_request: Option<Num>,
     /// Latency of successful requests (ok or degraded), from the request's
     /// start, earlier attempts and backoff included.
     pub latency_ms: Latency,
@@ -355,6 +360,9 @@ pub struct CallMetrics {
     pub failed: Num,
     /// Attempts per call at this hop.
     pub retry_amplification: Option<Num>,
+    /// Retries per call at this hop.
+    #[serde(default)]
+    pub retries_per_request: Option<Num>,
     /// What hedging did (absent without a hedge policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeMetrics>,

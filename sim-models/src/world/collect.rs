@@ -177,6 +177,8 @@ impl World {
                     breaker_opened: lc.breaker_opened.into(),
                     retry_amplification: (c.pipeline.and_then(|_| ratio(st.attempts, c.offered)))
                         .map(Num::from),
+                    retries_per_request: (c.pipeline.and_then(|_| ratio(lc.retries, c.offered)))
+                        .map(Num::from),
                     latency_ms: crate::metrics::latency(c.latency_ok.summary()),
                     latency_all_ms: crate::metrics::latency(c.latency_all.summary()),
                     makespan_s: c.last_completion.map(|t| t.as_secs_f64()).map(Num::from),
@@ -240,6 +242,7 @@ impl World {
                         failed: pl.stats.failed.into(),
                         retry_amplification: (ratio(pl.stats.attempts, pl.stats.calls))
                             .map(Num::from),
+                        retries_per_request: (ratio(lc.retries, pl.stats.calls)).map(Num::from),
                         hedging: pl.hedging(&lc),
                     }
                 })
