@@ -66,6 +66,10 @@ struct GridEntry {
     /// results (legends, CSV headers): `["immediate", "budget"]`.
     #[serde(default)]
     labels: Option<Vec<String>>,
+    /// What the parameter is, in words, for chart titles, axes and legends
+    /// (`"retry policy"`); default: its path.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +89,9 @@ pub struct Dimension {
     pub path: String,
     pub values: Vec<Value>,
     pub labels: Vec<String>,
+    /// The sweep file's name for the parameter, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// Everything needed to interpret an output directory, written as its
@@ -540,10 +547,20 @@ fn expand(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let name = match &entry.name {
+        Some(n) if n.trim().is_empty() || n.chars().any(char::is_control) => {
+            return Err(vec![format!(
+                "{at}.name: must be non-empty text on one line"
+            )]);
+        }
+        Some(n) => Some(n.trim().to_string()),
+        None => None,
+    };
     Ok(Dimension {
         path,
         values,
         labels,
+        name,
     })
 }
 
@@ -700,9 +717,7 @@ fn expand_range(
     let (mut values, mut labels) = (Vec::new(), Vec::new());
     for k in 0..n as u64 {
         // Twelve significant digits drop the binary noise of start + k*step.
-        let x: f64 = format!("{:.11e}", start + k as f64 * step)
-            .parse()
-            .unwrap_or(f64::NAN);
+        let x = sim_results::without_float_noise(start + k as f64 * step);
         let mut label = format!("{x}");
         if !label.contains(['.', 'e', 'E', 'N', 'i']) {
             label.push_str(".0");

@@ -464,6 +464,11 @@ fn finalize(dir: &Path) -> Result<()> {
         seed: m.seed,
         replications: m.replications.into(),
         parameters: m.parameters.clone(),
+        parameter_names: m
+            .grid
+            .iter()
+            .filter_map(|d| Some((d.path.clone(), d.name.clone()?)))
+            .collect(),
         report: m.report.clone(),
         rows: Vec::new(),
     };
@@ -496,7 +501,13 @@ fn finalize(dir: &Path) -> Result<()> {
         jw.write_all(b",\n  \"rows\": [\n").map_err(jerr)?;
         let mut cw = csv::Writer::from_writer(csv_file.writer());
         cw.write_record(&header).map_err(cerr)?;
-        let fmt = |x: &Option<Num>| x.as_ref().map(|n| n.get().to_string()).unwrap_or_default();
+        // Spreadsheets get numbers without float noise; results.json keeps
+        // every bit.
+        let fmt = |x: &Option<Num>| {
+            x.as_ref()
+                .map(|n| sim_results::csv_number(n.get()))
+                .unwrap_or_default()
+        };
         for_cells_in_order(
             m.cells,
             |i| {

@@ -15,7 +15,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::ReportError;
 use crate::format::{
-    Ticks, ellipsize, fixed, linear_ticks, log_label, log_ticks, tight_ticks, wrap,
+    Ticks, ellipsize, fixed, human, linear_ticks, log_label, log_ticks, tight_ticks, wrap,
 };
 
 /// Okabe-Ito colours (distinguishable with colour-vision deficiencies),
@@ -265,11 +265,15 @@ pub enum XAxis {
     /// From 0 (or below) to the data's maximum (time).
     FromZero { label: String, max: f64 },
     /// The data's range, a little padded; whole-number ticks if `integer`.
+    /// With `log` (a geometric grid: 0.1, 0.25, 0.5, 1, 2 s), `min`, `max`
+    /// and the points' x are log10 of the values, and the ticks are at the
+    /// given positions (log10 of the grid's values), labelled as values.
     Numeric {
         label: String,
         min: f64,
         max: f64,
         integer: bool,
+        log: Option<Vec<f64>>,
     },
     /// Evenly spaced categories at x = 0, 1, 2...
     Categories { label: String, names: Vec<String> },
@@ -557,6 +561,20 @@ fn x_ticks(x: &XAxis, ticks_max: usize) -> Ticks {
     match x {
         XAxis::FromZero { max, .. } => linear_ticks(0.0, *max, true, ticks_max),
         XAxis::Numeric {
+            min,
+            max,
+            log: Some(at),
+            ..
+        } => {
+            let pad = ((max - min) * 0.04).max(0.02);
+            Ticks {
+                lo: min - pad,
+                hi: max + pad,
+                values: at.clone(),
+                decimals: 0,
+            }
+        }
+        XAxis::Numeric {
             min, max, integer, ..
         } => tight_ticks(*min, *max, ticks_max, *integer, 0.04),
         XAxis::Categories { names, .. } => Ticks {
@@ -725,6 +743,13 @@ fn draw_line_panel(
     let mut chart = builder.build_cartesian_2d(Scale::new(xt), Scale::new(&yt))?;
     let x_fmt = |v: &f64| -> String {
         match (x, x_label) {
+            (XAxis::Numeric { log: Some(_), .. }, Some(_)) => {
+                // Six significant digits hide log10's rounding (400, not
+                // 399.99999), then as tables show values (0.25, not 0.3).
+                let value = 10f64.powf(*v);
+                let magnitude = 10f64.powi(value.abs().log10().floor() as i32 - 5);
+                human((value / magnitude).round() * magnitude)
+            }
             (XAxis::Numeric { .. } | XAxis::FromZero { .. }, Some(_)) => fixed(*v, xt.decimals),
             _ => String::new(),
         }
@@ -787,7 +812,45 @@ fn draw_line_panel(
         }
     }
     let floor = band_floor(lines);
-    for line in lines {
+    // Over categories (policy names, labelled values) nothing lies between
+    // two x positions: each point is a marker with its interval as a
+    // whisker, the lines side by side within a category, and no line or
+    // band joins the categories.
+    let categorical = matches!(x, XAxis::Categories { .. });
+    let with_points: Vec<usize> = (0..lines.len())
+        .filter(|&j| lines[j].points.iter().any(|p| p.1.is_some()))
+        .collect();
+    let dodge = |j: usize| -> f64 {
+        if !categorical {
+            return 0.0;
+        }
+        let m = with_points.len().max(1) as f64;
+        let k = with_points.iter().position(|&w| w == j).unwrap_or(0) as f64;
+        let step = (0.6 / m).min(0.15);
+        (k - (m - 1.0) / 2.0) * step
+    };
+    if categorical {
+        for (j, line) in lines.iter().enumerate() {
+            let off = dodge(j);
+            let style = line.color.stroke_width(DATA_STROKE);
+            for &(x, lo, hi) in &line.band {
+                let (Some(lo), Some(hi)) = (plotted(scale, lo.max(floor)), plotted(scale, hi))
+                else {
+                    continue;
+                };
+                let (px, plo) = chart.backend_coord(&(x + off, lo));
+                let (_, phi) = chart.backend_coord(&(x + off, hi));
+                for seg in [
+                    vec![(px, plo), (px, phi)],
+                    vec![(px - 6, plo), (px + 6, plo)],
+                    vec![(px - 6, phi), (px + 6, phi)],
+                ] {
+                    root.draw(&PathElement::new(seg, style))?;
+                }
+            }
+        }
+    }
+    for line in lines.iter().filter(|_| !categorical) {
         if !line.band.is_empty() {
             let upper = line
                 .band
@@ -810,7 +873,8 @@ fn draw_line_panel(
     let solid_first = lines
         .iter()
         .filter(|l| !l.dashed)
-        .chain(lines.iter().filter(|l| l.dashed));
+        .chain(lines.iter().filter(|l| l.dashed))
+        .filter(|_| !categorical);
     for line in solid_first {
         // Split at gaps.
         let mut segment: Vec<(f64, f64)> = Vec::new();
@@ -837,12 +901,16 @@ fn draw_line_panel(
             chart.draw_series(LineSeries::new(seg.iter().copied(), style))?;
         }
     }
-    // Markers over every line, so no line hides another's points.
-    for line in lines {
-        let Some(m) = line.marker else { continue };
+    // Markers over every line, so no line hides another's points; over
+    // categories every point has one.
+    for (j, line) in lines.iter().enumerate() {
+        let Some(m) = line.marker.or(categorical.then_some(Marker::Dot)) else {
+            continue;
+        };
+        let off = dodge(j);
         for (x, y) in &line.points {
             if let Some(y) = y.and_then(|y| plotted(scale, y)) {
-                draw_marker(root, chart.backend_coord(&(*x, y)), m, line.color)?;
+                draw_marker(root, chart.backend_coord(&(*x + off, y)), m, line.color)?;
             }
         }
     }

@@ -253,13 +253,10 @@ pub fn human(x: f64) -> String {
     }
 }
 
-/// Exact text of a number for CSV files: Rust's shortest round-trip form.
+/// Text of a number for CSV files, without float noise
+/// ([`sim_results::csv_number`]).
 pub fn exact(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
-    }
+    sim_results::csv_number(x)
 }
 
 /// Seconds in a duration string as the scenario format writes it ("50ms",

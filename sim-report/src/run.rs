@@ -145,15 +145,48 @@ struct Coarse {
     n: usize,
 }
 
+/// A coarser bucket is chosen while the offered load is this bursty
+/// (largest bucket over the mean bucket while any load arrives): a burst
+/// landing in one narrow bucket puts the rate axis so high that every other
+/// line sits flat at zero (S1: 350 requests in one 10 ms bucket read as
+/// 35,000 requests/s beside a service that serves 2,000).
+const MAX_BURSTINESS: f64 = 1.5;
+
+/// ...but never fewer points than this.
+const MIN_POINTS: usize = 20;
+
 impl Coarse {
-    fn new(n: usize, bucket_s: f64) -> Self {
-        let k = n.div_ceil(MAX_POINTS).max(1);
+    fn with_k(n: usize, bucket_s: f64, k: usize) -> Self {
         Coarse {
             k,
             bucket_s,
             width_s: bucket_s * k as f64,
             n: n.div_ceil(k),
         }
+    }
+
+    /// Buckets for `n` fine buckets of `bucket_s` whose offered load per
+    /// bucket is `offered`: at most [`MAX_POINTS`], and coarse enough that
+    /// the load is at most [`MAX_BURSTINESS`] times its mean in any bucket,
+    /// if that leaves [`MIN_POINTS`] points.
+    fn new(n: usize, bucket_s: f64, offered: &[f64]) -> Self {
+        let k0 = n.div_ceil(MAX_POINTS).max(1);
+        let burstiness = |k: usize| -> f64 {
+            let sums: Vec<f64> = offered.chunks(k).map(|c| c.iter().sum()).collect();
+            let (Some(first), Some(last)) = (
+                sums.iter().position(|x| *x > 0.0),
+                sums.iter().rposition(|x| *x > 0.0),
+            ) else {
+                return 1.0;
+            };
+            let span = &sums[first..=last];
+            let mean = span.iter().sum::<f64>() / span.len() as f64;
+            span.iter().copied().fold(0.0, f64::max) / mean
+        };
+        let k = (k0..=(n / MIN_POINTS).max(k0))
+            .find(|&k| burstiness(k) <= MAX_BURSTINESS)
+            .unwrap_or(k0);
+        Coarse::with_k(n, bucket_s, k)
     }
     fn xs(&self) -> Vec<f64> {
         (0..self.n)
@@ -559,7 +592,7 @@ fn client_timeseries(
     if n == 0 {
         return Err(err(format!("series.clients.{name} has no buckets")));
     }
-    let coarse = Coarse::new(n, bucket_s);
+    let coarse = Coarse::new(n, bucket_s, &offered);
     let rates = vec![
         Plotted {
             dashed: true,
@@ -640,7 +673,7 @@ fn bus_timeseries(
     if n == 0 {
         return Ok(None);
     }
-    let coarse = Coarse::new(n, bucket_s);
+    let coarse = Coarse::new(n, bucket_s, &floats(&bus.published));
     let rates = counts
         .iter()
         .enumerate()

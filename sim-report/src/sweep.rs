@@ -40,6 +40,8 @@ enum Kind {
 
 struct Param {
     path: String,
+    /// The sweep file's name for it (`"retry policy"`), if any.
+    name: Option<String>,
     kind: Kind,
     /// Distinct values: (grouping key, label, numeric value), sorted by
     /// value for numbers and durations, in first-appearance order otherwise.
@@ -47,6 +49,11 @@ struct Param {
 }
 
 impl Param {
+    /// What titles, axes and legends call it: its name, else its path.
+    fn title(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.path)
+    }
+
     /// Duration axes in ms below 2 s, else in s.
     fn duration_scale(&self) -> (f64, &'static str) {
         let max = self
@@ -63,21 +70,52 @@ impl Param {
 
     fn axis_label(&self) -> String {
         match self.kind {
-            Kind::Duration => format!("{} ({})", self.path, self.duration_scale().1),
+            Kind::Duration => format!("{} ({})", self.title(), self.duration_scale().1),
             Kind::Number => match unit_of_param(&self.path) {
-                Some(u) => format!("{} ({u})", self.path),
-                None => self.path.clone(),
+                Some(u) => format!("{} ({u})", self.title()),
+                None => self.title().to_string(),
             },
-            Kind::Category => self.path.clone(),
+            Kind::Category => self.title().to_string(),
         }
     }
 
-    /// Position on a numeric axis, or the category index.
-    fn x(&self, i: usize) -> f64 {
+    /// The values as drawn (durations scaled to the axis unit).
+    fn linear_x(&self, i: usize) -> f64 {
         match self.kind {
             Kind::Number => self.values[i].2.unwrap_or(i as f64),
             Kind::Duration => self.values[i].2.unwrap_or(0.0) * self.duration_scale().0,
             Kind::Category => i as f64,
+        }
+    }
+
+    /// Whether the values form a geometric grid (0.1, 0.25, 0.5, 1, 2),
+    /// which a linear axis would bunch up at one end: positive, spanning a
+    /// factor of 8 or more, and more evenly spaced in log than linearly.
+    fn is_geometric(&self) -> bool {
+        if self.kind == Kind::Category || self.values.len() < 3 {
+            return false;
+        }
+        let xs: Vec<f64> = (0..self.values.len()).map(|i| self.linear_x(i)).collect();
+        if xs.iter().any(|x| !(*x > 0.0 && x.is_finite())) || xs[xs.len() - 1] < 8.0 * xs[0] {
+            return false;
+        }
+        let spread = |v: &[f64]| -> f64 {
+            let d: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
+            let mean = d.iter().sum::<f64>() / d.len() as f64;
+            let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / d.len() as f64;
+            var.sqrt() / mean.abs().max(f64::MIN_POSITIVE)
+        };
+        let logs: Vec<f64> = xs.iter().map(|x| x.log10()).collect();
+        spread(&logs) < spread(&xs)
+    }
+
+    /// Position on the axis: the value (log10 of it on a log axis), or the
+    /// category index.
+    fn x(&self, i: usize) -> f64 {
+        if self.is_geometric() {
+            self.linear_x(i).log10()
+        } else {
+            self.linear_x(i)
         }
     }
 
@@ -89,11 +127,20 @@ impl Param {
             },
             _ => {
                 let xs: Vec<f64> = (0..self.values.len()).map(|i| self.x(i)).collect();
+                let log = self.is_geometric();
                 XAxis::Numeric {
-                    label: self.axis_label(),
+                    label: if log {
+                        format!("{}, log scale", self.axis_label())
+                    } else {
+                        self.axis_label()
+                    },
                     min: xs.iter().copied().fold(f64::INFINITY, f64::min),
                     max: xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                    integer: self.kind == Kind::Number && xs.iter().all(|x| x.fract() == 0.0),
+                    integer: !log
+                        && self.kind == Kind::Number
+                        && xs.iter().all(|x| x.fract() == 0.0),
+                    // Ticks at the grid's own values.
+                    log: log.then(|| xs.clone()),
                 }
             }
         }
@@ -253,6 +300,7 @@ fn parse(doc: &SweepDocument) -> Result<Sweep, ReportError> {
         }
         out_params.push(Param {
             path: path.clone(),
+            name: doc.parameter_names.get(path).cloned(),
             kind,
             values,
         });
@@ -766,6 +814,8 @@ impl Ctx<'_> {
                 .map(|i| sw.params[*i].path.as_str())
                 .collect();
             c.push_str(&format!(" · averaged over {} (no bands)", names.join(", ")));
+        } else if bands && sw.params[self.xp].kind == Kind::Category {
+            c.push_str(" · whiskers: 95% confidence intervals over replications");
         } else if bands {
             c.push_str(" · bands: 95% confidence intervals over replications");
         }
@@ -803,7 +853,7 @@ impl Ctx<'_> {
     fn legend_for_series(&self, extra: Option<&str>) -> Legend {
         match self.sp {
             Some(s) => Legend {
-                heading: Some(self.sw.params[s].path.clone()),
+                heading: Some(self.sw.params[s].title().to_string()),
                 entries: self.sw.params[s]
                     .values
                     .iter()
@@ -891,9 +941,9 @@ impl Ctx<'_> {
     }
 
     fn header(&self) -> Vec<String> {
-        let mut h = vec![self.sw.params[self.xp].path.clone()];
+        let mut h = vec![self.sw.params[self.xp].title().to_string()];
         if let Some(s) = self.sp {
-            h.push(self.sw.params[s].path.clone());
+            h.push(self.sw.params[s].title().to_string());
         }
         h.extend(
             ["metric", "mean", "ci_low", "ci_high", "cells"]
@@ -918,7 +968,7 @@ fn metric_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> {
         return Ok(None);
     }
     let info = describe(metric);
-    let xpath = &ctx.sw.params[ctx.xp].path;
+    let xpath = ctx.sw.params[ctx.xp].title();
     let title = format!("{} of {} vs {}{}", info.name, info.of, xpath, info.note);
     let bands = has_bands(&g);
     let mut legend = ctx.legend_for_series(Some(&info.of));
@@ -963,7 +1013,7 @@ fn latency_chart(ctx: &Ctx, prefix: &str, pcts: &[String]) -> Result<Option<Char
         "delivery_latency_ms" => "Delivery latency",
         _ => "Latency",
     };
-    let xpath = &ctx.sw.params[ctx.xp].path;
+    let xpath = ctx.sw.params[ctx.xp].title();
     let names: Vec<&str> = grids
         .iter()
         .map(|(m, _)| m.rsplit('.').next().unwrap_or(""))
@@ -1105,7 +1155,7 @@ fn entity_lines(ctx: &Ctx, group: &str, name: &str, g: &Grid, scale: f64) -> Vec
 /// ci_high of each metric (named as in `results.csv`).
 fn entity_table(ctx: &Ctx, members: &[&(String, Grid)]) -> (Vec<String>, Vec<Vec<String>>) {
     let xp = &ctx.sw.params[ctx.xp];
-    let mut header = vec![xp.path.clone()];
+    let mut header = vec![xp.title().to_string()];
     for (m, _) in members {
         for k in ["mean", "ci_low", "ci_high"] {
             header.push(format!("{m}.{k}"));
@@ -1161,7 +1211,7 @@ fn entity_chart(
         };
     }
     let info = describe(&members[0].1);
-    let xpath = &ctx.sw.params[ctx.xp].path;
+    let xpath = ctx.sw.params[ctx.xp].title();
     let title = format!("{} vs {}{}", capitalize(&info.name), xpath, info.note);
     let bands = members.iter().any(|(_, _, g)| has_bands(g));
     let lines: Vec<Line> = members
@@ -1232,7 +1282,7 @@ fn entity_latency_chart(
         "delivery_latency_ms" => "Delivery latency",
         _ => "Latency",
     };
-    let xpath = &ctx.sw.params[ctx.xp].path;
+    let xpath = ctx.sw.params[ctx.xp].title();
     let pct_names: Vec<&str> = shown.iter().map(|k| pcts[*k].as_str()).collect();
     let title = format!("{what} {} vs {xpath}", pct_names.join("/"));
     let bands = members
@@ -1321,11 +1371,14 @@ fn heatmap_chart(ctx: &Ctx, metric: &str) -> Result<Option<Chart>, ReportError> 
     };
     let title = format!(
         "{} of {} over {} × {}",
-        info.name, info.of, xparam.path, sparam.path
+        info.name,
+        info.of,
+        xparam.title(),
+        sparam.title()
     );
     let label = |p: &Param| match p.kind {
         Kind::Number => p.axis_label(),
-        _ => p.path.clone(),
+        _ => p.title().to_string(),
     };
     let h = Heatmap {
         title: title.clone(),
@@ -1478,11 +1531,18 @@ pub fn page(doc: &SweepDocument) -> Result<Page, ReportError> {
         ("cells".to_string(), sw.rows.len().to_string()),
     ];
     for p in &sw.params {
-        facts.push((format!("swept: {}", p.path), p.summary()));
+        let what = match &p.name {
+            Some(n) => format!("swept: {n} ({})", p.path),
+            None => format!("swept: {}", p.path),
+        };
+        facts.push((what, p.summary()));
     }
-    facts.push(("x axis".into(), sw.params[xp].path.clone()));
+    facts.push(("x axis".into(), sw.params[xp].title().to_string()));
     if let Some(s) = sp {
-        facts.push(("one line per value of".into(), sw.params[s].path.clone()));
+        facts.push((
+            "one line per value of".into(),
+            sw.params[s].title().to_string(),
+        ));
     }
     if !entity_groups.is_empty() {
         let nouns: Vec<&str> = entity_groups.iter().map(|g| entity_noun(g)).collect();
@@ -1498,7 +1558,7 @@ pub fn page(doc: &SweepDocument) -> Result<Page, ReportError> {
         ));
     }
     let mut header = vec!["cell".to_string()];
-    header.extend(sw.params.iter().map(|p| p.path.clone()));
+    header.extend(sw.params.iter().map(|p| p.title().to_string()));
     header.extend(charted.iter().map(|m| format!("{m} (95% CI)")));
     let rows = sw
         .rows

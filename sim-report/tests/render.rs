@@ -38,6 +38,8 @@ struct Svg {
     circles: usize,
     polygons: usize,
     rects: Vec<(String, String)>,
+    /// Points of each data line (open 2 px polylines).
+    polyline_lengths: Vec<usize>,
 }
 
 impl Svg {
@@ -55,6 +57,7 @@ impl Svg {
             circles: 0,
             polygons: 0,
             rects: vec![],
+            polyline_lengths: vec![],
         };
         for n in doc.descendants().filter(|n| n.is_element()) {
             match n.tag_name().name() {
@@ -81,6 +84,7 @@ impl Svg {
                         svg.outline_markers.push(stroke);
                         continue;
                     }
+                    svg.polyline_lengths.push(points.len());
                     svg.data_lines.push(stroke);
                     let dashes = n.attribute("stroke-dasharray");
                     svg.dash_arrays.push(dashes.unwrap_or("").to_string());
@@ -341,12 +345,81 @@ fn long_time_series_are_merged_into_coarser_buckets() {
 }
 
 #[test]
+fn a_bursty_load_gets_buckets_wide_enough_to_see_the_rest() {
+    // 100 requests in one 10 ms bucket every 80 ms (as S1's bursts), and a
+    // service serving a steady 10 per bucket: at 10 ms the offered rate
+    // reads 10,000/s and the served line sits at the bottom of the axis.
+    let mut doc = fixture("run-s1.json");
+    let n = 400;
+    let offered: Vec<u64> = (0..n).map(|i| if i % 8 == 0 { 100 } else { 0 }).collect();
+    let rpc = &mut doc["series"]["clients"]["rpc"];
+    rpc["offered"] = json!(offered);
+    rpc["attempts"] = json!(offered);
+    rpc["ok"] = json!(vec![10; n]);
+    rpc["failed"] = json!(vec![0; n]);
+    rpc["in_flight"] = json!(vec![1.0; n]);
+    doc["series"]["services"] = json!({});
+    doc["series"]["bucket_s"] = json!(0.01);
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "timeseries-rpc.svg");
+    // The narrowest merge where no bucket holds more than 1.5 times the
+    // mean: 6 at a time (60 ms buckets hold 0 or 1 burst, 3 in 4 do),
+    // 1,667 offered and 1,000 served per second, on one readable axis.
+    assert!(
+        s.contains("10 ms buckets merged 6 at a time into 60 ms"),
+        "{:?}",
+        s.texts
+    );
+    let rows = csv_rows(&files, "timeseries-rpc.csv");
+    assert_eq!(rows.len(), 1 + 67);
+    assert_eq!(rows[1][..3], ["0", "0.06", "1666.66666667"]);
+    assert_eq!(rows[1][4], "1000");
+    // A steady load keeps its buckets.
+    let mut doc = fixture("run-s1.json");
+    let rpc = &mut doc["series"]["clients"]["rpc"];
+    for k in ["offered", "ok", "attempts"] {
+        rpc[k] = json!(vec![10; n]);
+    }
+    rpc["failed"] = json!(vec![0; n]);
+    rpc["in_flight"] = json!(vec![1.0; n]);
+    doc["series"]["services"] = json!({});
+    doc["series"]["bucket_s"] = json!(0.01);
+    let s = svg(&render(&doc).unwrap(), "timeseries-rpc.svg");
+    assert!(s.contains("10 ms buckets"), "{:?}", s.texts);
+    assert!(!s.contains("merged"), "{:?}", s.texts);
+}
+
+#[test]
+fn parameters_named_in_the_sweep_file_are_shown_by_name() {
+    let mut doc = fixture("sweep-retries-timeout.json");
+    doc["parameter_names"] = json!({
+        "clients[0].timeout": "per-attempt timeout",
+        "clients[0].retry.max_attempts": "max attempts"
+    });
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    s.assert_has(&[
+        "Retry amplification of client rpc vs per-attempt timeout",
+        "per-attempt timeout (ms), log scale",
+        "max attempts",
+    ]);
+    // The caption keeps the paths: what was set where.
+    assert!(
+        s.contains("swept: clients[0].timeout = 50ms"),
+        "{:?}",
+        s.texts
+    );
+}
+
+#[test]
 fn sweep_lines_with_confidence_bands() {
     let files = render(&fixture("sweep-retries-timeout.json")).unwrap();
     let s = svg(&files, "retry-amplification-rpc.svg");
     s.assert_has(&[
         "Retry amplification of client rpc vs clients[0].timeout",
-        "clients[0].timeout (ms)",
+        // 50, 100, 200, 400 ms: a geometric grid, on a log axis with a
+        // tick at each of its values.
+        "clients[0].timeout (ms), log scale",
         "retry amplification (attempts per request)",
         "clients[0].retry.max_attempts",
         "1",
@@ -355,6 +428,8 @@ fn sweep_lines_with_confidence_bands() {
         "4",
         // Duration ticks in ms.
         "50",
+        "100",
+        "200",
         "400",
     ]);
     assert!(s.contains("swept: clients[0].timeout = 50ms, 100ms, 200ms, 400ms"));
@@ -541,7 +616,26 @@ fn hints_pick_axes_and_metrics_and_enum_values_become_categories() {
     let s = svg(&files, "retry-amplification-rpc.svg");
     assert!(s.has("Immediate"));
     assert!(s.has_prefix("FullJitter(base:"), "{:?}", s.texts);
-    assert_eq!(s.series(), 6, "one line per failure probability");
+    assert_eq!(s.series(), 6, "one colour per failure probability");
+    // Nothing lies between categories: points with whiskers, side by side,
+    // no band and no line joining them.
+    assert_eq!(s.polygons, 0, "no bands between categories");
+    assert!(
+        s.contains("whiskers: 95% confidence intervals"),
+        "{:?}",
+        s.texts
+    );
+    assert!(!s.contains("bands: 95%"));
+    let joined = s.polyline_lengths.iter().filter(|&&n| n > 2).count();
+    assert_eq!(joined, 0, "no line joins the categories");
+}
+
+#[test]
+fn a_linear_grid_keeps_a_linear_axis() {
+    // 0.0, 0.1, ..., 1.0: evenly spaced, so no log scale.
+    let files = render(&fixture("sweep-backoff-failure.json")).unwrap();
+    let s = svg(&files, "retry-amplification-rpc.svg");
+    assert!(!s.contains("log scale"), "{:?}", s.texts);
 }
 
 #[test]

@@ -30,6 +30,28 @@ pub mod sweep;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// `x` rounded to twelve significant digits: the binary noise of float
+/// arithmetic (`0.1 + 0.2 = 0.30000000000000004`) dropped, and no digit a
+/// simulation result could mean lost.
+pub fn without_float_noise(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.11e}").parse().unwrap_or(x)
+}
+
+/// The text of a number in a CSV file: [`without_float_noise`], in Rust's
+/// shortest round-trip form, whole numbers without a decimal point
+/// (`0.3`, `1666.66666667`, `2000`).
+pub fn csv_number(x: f64) -> String {
+    let x = without_float_noise(x);
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
 /// A result document that can be reported on, told apart by its `kind`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Document {
@@ -134,5 +156,21 @@ mod tests {
                 ("t".to_string(), Some(1.0)),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn csv_numbers_drop_float_noise_only() {
+        assert_eq!(csv_number(0.1 + 0.2), "0.3");
+        assert_eq!(csv_number(100.0 / 60.0 * 1000.0), "1666.66666667");
+        assert_eq!(csv_number(2000.0), "2000");
+        assert_eq!(csv_number(-0.25), "-0.25");
+        assert_eq!(csv_number(1.0e-9), "0.000000001");
+        assert_eq!(csv_number(123456789.123), "123456789.123");
+        assert!(without_float_noise(f64::NAN).is_nan());
     }
 }

@@ -74,6 +74,10 @@ pub struct SweepDocument {
     pub replications: u64,
     /// The swept paths, in grid order.
     pub parameters: Vec<String>,
+    /// Names in words the sweep file gave parameters (`"retry policy"`),
+    /// by path; the others are known by their paths.
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub parameter_names: Named<String>,
     /// The report hints of the sweep file, if it had any.
     pub report: Option<ReportHints>,
     /// One row per cell, in cell order.
