@@ -6,7 +6,7 @@ use sim_core::SimTime;
 use sim_core::stats::LatencySummary;
 
 pub use sim_results::run::{
-    BusMetrics, BusSeries, CallMetrics, ClientMetrics, ClientSeries, EngineMetrics,
+    BusMetrics, BusSeries, CallMetrics, CallSeries, ClientMetrics, ClientSeries, EngineMetrics,
     FailureBreakdown, FaultWindow, Flag, HedgeMetrics, Latency, LockMetrics, LogMetrics, LogSeries,
     Named, Num, RunMetrics, Series, ServiceMetrics, ServiceSeries, StateChange,
 };

@@ -253,6 +253,28 @@ pub fn human(x: f64) -> String {
     }
 }
 
+/// A mean with its interval's half-width, both as tables show numbers
+/// ([`human`]), the half-width with the mean's decimals (more if it would
+/// read as zero); none for a metric that did not vary (half-width 0):
+/// `95,940.8 ± 191.3`, `71,838 ± 335`, `3 ± 0.4`, `0.25`.
+pub fn with_half_width(x: f64, half: f64) -> String {
+    let main = human(x);
+    if !half.is_finite() || half == 0.0 {
+        return main;
+    }
+    let reads_zero = |s: &str| s.chars().all(|c| "0.,".contains(c));
+    let decimals = main.split_once('.').map_or(0, |(_, d)| d.len());
+    let mut shown = fixed(half.abs(), decimals);
+    if reads_zero(&shown) {
+        shown = human(half.abs());
+    }
+    if reads_zero(&shown) {
+        main
+    } else {
+        format!("{main} ± {shown}")
+    }
+}
+
 /// Text of a number for CSV files, without float noise
 /// ([`sim_results::csv_number`]).
 pub fn exact(x: f64) -> String {
@@ -349,6 +371,15 @@ pub fn ellipsize(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mean_and_its_half_width_read_alike() {
+        assert_eq!(with_half_width(95940.8, 191.26), "95,940.8 ± 191.3");
+        assert_eq!(with_half_width(71838.0, 335.41), "71,838 ± 335");
+        assert_eq!(with_half_width(3.0, 0.4), "3 ± 0.4");
+        assert_eq!(with_half_width(0.25, 0.0), "0.25");
+        assert_eq!(with_half_width(12.5, f64::NAN), "12.5");
+    }
 
     #[test]
     fn linear_ticks_are_nice_and_cover_the_data() {

@@ -17,8 +17,9 @@ p.desc { color: #444; }
 figure { margin: 24px 0; padding: 12px; background: #fff; border: 1px solid #ddd; }
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { margin-top: 6px; font-size: 0.95em; }
+div.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.9em; margin: 8px 0; background: #fff; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f0f0; }
 table.facts td, table.facts th { text-align: left; }
@@ -26,8 +27,10 @@ details { margin-top: 6px; }
 nav ul { columns: 2; }
 ";
 
+/// A table in a box that scrolls sideways, so a wide one (a column per
+/// client or service) never pushes the page wider than the window.
 fn table_html(header: &[String], rows: &[Vec<String>], class: &str) -> String {
-    let mut out = format!("<table class=\"{class}\">\n<tr>");
+    let mut out = format!("<div class=\"scroll\"><table class=\"{class}\">\n<tr>");
     for h in header {
         out.push_str(&format!("<th>{}</th>", html(h)));
     }
@@ -39,7 +42,7 @@ fn table_html(header: &[String], rows: &[Vec<String>], class: &str) -> String {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
     out
 }
 

@@ -6,14 +6,14 @@ use plotters::style::{Color, RGBColor};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use sim_results::run::{
-    BreakerState, BusMetrics, BusSeries, ClientMetrics, Named, Num, RunDocument, Series,
+    BreakerState, BusMetrics, BusSeries, CallSeries, ClientMetrics, Named, Num, RunDocument, Series,
 };
 
 use crate::draw::{
     self, BarFigure, BarPanel, Layout, Legend, LegendEntry, Line, LineFigure, Panel, PanelKind,
     Shade, Swatch, XAxis, YScale,
 };
-use crate::format::{exact, human, short, slug};
+use crate::format::{exact, human, short, slug, with_half_width};
 use crate::{Chart, Page, ReportError, Table};
 
 /// Time series longer than this many buckets are merged into coarser
@@ -75,6 +75,20 @@ pub fn page(doc: &RunDocument) -> Result<Page, ReportError> {
             scope.as_deref(),
             bucket_s,
         )?);
+    }
+    // A chart per downstream call: what each hop did over time.
+    for (svc, ss) in series.services.iter() {
+        for call in &ss.calls {
+            let scope = topology.as_ref().map(|t| t.reachable(&call.target));
+            charts.push(call_timeseries(
+                &info,
+                series,
+                svc,
+                call,
+                scope.as_deref(),
+                bucket_s,
+            )?);
+        }
     }
     for b in &buses {
         let scope = topology.as_ref().map(|t| t.reachable(b));
@@ -145,11 +159,13 @@ struct Coarse {
     n: usize,
 }
 
-/// A coarser bucket is chosen while the offered load is this bursty
-/// (largest bucket over the mean bucket while any load arrives): a burst
-/// landing in one narrow bucket puts the rate axis so high that every other
-/// line sits flat at zero (S1: 350 requests in one 10 ms bucket read as
-/// 35,000 requests/s beside a service that serves 2,000).
+/// A coarser bucket is chosen while the offered load is bursty: while its
+/// largest bucket holds more than this many times the mean bucket (while
+/// any load arrives), plus four Poisson standard deviations (so the noise
+/// of random arrivals never counts as a burst). A burst landing in one
+/// narrow bucket puts the rate axis so high that every other line sits
+/// flat at zero (S1: 350 requests in one 10 ms bucket read as 35,000
+/// requests/s beside a service that serves 2,000).
 const MAX_BURSTINESS: f64 = 1.5;
 
 /// ...but never fewer points than this.
@@ -181,7 +197,7 @@ impl Coarse {
             };
             let span = &sums[first..=last];
             let mean = span.iter().sum::<f64>() / span.len() as f64;
-            span.iter().copied().fold(0.0, f64::max) / mean
+            span.iter().copied().fold(0.0, f64::max) / (mean + 4.0 * mean.sqrt() / MAX_BURSTINESS)
         };
         let k = (k0..=(n / MIN_POINTS).max(k0))
             .find(|&k| burstiness(k) <= MAX_BURSTINESS)
@@ -646,6 +662,67 @@ fn client_timeseries(
     )
 }
 
+/// A service's downstream call over time: calls, attempts and failures,
+/// the levels of the services it reaches, and its breaker.
+fn call_timeseries(
+    info: &Info,
+    series: &Series,
+    service: &str,
+    call: &CallSeries,
+    scope: Option<&[String]>,
+    bucket_s: f64,
+) -> Result<Chart, ReportError> {
+    let hop = format!("{service} -> {}", call.target);
+    let calls = floats(&call.calls);
+    let n = [calls.len(), call.attempts.len(), call.failed.len()]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+    if n == 0 {
+        return Err(err(format!(
+            "series.services.{service}.calls ({hop}) has no buckets"
+        )));
+    }
+    let coarse = Coarse::new(n, bucket_s, &calls);
+    let rates = vec![
+        Plotted {
+            dashed: true,
+            label: "calls made".into(),
+            column: "calls_per_s".into(),
+            color: draw::PALETTE[0],
+            values: coarse.rate(&calls),
+        },
+        Plotted {
+            dashed: false,
+            label: "attempts (with retries)".into(),
+            column: "attempts_per_s".into(),
+            color: draw::PALETTE[3],
+            values: coarse.rate(&floats(&call.attempts)),
+        },
+        Plotted {
+            dashed: false,
+            label: "failed".into(),
+            column: "failed_per_s".into(),
+            color: draw::PALETTE[1],
+            values: coarse.rate(&floats(&call.failed)),
+        },
+    ];
+    let levels = service_levels(series, &call.target, scope, &coarse, 4);
+    let breaker = breaker_intervals(series, &hop, coarse.n as f64 * coarse.width_s)
+        .map(|iv| (hop.as_str(), iv));
+    timeseries_chart(
+        info,
+        format!("timeseries-call-{}-{}", slug(service), slug(&call.target)),
+        format!("Time series: call {hop}"),
+        &coarse,
+        rates,
+        levels,
+        series,
+        scope,
+        breaker,
+    )
+}
+
 fn bus_timeseries(
     info: &Info,
     series: &Series,
@@ -1001,7 +1078,7 @@ fn metrics_table<T: serde::Serialize>(
                 let cell = match v {
                     None => "-".to_string(),
                     Some(x) => match ci95.and_then(|c| c.get(&format!("{group}.{m}.{p}"))) {
-                        Some([lo, hi]) => format!("{} ± {}", human(x), human((hi - lo) / 2.0)),
+                        Some([lo, hi]) => with_half_width(x, (hi - lo) / 2.0),
                         None => human(x),
                     },
                 };

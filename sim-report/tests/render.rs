@@ -363,17 +363,32 @@ fn a_bursty_load_gets_buckets_wide_enough_to_see_the_rest() {
     let files = render(&doc).unwrap();
     let s = svg(&files, "timeseries-rpc.svg");
     // The narrowest merge where no bucket holds more than 1.5 times the
-    // mean: 6 at a time (60 ms buckets hold 0 or 1 burst, 3 in 4 do),
-    // 1,667 offered and 1,000 served per second, on one readable axis.
+    // mean plus four Poisson deviations: 4 at a time (40 ms buckets hold a
+    // burst every other bucket), 2,500 offered and 1,000 served per
+    // second, on one readable axis.
     assert!(
-        s.contains("10 ms buckets merged 6 at a time into 60 ms"),
+        s.contains("10 ms buckets merged 4 at a time into 40 ms"),
         "{:?}",
         s.texts
     );
     let rows = csv_rows(&files, "timeseries-rpc.csv");
-    assert_eq!(rows.len(), 1 + 67);
-    assert_eq!(rows[1][..3], ["0", "0.06", "1666.66666667"]);
+    assert_eq!(rows.len(), 1 + 100);
+    assert_eq!(rows[1][..3], ["0", "0.04", "2500"]);
     assert_eq!(rows[1][4], "1000");
+    // Random (Poisson) arrivals are no bursts: a load that varies as
+    // Poisson counts of mean 20 per bucket do keeps its buckets.
+    let mut doc = fixture("run-s1.json");
+    let noisy: Vec<u64> = (0..n as u64).map(|i| 20 + (i * 7919 % 29) - 14).collect();
+    let rpc = &mut doc["series"]["clients"]["rpc"];
+    rpc["offered"] = json!(noisy);
+    rpc["attempts"] = json!(noisy);
+    rpc["ok"] = json!(noisy);
+    rpc["failed"] = json!(vec![0; n]);
+    rpc["in_flight"] = json!(vec![1.0; n]);
+    doc["series"]["services"] = json!({});
+    doc["series"]["bucket_s"] = json!(0.01);
+    let s = svg(&render(&doc).unwrap(), "timeseries-rpc.svg");
+    assert!(!s.contains("merged"), "{:?}", s.texts);
     // A steady load keeps its buckets.
     let mut doc = fixture("run-s1.json");
     let rpc = &mut doc["series"]["clients"]["rpc"];
@@ -387,6 +402,43 @@ fn a_bursty_load_gets_buckets_wide_enough_to_see_the_rest() {
     let s = svg(&render(&doc).unwrap(), "timeseries-rpc.svg");
     assert!(s.contains("10 ms buckets"), "{:?}", s.texts);
     assert!(!s.contains("merged"), "{:?}", s.texts);
+}
+
+#[test]
+fn every_downstream_call_gets_a_chart_with_its_breaker() {
+    let mut doc = fixture("run-s1.json");
+    let n = doc["series"]["services"]["backend"]["arrivals"]
+        .as_array()
+        .unwrap()
+        .len();
+    doc["series"]["services"]["backend"]["calls"] = json!([{
+        "target": "backend",
+        "calls": vec![10; n],
+        "attempts": vec![12; n],
+        "failed": vec![1; n],
+    }]);
+    doc["series"]["breakers"]["backend -> backend"] =
+        json!([{"t_s": 0.0, "state": "Closed"}, {"t_s": 0.5, "state": "Open"}]);
+    let files = render(&doc).unwrap();
+    let s = svg(&files, "timeseries-call-backend-backend.svg");
+    s.assert_has(&[
+        "Time series: call backend -> backend",
+        "calls made",
+        "attempts (with retries)",
+        "failed",
+        "breaker Open",
+    ]);
+    let rows = csv_rows(&files, "timeseries-call-backend-backend.csv");
+    assert_eq!(
+        rows[0][..5],
+        [
+            "t_start_s",
+            "t_end_s",
+            "calls_per_s",
+            "attempts_per_s",
+            "failed_per_s"
+        ]
+    );
 }
 
 #[test]

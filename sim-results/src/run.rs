@@ -548,7 +548,8 @@ pub struct Series {
     pub clients: Named<ClientSeries>,
     /// Per service.
     pub services: Named<ServiceSeries>,
-    /// Each breaker's state changes, by its caller.
+    /// Each breaker's state changes, by its caller: a client group's
+    /// name, or `"SERVICE -> TARGET"` for a service's downstream call.
     pub breakers: Named<Vec<StateChange>>,
     /// The fault windows.
     pub faults: Vec<FaultWindow>,
@@ -586,6 +587,24 @@ pub struct ServiceSeries {
     pub in_flight: Vec<f64>,
     /// Jobs waiting (mean).
     pub queue: Vec<f64>,
+    /// Its downstream calls, in the order of `services.NAME.calls` (absent
+    /// for a service that calls nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallSeries>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One downstream call of a service over time, per bucket (its breaker's
+/// states are in `series.breakers` under `"SERVICE -> TARGET"`).
+pub struct CallSeries {
+    /// The service called.
+    pub target: String,
+    /// Calls made (one per job that reached the call).
+    pub calls: Vec<u64>,
+    /// Attempts sent, retries and hedges included.
+    pub attempts: Vec<u64>,
+    /// Calls that failed, after every retry.
+    pub failed: Vec<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -63,6 +63,62 @@ fn three_tiers_of_three_retries_send_64_attempts_to_the_bottom() {
     assert_eq!(doc["services"]["b"]["calls"][0]["retry_amplification"], 4.0);
 }
 
+/// A service's downstream call has its own series (calls, attempts,
+/// failures per bucket, adding up to its metrics) and, with a breaker, its
+/// breaker's states under `series.breakers["SERVICE -> TARGET"]`.
+#[test]
+fn a_downstream_call_has_series_and_breaker_states() {
+    let doc = run_ron(
+        r#"(
+        name: "call-series", seed: 3, duration: "20s",
+        metrics: (bucket: "100ms"),
+        services: [
+            (name: "frontend", service_time: Constant("2ms"), workers: 32,
+             calls: [(target: "backend", timeout: "100ms", retry: (max_attempts: 3),
+                      breaker: (trip: ConsecutiveFailures(5), open_for: "2s",
+                                after_open: HalfOpen(probes: 1)))]),
+            (name: "backend", service_time: Exponential(mean: "5ms"), workers: 16),
+        ],
+        clients: [(name: "users", workload: Poisson(rate_per_s: 200), target: "frontend")],
+        faults: [Outage(target: "backend", start: "5s", end: "9s")],
+    )"#,
+    );
+    let series = &doc["series"]["services"]["frontend"]["calls"][0];
+    assert_eq!(series["target"], "backend");
+    let sum = |k: &str| -> f64 {
+        series[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .sum()
+    };
+    let call = |k: &str| doc["services"]["frontend"]["calls"][0][k].as_f64().unwrap();
+    assert!(call("calls") > 3000.0);
+    for k in ["calls", "attempts", "failed"] {
+        assert_eq!(sum(k), call(k), "{k}");
+    }
+    // The outage opens the breaker; it closes again after it.
+    let states: Vec<&str> = doc["series"]["breakers"]["frontend -> backend"]
+        .as_array()
+        .expect("the call's breaker has a series")
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert!(states.contains(&"Open"), "{states:?}");
+    assert_eq!(states.last(), Some(&"Closed"), "{states:?}");
+    // Failures only while the backend is out (buckets 50-90), or just
+    // after, while an attempt that started in it times out.
+    let failed = series["failed"].as_array().unwrap();
+    for (b, f) in failed.iter().enumerate() {
+        if !(50..=91).contains(&b) {
+            assert_eq!(f, 0, "failures in bucket {b}");
+        }
+    }
+    // A service that calls nothing has no call series.
+    assert!(doc["series"]["services"]["backend"].get("calls").is_none());
+}
+
 /// Policy order matters (S7): a breaker inside the retry sees every attempt
 /// and cuts retries short; outside, it sees one outcome per request.
 #[test]

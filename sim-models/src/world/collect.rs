@@ -38,7 +38,10 @@ impl World {
                 .max(s.queue_series.width());
         }
         for p in &self.pipelines {
-            w = w.max(p.attempts_series.width());
+            w = w
+                .max(p.attempts_series.width())
+                .max(p.calls_series.width())
+                .max(p.failed_series.width());
         }
         for b in &self.buses {
             w = w.max(b.series_width());
@@ -112,6 +115,8 @@ impl World {
         }
         for p in &mut self.pipelines {
             p.attempts_series.coarsen_to(width);
+            p.calls_series.coarsen_to(width);
+            p.failed_series.coarsen_to(width);
         }
         let bucket_s = width.as_secs_f64();
         let window_buckets = (self
@@ -269,6 +274,29 @@ impl World {
                     calls,
                 },
             ));
+            let mut call_series = Vec::new();
+            for &p in &s.calls {
+                let pl = &self.pipelines[p as usize];
+                let target = self.services[pl.target.service()].cfg.name.clone();
+                if let Some(b) = pl.breaker() {
+                    breakers.0.push((
+                        format!("{} -> {target}", s.cfg.name),
+                        b.transitions
+                            .iter()
+                            .map(|&(t, state)| StateChange {
+                                t_s: t.as_secs_f64(),
+                                state,
+                            })
+                            .collect(),
+                    ));
+                }
+                call_series.push(CallSeries {
+                    target,
+                    calls: pl.calls_series.counts(end),
+                    attempts: pl.attempts_series.counts(end),
+                    failed: pl.failed_series.counts(end),
+                });
+            }
             service_series.0.push((
                 s.cfg.name.clone(),
                 ServiceSeries {
@@ -276,6 +304,7 @@ impl World {
                     completed: s.completed_series.counts(end),
                     in_flight: s.in_flight_series.means(end),
                     queue: s.queue_series.means(end),
+                    calls: call_series,
                 },
             ));
         }

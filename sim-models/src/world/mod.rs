@@ -329,6 +329,10 @@ pub(crate) struct Pipeline {
     net_rng: RngStream,
     stats: PipelineStats,
     attempts_series: CountSeries,
+    /// Calls made and calls failed over time, for a service's downstream
+    /// calls only (a client group has its own request series).
+    calls_series: CountSeries,
+    failed_series: CountSeries,
     /// Frames of ended calls, reused so a call costs no allocation.
     spare_frames: Vec<Vec<FrameState>>,
 }
@@ -533,6 +537,8 @@ fn pipeline(
         net_rng: seeds.stream(&format!("{name}/network")),
         stats: PipelineStats::default(),
         attempts_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+        calls_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+        failed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
         spare_frames: Vec::new(),
     }
 }

@@ -31,6 +31,9 @@ impl World {
     ) -> Ref {
         let pl = &mut self.pipelines[p as usize];
         pl.stats.calls += 1;
+        if matches!(origin, Origin::Job(_)) {
+            pl.calls_series.add(sched.now(), 1);
+        }
         let mut frames = Vec::new();
         if !pl.layers.is_empty() {
             frames = pl.spare_frames.pop().unwrap_or_default();
@@ -265,6 +268,9 @@ impl World {
         let pl = &mut self.pipelines[c.pipeline as usize];
         if !outcome.is_success() {
             pl.stats.failed += 1;
+            if matches!(c.origin, Origin::Job(_)) {
+                pl.failed_series.add(sched.now(), 1);
+            }
         }
         pl.keep_frames(c.frames);
         match c.origin {
