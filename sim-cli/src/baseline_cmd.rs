@@ -78,6 +78,8 @@ pub struct BaselineArgs {
     pub force: bool,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
+    #[command(flatten)]
+    pub quiet: crate::quiet::Quiet,
 }
 
 /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
@@ -104,6 +106,8 @@ pub struct CheckArgs {
     pub threads: Option<usize>,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
+    #[command(flatten)]
+    pub quiet: crate::quiet::Quiet,
     /// Fail on improvements too (any metric outside its tolerance).
     #[arg(long)]
     pub strict: bool,
@@ -244,6 +248,9 @@ pub fn baseline(args: BaselineArgs) -> Result<()> {
     let doc =
         sim_experiments::with_threads(args.threads, || baseline::make_baseline(&source, &spec))??;
     baseline::write_baseline(&args.out, &doc)?;
+    if args.quiet.quiet {
+        return Ok(());
+    }
     println!(
         "wrote {}: {} metrics of scenario {} (seed {}, {} replications)",
         args.out.display(),
@@ -303,6 +310,8 @@ pub fn check(args: CheckArgs) -> Result<()> {
         if strict { " (--strict)" } else { "" }
     );
     match args.format {
+        // The exit code and, on a failure, the error line say it all.
+        Format::Text if args.quiet.quiet => {}
         Format::Text => {
             println!("{title}");
             if !shown.is_empty() {

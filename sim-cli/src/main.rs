@@ -6,6 +6,7 @@ mod baseline_cmd;
 mod budget;
 mod error;
 mod plan_cmd;
+mod quiet;
 mod report;
 mod run;
 mod sweep_cmd;
@@ -55,8 +56,14 @@ enum Command {
     /// Run a scenario (default: the embedded S1 comparison) and print a summary.
     Run(run::RunArgs),
     /// Check scenario or sweep files without running them.
+    #[command(
+        after_help = "Examples:\n  sim validate experiments/*.ron\n  sim validate my.ron my.sweep.ron\n  sim validate s1-rpc                 a shipped experiment\n\nPrints `FILE: ok` per valid file; every error names its file and line or field (exit 2)."
+    )]
     Validate(ValidateArgs),
     /// List the shipped experiments with one-line descriptions.
+    #[command(
+        after_help = "Examples:\n  sim list\n  sim run $(sim list | awk 'NR==2 {print $1}')   run the first one"
+    )]
     List,
     /// Run a parameter sweep (`*.sweep.ron`): one row per cell, with means
     /// and 95% confidence intervals across replications.
@@ -72,12 +79,18 @@ enum Command {
     Report(report::ReportArgs),
     /// Print a shell completion script (`sim completions bash >
     /// /etc/bash_completion.d/sim`).
+    #[command(
+        after_help = "Examples:\n  sim completions bash > ~/.local/share/bash-completion/completions/sim\n  sim completions zsh > ~/.zfunc/_sim\n  sim completions fish > ~/.config/fish/completions/sim.fish"
+    )]
     Completions {
         /// The shell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff): `sim man > sim.1 && man ./sim.1`.
+    #[command(
+        after_help = "Examples:\n  sim man > sim.1 && man ./sim.1\n  sim man | gzip > /usr/local/share/man/man1/sim.1.gz"
+    )]
     Man,
 }
 

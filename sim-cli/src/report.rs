@@ -10,7 +10,17 @@ use sim_report::OutputFile;
 use crate::error::{CliError, Result};
 use sim_experiments::io::write_atomic;
 
+const REPORT_HELP: &str = "\
+Examples:
+  sim run s1 --json > run.json && sim report run.json -o out/s1-report
+  sim sweep s1-timeout-x-retries --out out/s1 && sim report out/s1 -o out/s1-report
+  sim report out/s1/results.json -o out/s1-report
+
+Writes one SVG per chart, its data as CSV, and index.html (open it in a
+browser). See docs/reports.md for what each chart shows.";
+
 #[derive(clap::Args, Debug)]
+#[command(after_help = REPORT_HELP)]
 pub struct ReportArgs {
     /// The results: a run document (`sim run --json > run.json`), a sweep's
     /// output directory, or its results.json.
@@ -19,6 +29,8 @@ pub struct ReportArgs {
     /// same names are replaced).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub quiet: crate::quiet::Quiet,
 }
 
 /// Reads the results, renders them, writes the report; prints the path of
@@ -47,6 +59,9 @@ pub fn report(args: ReportArgs) -> Result<()> {
         .map_err(|e| CliError::input(format!("{}: {e}", path.display())))?;
     let charts = files.iter().filter(|f| f.name.ends_with(".svg")).count();
     write_all(&files, &args.out)?;
+    if args.quiet.quiet {
+        return Ok(());
+    }
     println!(
         "{} ({charts} chart{})",
         args.out.join("index.html").display(),

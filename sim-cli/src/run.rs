@@ -11,7 +11,19 @@ use sim_results::metrics::{self, Group, Unit};
 use crate::error::{CliError, Result};
 use crate::table::{Fmt, Table, cell, fmt_count};
 
+const RUN_HELP: &str = "\
+Examples:
+  sim run                                    the embedded S1 comparison, as tables
+  sim run s3-breaker                         a shipped experiment (`sim list`)
+  sim run my.ron --replications 20 --seed 42 means with 95% intervals
+  sim run s1-rpc --set 'clients[0].retry.max_attempts=5' --set 'clients[0].timeout=\"50ms\"'
+  sim run s1 --json > run.json               every metric, interval and series
+  sim run s1 --report out/s1                 charts: out/s1/index.html
+  sim run s1 --trace s1.trace.jsonl          every event of replication 0
+  sim run - < my.ron                         a scenario from standard input";
+
 #[derive(clap::Args, Debug)]
+#[command(after_help = RUN_HELP)]
 pub struct RunArgs {
     /// Scenario file, or the name of a shipped experiment (`sim list`).
     /// Without it, the embedded default: the S1 comparison.

@@ -45,9 +45,8 @@ pub struct SweepArgs {
     /// results.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// Print nothing but errors (no progress bar, no summary).
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub quiet: crate::quiet::Quiet,
     #[command(flatten)]
     pub budget: crate::budget::Budget,
     #[command(flatten)]
@@ -81,6 +80,8 @@ pub struct MergeArgs {
     /// merge completes it.
     #[arg(long)]
     pub partial: bool,
+    #[command(flatten)]
+    pub quiet: crate::quiet::Quiet,
 }
 
 /// A progress bar on a terminal (unless quiet), nothing otherwise.
@@ -163,10 +164,10 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
             out,
             shard,
             args.budget.max_events,
-            &bar(args.quiet),
+            &bar(args.quiet.quiet),
         )
     })??;
-    if args.quiet {
+    if args.quiet.quiet {
         return Ok(());
     }
     let secs = wall.elapsed().as_secs_f64();
@@ -202,6 +203,9 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
 
 pub fn merge(args: MergeArgs) -> Result<()> {
     let m = sweepdir::merge(&args.dirs, &args.out, args.partial)?;
+    if args.quiet.quiet {
+        return Ok(());
+    }
     for note in &m.notes {
         eprintln!("note: {note}");
     }

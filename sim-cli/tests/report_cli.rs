@@ -403,3 +403,90 @@ fn every_command_that_writes_takes_dash_o() {
         assert!(text.contains("-o, --out"), "{cmd}: {text}");
     }
 }
+
+/// Every subcommand's `--help` ends with examples.
+#[test]
+fn every_subcommand_help_has_examples() {
+    for c in [
+        "run",
+        "validate",
+        "list",
+        "sweep",
+        "merge",
+        "baseline",
+        "check",
+        "report",
+        "completions",
+        "man",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args([c, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sim {c} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let examples = text
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("sim {c} --help has no examples:\n{text}"))
+            .1;
+        assert!(
+            examples
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("sim {c}"))),
+            "sim {c} --help: no example runs `sim {c}`:\n{examples}"
+        );
+    }
+}
+
+/// Every command that prints a summary takes `-q/--quiet`, and then prints
+/// nothing on success; a failing check still says why on stderr.
+#[test]
+fn quiet_commands_print_nothing_but_errors() {
+    for c in ["sweep", "merge", "baseline", "check", "report"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args([c, "--help"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("-q, --quiet"), "sim {c} has no -q:\n{text}");
+    }
+    let (_guard, dir) = scratch("quiet");
+    let sim = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sim"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let run = sim(&["run", "s1-rpc", "--json"]);
+    std::fs::write(dir.join("run.json"), &run.stdout).unwrap();
+    for args in [
+        &["baseline", "s1-rpc", "-o", "b.json", "-q"][..],
+        &["check", "s1-rpc", "--baseline", "b.json", "-q"],
+        &["report", "run.json", "-o", "r", "-q"],
+    ] {
+        let o = sim(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?} printed {:?}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    let o = sim(&[
+        "check",
+        "s1-rpc",
+        "--baseline",
+        "b.json",
+        "-q",
+        "--set",
+        "clients[0].retry.max_attempts=1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: regression: "));
+}
