@@ -9,9 +9,18 @@
 //! When stale entries outnumber live ones the heap is rebuilt in O(n), so
 //! memory stays proportional to the live events even when millions of
 //! timeouts are cancelled long before they would fire.
+//!
+//! Events scheduled for the current instant (the time of the last pop: a
+//! reply with no network delay, a job starting as another ends) skip the
+//! heap: they go to a FIFO lane, O(1) in and out. The order stays exactly
+//! (time, sequence): every heap entry at the current instant was pushed
+//! before the clock reached it, so it precedes every lane entry, and the
+//! lane pops in push order; an entry at a later time pops only once the
+//! lane is empty.
 
 use dary_heap::QuaternaryHeap as BinaryHeap;
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 
 use crate::time::SimTime;
 
@@ -56,12 +65,35 @@ impl<E> Ord for Entry<E> {
     }
 }
 
+/// Which store holds the next entry.
+#[derive(Copy, Clone)]
+enum Source {
+    Heap,
+    Lane,
+}
+
+/// What [`EventQueue::pop_until`] found.
+#[derive(Debug, PartialEq)]
+pub enum Next<E> {
+    /// The earliest live event, now removed.
+    Event(SimTime, E),
+    /// The earliest live event is due after the limit, at this time (it is
+    /// still pending).
+    Later(SimTime),
+    /// No live event is pending.
+    Empty,
+}
+
 /// Stale entries below this count are never worth a rebuild.
 const MIN_STALE_FOR_COMPACTION: usize = 4096;
 
 /// A deterministic priority queue of events with cancellation.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    /// Entries at `current`, in push (= sequence) order.
+    lane: VecDeque<Entry<E>>,
+    /// The time of the last pop.
+    current: SimTime,
     next_seq: u64,
     generations: Vec<u32>,
     free_slots: Vec<u32>,
@@ -79,6 +111,8 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            lane: VecDeque::new(),
+            current: SimTime::ZERO,
             next_seq: 0,
             generations: Vec::new(),
             free_slots: Vec::new(),
@@ -101,38 +135,100 @@ impl<E> EventQueue<E> {
         let generation = self.generations[slot as usize];
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry {
+        let entry = Entry {
             time,
             seq,
             slot,
             generation,
             event,
-        });
+        };
+        if time == self.current {
+            self.lane.push_back(entry);
+        } else {
+            self.heap.push(entry);
+        }
         EventId { slot, generation }
+    }
+
+    /// Where the next entry in (time, seq) order is, live or stale: a heap
+    /// entry at (or before) the current instant, else the lane's first,
+    /// else the heap's top.
+    #[inline]
+    fn next_source(&self) -> Option<Source> {
+        match self.heap.peek() {
+            // `<=`: an entry pushed for an instant already past (the queue
+            // itself allows it) still pops in (time, seq) order.
+            Some(top) if top.time <= self.current => Some(Source::Heap),
+            top => {
+                if !self.lane.is_empty() {
+                    Some(Source::Lane)
+                } else {
+                    top.map(|_| Source::Heap)
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn peek_entry(&self, source: Source) -> &Entry<E> {
+        match source {
+            Source::Heap => self.heap.peek(),
+            Source::Lane => self.lane.front(),
+        }
+        .expect("next_source found it")
+    }
+
+    #[inline]
+    fn take_entry(&mut self, source: Source) -> Entry<E> {
+        match source {
+            Source::Heap => self.heap.pop(),
+            Source::Lane => self.lane.pop_front(),
+        }
+        .expect("next_source found it")
+    }
+
+    /// Removes and returns the earliest live event if it is due at or
+    /// before `until`: one look at the queue where a peek then a pop would
+    /// take two.
+    #[inline]
+    pub fn pop_until(&mut self, until: SimTime) -> Next<E> {
+        while let Some(source) = self.next_source() {
+            let e = self.peek_entry(source);
+            if self.generations[e.slot as usize] != e.generation {
+                self.take_entry(source);
+                self.stale -= 1;
+                continue;
+            }
+            if e.time > until {
+                return Next::Later(e.time);
+            }
+            let entry = self.take_entry(source);
+            let gen_slot = &mut self.generations[entry.slot as usize];
+            *gen_slot = gen_slot.wrapping_add(1);
+            self.free_slots.push(entry.slot);
+            self.current = entry.time;
+            return Next::Event(entry.time, entry.event);
+        }
+        Next::Empty
     }
 
     /// Removes and returns the earliest live event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(entry) = self.heap.pop() {
-            let gen_slot = &mut self.generations[entry.slot as usize];
-            if *gen_slot == entry.generation {
-                *gen_slot = gen_slot.wrapping_add(1);
-                self.free_slots.push(entry.slot);
-                return Some((entry.time, entry.event));
-            }
-            self.stale -= 1;
+        match self.pop_until(SimTime::MAX) {
+            Next::Event(time, event) => Some((time, event)),
+            Next::Later(_) | Next::Empty => None,
         }
-        None
     }
 
-    /// The time of the earliest live event, discarding stale entries on top.
+    /// The time of the earliest live event, discarding stale entries first.
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(top) = self.heap.peek() {
-            if self.generations[top.slot as usize] == top.generation {
-                return Some(top.time);
+        while let Some(source) = self.next_source() {
+            let e = self.peek_entry(source);
+            if self.generations[e.slot as usize] == e.generation {
+                return Some(e.time);
             }
-            self.heap.pop();
+            self.take_entry(source);
             self.stale -= 1;
         }
         None
@@ -163,7 +259,7 @@ impl<E> EventQueue<E> {
 
     /// Number of live (not cancelled) pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.stale
+        self.heap.len() + self.lane.len() - self.stale
     }
 
     /// Whether no live event is pending.
@@ -173,7 +269,7 @@ impl<E> EventQueue<E> {
 
     /// Entries held in memory, stale ones included (for memory accounting).
     pub fn capacity_used(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.lane.len()
     }
 
     /// Drops every stale entry in O(n). Order is unaffected because the
@@ -183,6 +279,8 @@ impl<E> EventQueue<E> {
         let mut entries = std::mem::take(&mut self.heap).into_vec();
         entries.retain(|e| generations[e.slot as usize] == e.generation);
         self.heap = BinaryHeap::from(entries);
+        self.lane
+            .retain(|e| generations[e.slot as usize] == e.generation);
         self.stale = 0;
     }
 }
@@ -273,6 +371,64 @@ mod tests {
         assert_eq!(popped.len(), 10_000);
         assert!(popped.iter().all(|i| i % 10 == 0));
         assert!(popped.windows(2).all(|w| w[0] > w[1]), "time order broken");
+    }
+
+    /// The lane for the current instant keeps the exact (time, seq) order
+    /// against a plain sort, with cancellations, over random schedules.
+    #[test]
+    fn the_current_instant_lane_keeps_time_then_insertion_order() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for _ in 0..50 {
+            let mut q = EventQueue::new();
+            // Reference: every (time, seq) ever pushed and not cancelled.
+            let mut pending: Vec<(u64, u64, EventId)> = Vec::new();
+            let mut seq = 0u64;
+            let mut now = 0u64;
+            let mut popped = Vec::new();
+            let mut expected = Vec::new();
+            for _ in 0..2000 {
+                match next() % 10 {
+                    // Often at the current instant, else a little later.
+                    0..=3 => {
+                        let at = now;
+                        pending.push((at, seq, q.push(t(at), seq)));
+                        seq += 1;
+                    }
+                    4..=6 => {
+                        let at = now + next() % 5;
+                        pending.push((at, seq, q.push(t(at), seq)));
+                        seq += 1;
+                    }
+                    7 if !pending.is_empty() => {
+                        let k = (next() % pending.len() as u64) as usize;
+                        let (_, _, id) = pending.swap_remove(k);
+                        assert!(q.cancel(id));
+                    }
+                    _ => {
+                        pending.sort_by_key(|&(at, s, _)| (at, s));
+                        if !pending.is_empty() {
+                            let (at, s, _) = pending.remove(0);
+                            expected.push((at, s));
+                            let (time, e) = q.pop().expect("an event is pending");
+                            assert_eq!(q.peek_time().is_some(), !pending.is_empty());
+                            popped.push((time.as_nanos(), e));
+                            now = time.as_nanos();
+                        }
+                    }
+                }
+                assert_eq!(q.len(), pending.len());
+            }
+            pending.sort_by_key(|&(at, s, _)| (at, s));
+            expected.extend(pending.iter().map(|&(at, s, _)| (at, s)));
+            popped.extend(std::iter::from_fn(|| q.pop()).map(|(time, e)| (time.as_nanos(), e)));
+            assert_eq!(popped, expected);
+        }
     }
 
     #[test]

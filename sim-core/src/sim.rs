@@ -7,7 +7,7 @@
 //! schedule and cancel; randomness comes from the [`crate::rng::RngStream`]s
 //! a model's components own (see ARCHITECTURE.md for why this shape).
 
-use crate::queue::{EventId, EventQueue};
+use crate::queue::{EventId, EventQueue, Next};
 use crate::time::{SimDuration, SimTime};
 
 /// The clock and the pending events, as seen by a model's handler.
@@ -232,12 +232,11 @@ impl<M: Model> Simulation<M> {
             if self.events_handled >= max_events {
                 break StopReason::EventLimit;
             }
-            match self.sched.queue.peek_time() {
-                None => break StopReason::NoEvents,
-                Some(t) if t > until => break StopReason::TimeLimit,
-                Some(_) => {}
-            }
-            let (time, event) = self.sched.queue.pop().expect("peeked event");
+            let (time, event) = match self.sched.queue.pop_until(until) {
+                Next::Event(time, event) => (time, event),
+                Next::Later(_) => break StopReason::TimeLimit,
+                Next::Empty => break StopReason::NoEvents,
+            };
             self.advance_to(time);
             if self.same_instant > storm {
                 return Err(SimError::ZeroDelayStorm {

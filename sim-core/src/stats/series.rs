@@ -3,12 +3,21 @@ use crate::time::{SimDuration, SimTime};
 /// Buckets of a fixed width over simulated time. When an instant falls past
 /// the last allowed bucket, neighbouring buckets merge pairwise and the width
 /// doubles, so memory is bounded by `max_buckets` however long a run lasts.
+///
+/// The bucket last used is cached with its bounds: simulated time moves
+/// forward, so nearly every update lands in it and costs two compares
+/// instead of a 64-bit division.
 #[derive(Clone, Debug)]
 struct Buckets {
     width_ns: u64,
     sums: Vec<u128>,
     maxima: Vec<u64>,
     max_buckets: usize,
+    /// The cached bucket: its index and its [start, end) in nanoseconds
+    /// (empty, start > end, when there is none).
+    cur: usize,
+    cur_start: u64,
+    cur_end: u64,
 }
 
 impl Buckets {
@@ -18,18 +27,34 @@ impl Buckets {
             sums: Vec::new(),
             maxima: Vec::new(),
             max_buckets: max_buckets.max(2),
+            cur: 0,
+            cur_start: 1,
+            cur_end: 0,
         }
     }
 
-    /// The bucket holding `t`, coarsening first if needed.
+    /// The bucket holding `t`, coarsening first if needed; it is then the
+    /// cached bucket (`cur_end` is its end).
+    #[inline]
     fn index(&mut self, t: SimTime) -> usize {
+        let t = t.as_nanos();
+        if self.cur_start <= t && t < self.cur_end {
+            return self.cur;
+        }
+        self.index_slow(t)
+    }
+
+    fn index_slow(&mut self, t: u64) -> usize {
         loop {
-            let i = (t.as_nanos() / self.width_ns) as usize;
+            let i = (t / self.width_ns) as usize;
             if i < self.max_buckets {
                 if i >= self.sums.len() {
                     self.sums.resize(i + 1, 0);
                     self.maxima.resize(i + 1, 0);
                 }
+                self.cur = i;
+                self.cur_start = i as u64 * self.width_ns;
+                self.cur_end = (i as u64 + 1).saturating_mul(self.width_ns);
                 return i;
             }
             self.coarsen();
@@ -37,6 +62,7 @@ impl Buckets {
     }
 
     fn coarsen(&mut self) {
+        (self.cur_start, self.cur_end) = (1, 0);
         self.sums = self.sums.chunks(2).map(|c| c.iter().sum()).collect();
         self.maxima = self
             .maxima
@@ -163,7 +189,7 @@ impl GaugeSeries {
         let end = now.as_nanos();
         while t < end {
             let i = self.buckets.index(SimTime::from_nanos(t));
-            let bucket_end = (i as u64 + 1).saturating_mul(self.buckets.width_ns);
+            let bucket_end = self.buckets.cur_end;
             let seg = end.min(bucket_end) - t;
             self.buckets.sums[i] += u128::from(self.value) * u128::from(seg);
             self.buckets.maxima[i] = self.buckets.maxima[i].max(self.value);
