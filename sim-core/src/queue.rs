@@ -17,6 +17,14 @@
 //! before the clock reached it, so it precedes every lane entry, and the
 //! lane pops in push order; an entry at a later time pops only once the
 //! lane is empty.
+//!
+//! Events scheduled a fixed delay ahead, where the caller reuses that delay
+//! (a configured timeout: set on every attempt, nearly always cancelled),
+//! can go to a FIFO lane of their own per delay ([`EventQueue::push_after`]):
+//! the clock only moves forward, so `now + delay` arrives in time order, and
+//! the lane is sorted by (time, seq) without a heap. The next event is the
+//! least (time, seq) among the heap's top and the lanes' fronts, so the
+//! order is exactly the same as with one heap.
 
 use dary_heap::QuaternaryHeap as BinaryHeap;
 use std::cmp::Ordering;
@@ -70,6 +78,17 @@ impl<E> Ord for Entry<E> {
 enum Source {
     Heap,
     Lane,
+    Delay(usize),
+}
+
+/// At most this many fixed-delay lanes; events of further delays go to the
+/// heap.
+pub const MAX_DELAY_LANES: usize = 16;
+
+/// Entries pushed `delay_ns` ahead, in push (= time, seq) order.
+struct DelayLane<E> {
+    delay_ns: u64,
+    entries: VecDeque<Entry<E>>,
 }
 
 /// What [`EventQueue::pop_until`] found.
@@ -92,6 +111,7 @@ pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     /// Entries at `current`, in push (= sequence) order.
     lane: VecDeque<Entry<E>>,
+    delay_lanes: Vec<DelayLane<E>>,
     /// The time of the last pop.
     current: SimTime,
     next_seq: u64,
@@ -112,6 +132,7 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: BinaryHeap::new(),
             lane: VecDeque::new(),
+            delay_lanes: Vec::new(),
             current: SimTime::ZERO,
             next_seq: 0,
             generations: Vec::new(),
@@ -123,6 +144,54 @@ impl<E> EventQueue<E> {
     /// Adds an event; events at equal times pop in the order they were pushed.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) -> EventId {
+        let (entry, id) = self.entry(time, event);
+        if time == self.current {
+            self.lane.push_back(entry);
+        } else {
+            self.heap.push(entry);
+        }
+        id
+    }
+
+    /// Adds an event `delay` after `now` (the current instant), for a delay
+    /// the caller uses again and again (a configured timeout): such events
+    /// share a FIFO lane instead of the heap. Pops in the same order as
+    /// [`EventQueue::push`] at `now + delay` would.
+    #[inline]
+    pub fn push_after(&mut self, now: SimTime, delay: crate::SimDuration, event: E) -> EventId {
+        let time = now + delay;
+        let delay_ns = delay.as_nanos();
+        let lane = match self.delay_lanes.iter().position(|l| l.delay_ns == delay_ns) {
+            Some(i) => Some(i),
+            None if delay_ns > 0 && self.delay_lanes.len() < MAX_DELAY_LANES => {
+                self.delay_lanes.push(DelayLane {
+                    delay_ns,
+                    entries: VecDeque::new(),
+                });
+                Some(self.delay_lanes.len() - 1)
+            }
+            None => None,
+        };
+        match lane {
+            // In time order (the clock never goes back): the lane's back is
+            // never later.
+            Some(i)
+                if self.delay_lanes[i]
+                    .entries
+                    .back()
+                    .is_none_or(|b| b.time <= time) =>
+            {
+                let (entry, id) = self.entry(time, event);
+                self.delay_lanes[i].entries.push_back(entry);
+                id
+            }
+            _ => self.push(time, event),
+        }
+    }
+
+    /// A new entry with its slot and sequence number.
+    #[inline]
+    fn entry(&mut self, time: SimTime, event: E) -> (Entry<E>, EventId) {
         let slot = match self.free_slots.pop() {
             Some(slot) => slot,
             None => {
@@ -142,31 +211,27 @@ impl<E> EventQueue<E> {
             generation,
             event,
         };
-        if time == self.current {
-            self.lane.push_back(entry);
-        } else {
-            self.heap.push(entry);
-        }
-        EventId { slot, generation }
+        (entry, EventId { slot, generation })
     }
 
-    /// Where the next entry in (time, seq) order is, live or stale: a heap
-    /// entry at (or before) the current instant, else the lane's first,
-    /// else the heap's top.
+    /// Where the next entry in (time, seq) order is, live or stale: the
+    /// least of the heap's top and the lanes' fronts.
     #[inline]
     fn next_source(&self) -> Option<Source> {
-        match self.heap.peek() {
-            // `<=`: an entry pushed for an instant already past (the queue
-            // itself allows it) still pops in (time, seq) order.
-            Some(top) if top.time <= self.current => Some(Source::Heap),
-            top => {
-                if !self.lane.is_empty() {
-                    Some(Source::Lane)
-                } else {
-                    top.map(|_| Source::Heap)
-                }
+        let mut best: Option<(SimTime, u64, Source)> =
+            self.heap.peek().map(|e| (e.time, e.seq, Source::Heap));
+        let mut consider = |e: Option<&Entry<E>>, source: Source| {
+            if let Some(e) = e
+                && best.is_none_or(|(t, q, _)| (e.time, e.seq) < (t, q))
+            {
+                best = Some((e.time, e.seq, source));
             }
+        };
+        consider(self.lane.front(), Source::Lane);
+        for (i, l) in self.delay_lanes.iter().enumerate() {
+            consider(l.entries.front(), Source::Delay(i));
         }
+        best.map(|b| b.2)
     }
 
     #[inline]
@@ -174,6 +239,7 @@ impl<E> EventQueue<E> {
         match source {
             Source::Heap => self.heap.peek(),
             Source::Lane => self.lane.front(),
+            Source::Delay(i) => self.delay_lanes[i].entries.front(),
         }
         .expect("next_source found it")
     }
@@ -183,6 +249,7 @@ impl<E> EventQueue<E> {
         match source {
             Source::Heap => self.heap.pop(),
             Source::Lane => self.lane.pop_front(),
+            Source::Delay(i) => self.delay_lanes[i].entries.pop_front(),
         }
         .expect("next_source found it")
     }
@@ -259,7 +326,18 @@ impl<E> EventQueue<E> {
 
     /// Number of live (not cancelled) pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lane.len() - self.stale
+        self.held() - self.stale
+    }
+
+    /// Entries held, stale ones included.
+    fn held(&self) -> usize {
+        self.heap.len()
+            + self.lane.len()
+            + self
+                .delay_lanes
+                .iter()
+                .map(|l| l.entries.len())
+                .sum::<usize>()
     }
 
     /// Whether no live event is pending.
@@ -269,7 +347,7 @@ impl<E> EventQueue<E> {
 
     /// Entries held in memory, stale ones included (for memory accounting).
     pub fn capacity_used(&self) -> usize {
-        self.heap.len() + self.lane.len()
+        self.held()
     }
 
     /// Drops every stale entry in O(n). Order is unaffected because the
@@ -281,6 +359,10 @@ impl<E> EventQueue<E> {
         self.heap = BinaryHeap::from(entries);
         self.lane
             .retain(|e| generations[e.slot as usize] == e.generation);
+        for l in &mut self.delay_lanes {
+            l.entries
+                .retain(|e| generations[e.slot as usize] == e.generation);
+        }
         self.stale = 0;
     }
 }
@@ -400,9 +482,16 @@ mod tests {
                         pending.push((at, seq, q.push(t(at), seq)));
                         seq += 1;
                     }
-                    4..=6 => {
+                    4..=5 => {
                         let at = now + next() % 5;
                         pending.push((at, seq, q.push(t(at), seq)));
+                        seq += 1;
+                    }
+                    // A few fixed delays, as timeouts (and one that is 0).
+                    6 => {
+                        let delay = [0, 3, 7][(next() % 3) as usize];
+                        let id = q.push_after(t(now), crate::SimDuration::from_nanos(delay), seq);
+                        pending.push((now + delay, seq, id));
                         seq += 1;
                     }
                     7 if !pending.is_empty() => {

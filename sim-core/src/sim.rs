@@ -56,6 +56,16 @@ impl<E> Scheduler<E> {
         self.queue.push(self.now + delay, event)
     }
 
+    /// Schedules `event` after `delay` from now, for a delay this caller
+    /// uses again and again (a configured timeout, set on every attempt):
+    /// such events wait in a FIFO per delay instead of the heap
+    /// ([`EventQueue::push_after`]). The order is the same as
+    /// [`Scheduler::schedule_in`]'s.
+    #[inline]
+    pub fn schedule_in_fixed(&mut self, delay: SimDuration, event: E) -> EventId {
+        self.queue.push_after(self.now, delay, event)
+    }
+
     /// Schedules `event` now, after every event already scheduled for now.
     #[inline]
     pub fn schedule_now(&mut self, event: E) -> EventId {

@@ -121,7 +121,7 @@ impl Layer for Bulkhead {
                 Step::Inward
             }
             Admission::Queued => {
-                st.timer = self.max_wait.map(|w| cx.set_timer(w));
+                st.timer = self.max_wait.map(|w| cx.set_fixed_timer(w));
                 st.waiting = true;
                 Step::Hold
             }

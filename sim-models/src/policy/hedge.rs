@@ -106,7 +106,7 @@ impl Hedge {
         st.sent += 1;
         cx.clear_timer(&mut st.timer);
         if st.sent < self.max_attempts {
-            st.timer = Some(cx.set_timer(self.delay));
+            st.timer = Some(cx.set_fixed_timer(self.delay));
         }
         Step::Inward
     }

@@ -90,6 +90,19 @@ impl Cx<'_> {
         )
     }
 
+    /// Like [`Cx::set_timer`], for a delay fixed by the policy's
+    /// configuration (a timeout, a hedging delay): cheaper, since timers of
+    /// one delay are due in the order they are set.
+    pub fn set_fixed_timer(&mut self, after: SimDuration) -> EventId {
+        self.sched.schedule_in_fixed(
+            after,
+            Event::Call(CallEvent::Timer {
+                call: self.call,
+                layer: self.layer,
+            }),
+        )
+    }
+
     /// Cancels a timer set earlier (a timer that already fired is ignored).
     pub fn cancel(&mut self, timer: EventId) {
         self.sched.cancel(timer);

@@ -37,7 +37,7 @@ impl Expiry {
     }
 
     fn enter(&mut self, cx: &mut Cx, st: &mut TimerState) -> Step {
-        st.timer = Some(cx.set_timer(self.after));
+        st.timer = Some(cx.set_fixed_timer(self.after));
         Step::Inward
     }
 
