@@ -15,7 +15,7 @@
 //! See BENCHMARKS.md at the workspace root for results.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,6 @@ use criterion::{
 };
 use priority_queue::PriorityQueue;
 use sim_core::queue::EventQueue;
-use sim_core::stats::{LatencyHistogram, TimeWeighted};
 use sim_core::{
     EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimDuration, SimTime, Simulation,
 };
@@ -451,73 +450,10 @@ fn hold_cancel(c: &mut Criterion) {
 
 // ---- M/M/1 -----------------------------------------------------------------
 
-/// M/M/1 by hand, no engine: the same draws, the same (time, insertion
-/// order) event order and the same statistics as `mm1::Mm1` in the engine.
-fn mm1_bare(customers: u64, seed: u64) -> mm1::Mm1Outcome {
-    use mm1::{Ev, MEAN_INTERARRIVAL_NS, MEAN_SERVICE_NS, draw};
-    let seeds = Seeds::new(seed);
-    let mut arrivals = seeds.stream(mm1::ARRIVAL_STREAM);
-    let mut service = seeds.stream(mm1::SERVICE_STREAM);
-    let mut sojourn = LatencyHistogram::new();
-    let mut queue_len = TimeWeighted::new(SimTime::ZERO, 0);
-    let mut in_system: VecDeque<u64> = VecDeque::new();
-    let mut heap: BinaryHeap<Reverse<(u64, u64, Ev)>> = BinaryHeap::new();
-    let mut seq = 0u64;
-    let mut arrivals_left = customers - 1;
-    let mut events = 0u64;
-    let mut now = 0u64;
-
-    heap.push(Reverse((
-        draw(&mut arrivals, MEAN_INTERARRIVAL_NS).as_nanos(),
-        seq,
-        Ev::Arrival,
-    )));
-    seq += 1;
-    while let Some(Reverse((t, _, ev))) = heap.pop() {
-        now = t;
-        events += 1;
-        match ev {
-            Ev::Arrival => {
-                in_system.push_back(now);
-                queue_len.set(SimTime::from_nanos(now), in_system.len() as u64);
-                if in_system.len() == 1 {
-                    let d = draw(&mut service, MEAN_SERVICE_NS).as_nanos();
-                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Departure)));
-                    seq += 1;
-                }
-                if arrivals_left > 0 {
-                    arrivals_left -= 1;
-                    let d = draw(&mut arrivals, MEAN_INTERARRIVAL_NS).as_nanos();
-                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Arrival)));
-                    seq += 1;
-                }
-            }
-            Ev::Departure => {
-                let arrived = in_system.pop_front().expect("departure from empty");
-                sojourn.record(SimDuration::from_nanos(now - arrived));
-                queue_len.set(SimTime::from_nanos(now), in_system.len() as u64);
-                if !in_system.is_empty() {
-                    let d = draw(&mut service, MEAN_SERVICE_NS).as_nanos();
-                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Departure)));
-                    seq += 1;
-                }
-            }
-        }
-    }
-    let end = SimTime::from_nanos(now);
-    mm1::Mm1Outcome {
-        customers: sojourn.count(),
-        events,
-        end,
-        mean_queue_len: queue_len.mean(end),
-        sojourn,
-    }
-}
-
 fn mm1_bench(c: &mut Criterion) {
     // The two implementations must do identical work.
     let engine = mm1::run_mm1(mm1::mm1_simulation(MM1_CUSTOMERS, SEED));
-    let bare = mm1_bare(MM1_CUSTOMERS, SEED);
+    let bare = mm1::mm1_bare(MM1_CUSTOMERS, SEED);
     assert_eq!(engine.customers, MM1_CUSTOMERS);
     assert_eq!(
         (
@@ -555,7 +491,7 @@ fn mm1_bench(c: &mut Criterion) {
         })
     });
     g.bench_function(BenchmarkId::new("bare_heap", MM1_CUSTOMERS), |b| {
-        b.iter(|| black_box(mm1_bare(black_box(MM1_CUSTOMERS), SEED).events))
+        b.iter(|| black_box(mm1::mm1_bare(black_box(MM1_CUSTOMERS), SEED).events))
     });
     g.finish();
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p sim-core --example mm1 -- 10000000
+//! cargo run --release -p sim-core --example mm1 -- 10000000 1 --bare
 //! ```
 //!
 //! Runs N customers (default 1e6, scientific notation such as `1e7` is
@@ -12,7 +13,8 @@
 //! The model below is also compiled into `benches/engine.rs` (through
 //! `#[path]`), so the benchmark and this example measure the same code.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use sim_core::stats::{LatencyHistogram, TimeWeighted};
 use sim_core::{
@@ -138,6 +140,68 @@ pub fn run_mm1(mut sim: Simulation<Mm1>) -> Mm1Outcome {
     }
 }
 
+/// M/M/1 by hand, no engine: the same draws, the same (time, insertion
+/// order) event order and the same statistics as `mm1::Mm1` in the engine.
+pub fn mm1_bare(customers: u64, seed: u64) -> Mm1Outcome {
+    let seeds = Seeds::new(seed);
+    let mut arrivals = seeds.stream(ARRIVAL_STREAM);
+    let mut service = seeds.stream(SERVICE_STREAM);
+    let mut sojourn = LatencyHistogram::new();
+    let mut queue_len = TimeWeighted::new(SimTime::ZERO, 0);
+    let mut in_system: VecDeque<u64> = VecDeque::new();
+    let mut heap: BinaryHeap<Reverse<(u64, u64, Ev)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut arrivals_left = customers - 1;
+    let mut events = 0u64;
+    let mut now = 0u64;
+
+    heap.push(Reverse((
+        draw(&mut arrivals, MEAN_INTERARRIVAL_NS).as_nanos(),
+        seq,
+        Ev::Arrival,
+    )));
+    seq += 1;
+    while let Some(Reverse((t, _, ev))) = heap.pop() {
+        now = t;
+        events += 1;
+        match ev {
+            Ev::Arrival => {
+                in_system.push_back(now);
+                queue_len.set(SimTime::from_nanos(now), in_system.len() as u64);
+                if in_system.len() == 1 {
+                    let d = draw(&mut service, MEAN_SERVICE_NS).as_nanos();
+                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Departure)));
+                    seq += 1;
+                }
+                if arrivals_left > 0 {
+                    arrivals_left -= 1;
+                    let d = draw(&mut arrivals, MEAN_INTERARRIVAL_NS).as_nanos();
+                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Arrival)));
+                    seq += 1;
+                }
+            }
+            Ev::Departure => {
+                let arrived = in_system.pop_front().expect("departure from empty");
+                sojourn.record(SimDuration::from_nanos(now - arrived));
+                queue_len.set(SimTime::from_nanos(now), in_system.len() as u64);
+                if !in_system.is_empty() {
+                    let d = draw(&mut service, MEAN_SERVICE_NS).as_nanos();
+                    heap.push(Reverse((now.saturating_add(d), seq, Ev::Departure)));
+                    seq += 1;
+                }
+            }
+        }
+    }
+    let end = SimTime::from_nanos(now);
+    Mm1Outcome {
+        customers: sojourn.count(),
+        events,
+        end,
+        mean_queue_len: queue_len.mean(end),
+        sojourn,
+    }
+}
+
 /// Peak resident set size of this process in kB, from /proc/self/status.
 pub fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -156,7 +220,10 @@ fn parse_count(s: &str) -> Result<u64, String> {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    // `--bare`: the hand-written heap loop instead of the engine.
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let bare = all.iter().any(|a| a == "--bare");
+    let mut args = all.into_iter().filter(|a| a != "--bare");
     let customers = match args.next().map(|a| parse_count(&a)) {
         None => 1_000_000,
         Some(Ok(n)) if n > 0 => n,
@@ -178,9 +245,12 @@ fn main() {
         }
     };
 
-    let sim = mm1_simulation(customers, seed);
+    let sim = (!bare).then(|| mm1_simulation(customers, seed));
     let start = std::time::Instant::now();
-    let out = run_mm1(sim);
+    let out = match sim {
+        Some(sim) => run_mm1(sim),
+        None => mm1_bare(customers, seed),
+    };
     let wall = start.elapsed().as_secs_f64();
 
     let ms = |ns: f64| ns / 1e6;
@@ -191,8 +261,9 @@ fn main() {
         .map_or(f64::NAN, |d| d.as_nanos() as f64);
     let analytic_mean = analytic_mean_sojourn_ns();
     println!(
-        "M/M/1, rho = {RHO}, mean service {} ms, seed {seed}",
-        ms(MEAN_SERVICE_NS)
+        "M/M/1, rho = {RHO}, mean service {} ms, seed {seed}{}",
+        ms(MEAN_SERVICE_NS),
+        if bare { ", bare heap loop" } else { "" }
     );
     println!("customers        {}", out.customers);
     println!("events           {}", out.events);
