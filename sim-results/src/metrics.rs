@@ -170,6 +170,9 @@ table! {
     Services "queue_mean", "queue mean", Ratio, Lower;
     Services "queue_max", "queue max", Count, Lower;
     Services "latency_ms.p99", "latency p99", Ms, Lower, always;
+    Services "waited_fraction", "P(wait > 0)", Fraction, Lower;
+    Services "wait_ms.mean", "wait mean", Ms, Lower;
+    Services "wait_ms.p99", "wait p99", Ms, Lower;
 
     Buses "published", "published", Count, Neither, always;
     Buses "ok", "acknowledged", Count, Higher, always;

@@ -414,6 +414,14 @@ pub struct ServiceMetrics {
     pub queue_max: Num,
     /// Time at the service (arrival to answer) of jobs that finished.
     pub latency_ms: Latency,
+    /// Queueing delay (arrival to start of work) of the jobs that started
+    /// work.
+    #[serde(default)]
+    pub wait_ms: Latency,
+    /// The fraction of the jobs that started work which waited for a
+    /// worker: P(wait > 0), Erlang C's C(c, a) for M/M/c.
+    #[serde(default)]
+    pub waited_fraction: Option<Num>,
     /// Its downstream calls, in order.
     pub calls: Vec<CallMetrics>,
 }

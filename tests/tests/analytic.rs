@@ -11,7 +11,7 @@
 use sim_core::SimDuration;
 use sim_core::analytic;
 use sim_models::station::{Discipline, StationConfig};
-use sim_tests::{assert_agrees, const_ms, estimate, exp_ms, mmck, replicate};
+use sim_tests::{assert_agrees, const_ms, estimate, estimate_metric, exp_ms, mmck, replicate};
 
 const REPS: u64 = 20;
 
@@ -74,6 +74,34 @@ fn mmc_with_4_servers_at_0_9_matches_erlang_c() {
         "M/M/4 rho=0.9 mean wait (ms)",
         theory.mean_wait,
         &estimate(&reports, |r| r.mean_wait * 1e3),
+        0.06,
+    );
+}
+
+/// The product's own output, not the station harness: a scenario with one
+/// M/M/4 service reports P(wait > 0) (`services.NAME.waited_fraction`) and
+/// the mean queueing delay (`wait_ms.mean`) that Erlang C gives.
+#[test]
+fn a_scenarios_service_reports_the_erlang_c_wait() {
+    let (c, mu) = (4, 1.0);
+    let lambda = 0.8 * c as f64 * mu;
+    let theory = analytic::mmc(lambda, mu, c as u32).expect("stable");
+    let text = r#"(
+        name: "mm4", seed: 41, duration: "100s",
+        services: [(name: "s", workers: 4, service_time: Exponential(mean: "1ms"))],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 3200), target: "s")],
+    )"#;
+    let level = sim_tests::check_level();
+    assert_agrees(
+        "scenario M/M/4 rho=0.8 P(wait > 0) (Erlang C)",
+        theory.prob_wait,
+        &estimate_metric(text, 10, "services.s.waited_fraction", level),
+        0.03,
+    );
+    assert_agrees(
+        "scenario M/M/4 rho=0.8 mean wait (ms)",
+        theory.mean_wait,
+        &estimate_metric(text, 10, "services.s.wait_ms.mean", level),
         0.06,
     );
 }

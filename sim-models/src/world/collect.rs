@@ -271,6 +271,8 @@ impl World {
                     queue_mean: s.station.stats.queue_len.mean(end).into(),
                     queue_max: s.station.stats.queue_len.max().into(),
                     latency_ms: crate::metrics::latency(s.latency.summary()),
+                    wait_ms: crate::metrics::latency(s.wait.summary()),
+                    waited_fraction: ratio(st.waited, st.started).map(Num::from),
                     calls,
                 },
             ));
