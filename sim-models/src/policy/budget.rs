@@ -7,6 +7,13 @@
 //!   only while tokens stay above `max_tokens / 2` (after the decrement).
 //! - Finagle / tower budgets deposit per request: within a `ttl` window,
 //!   retries are limited to `ratio * requests + min_retries_per_sec * ttl`.
+//! - Marc Brooker's retry strategies ("Fixing retries with token buckets
+//!   and circuit breakers", 2022, and its simulator, retry_strategy.py):
+//!   his "adaptive" bucket starts full, gains `per_request` per request
+//!   started (not per success) up to its capacity, and allows a retry while
+//!   above 1, a retry costing 1; his "circuit breaker" keeps the caller's
+//!   cumulative ratio of failed attempts to requests and refuses retries
+//!   (never first attempts) while it is above `max_failure_rate`.
 
 use serde::{Deserialize, Serialize};
 use sim_core::{FieldError, SimDuration, SimTime};
@@ -24,6 +31,9 @@ fn ten_seconds() -> SimDuration {
 }
 fn fifth() -> f64 {
     0.2
+}
+fn five() -> f64 {
+    5.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +60,24 @@ pub enum BudgetSpec {
         #[serde(default = "ten_seconds")]
         /// How long a deposit counts.
         ttl: SimDuration,
+    },
+    /// Brooker's "adaptive" retry bucket. Defaults: 5 tokens, 0.1 per
+    /// request.
+    Adaptive {
+        #[serde(default = "five")]
+        /// Tokens when full (it starts full).
+        max_tokens: f64,
+        #[serde(default = "tenth")]
+        /// Tokens each request started adds.
+        per_request: f64,
+    },
+    /// Brooker's "circuit breaker" for retries: no retry while failed
+    /// attempts per request, since the start, exceed `max_failure_rate`.
+    /// Default: 0.1.
+    FailureRatio {
+        #[serde(default = "tenth")]
+        /// Failed attempts per request above which retries stop.
+        max_failure_rate: f64,
     },
 }
 
@@ -79,6 +107,24 @@ pub enum RetryBudget {
         reserve: i64,
         /// Net units deposited minus withdrawn within the ttl.
         window: SlidingWindow<1>,
+    },
+    /// Brooker's adaptive bucket: retries while tokens > 1.
+    Adaptive {
+        /// Tokens when full.
+        max_tokens: f64,
+        /// Tokens each request started adds.
+        per_request: f64,
+        /// Tokens now.
+        tokens: f64,
+    },
+    /// Brooker's retry breaker: cumulative failed attempts over requests.
+    FailureRatio {
+        /// Failed attempts per request above which retries stop.
+        max_failure_rate: f64,
+        /// Requests started so far.
+        requests: u64,
+        /// Failed attempts so far.
+        failures: u64,
     },
 }
 
@@ -136,6 +182,41 @@ impl BudgetSpec {
                     window: SlidingWindow::new(ttl, RATIO_SLOTS),
                 })
             }
+            BudgetSpec::Adaptive {
+                max_tokens,
+                per_request,
+            } => {
+                if !(max_tokens.is_finite() && max_tokens > 0.0) {
+                    return Err(FieldError::new(
+                        "max_tokens",
+                        format!("must be a finite number > 0, got {max_tokens}"),
+                    ));
+                }
+                if !(per_request.is_finite() && per_request >= 0.0) {
+                    return Err(FieldError::new(
+                        "per_request",
+                        format!("must be a finite number >= 0, got {per_request}"),
+                    ));
+                }
+                Ok(RetryBudget::Adaptive {
+                    max_tokens,
+                    per_request,
+                    tokens: max_tokens,
+                })
+            }
+            BudgetSpec::FailureRatio { max_failure_rate } => {
+                if !(max_failure_rate.is_finite() && max_failure_rate >= 0.0) {
+                    return Err(FieldError::new(
+                        "max_failure_rate",
+                        format!("must be a finite number >= 0, got {max_failure_rate}"),
+                    ));
+                }
+                Ok(RetryBudget::FailureRatio {
+                    max_failure_rate,
+                    requests: 0,
+                    failures: 0,
+                })
+            }
         }
     }
 }
@@ -143,25 +224,37 @@ impl BudgetSpec {
 impl RetryBudget {
     /// A new request passed the retry policy (deposit-per-request budgets).
     pub fn on_request(&mut self, now: SimTime) {
-        if let RetryBudget::Ratio { window, .. } = self {
-            window.add(now, [SCALE]);
+        match self {
+            RetryBudget::Ratio { window, .. } => window.add(now, [SCALE]),
+            RetryBudget::Adaptive {
+                max_tokens,
+                per_request,
+                tokens,
+            } => *tokens = (*tokens + *per_request).min(*max_tokens),
+            RetryBudget::FailureRatio { requests, .. } => *requests += 1,
+            RetryBudget::TokenBucket { .. } => {}
         }
     }
 
     /// An attempt ended (per-outcome budgets). `failure`: it ended in a
     /// failure the retry policy handles.
     pub fn on_attempt_result(&mut self, success: bool, failure: bool) {
-        if let RetryBudget::TokenBucket {
-            max_tokens,
-            token_ratio,
-            tokens,
-        } = self
-        {
-            if success {
-                *tokens = (*tokens + *token_ratio).min(*max_tokens);
-            } else if failure {
-                *tokens = (*tokens - 1.0).max(0.0);
+        match self {
+            RetryBudget::TokenBucket {
+                max_tokens,
+                token_ratio,
+                tokens,
+            } => {
+                if success {
+                    *tokens = (*tokens + *token_ratio).min(*max_tokens);
+                } else if failure {
+                    *tokens = (*tokens - 1.0).max(0.0);
+                }
             }
+            // Brooker counts every failure his retry strategy is asked
+            // about, the last attempt's included.
+            RetryBudget::FailureRatio { failures, .. } if failure => *failures += 1,
+            _ => {}
         }
     }
 
@@ -184,14 +277,29 @@ impl RetryBudget {
                     false
                 }
             }
+            RetryBudget::Adaptive { tokens, .. } => {
+                if *tokens > 1.0 {
+                    *tokens -= 1.0;
+                    true
+                } else {
+                    false
+                }
+            }
+            RetryBudget::FailureRatio {
+                max_failure_rate,
+                requests,
+                failures,
+            } => *failures as f64 <= *max_failure_rate * *requests as f64,
         }
     }
 
     /// Current tokens of a token bucket (for tests and traces).
     pub fn tokens(&self) -> Option<f64> {
         match self {
-            RetryBudget::TokenBucket { tokens, .. } => Some(*tokens),
-            RetryBudget::Ratio { .. } => None,
+            RetryBudget::TokenBucket { tokens, .. } | RetryBudget::Adaptive { tokens, .. } => {
+                Some(*tokens)
+            }
+            RetryBudget::Ratio { .. } | RetryBudget::FailureRatio { .. } => None,
         }
     }
 }
@@ -247,6 +355,73 @@ mod tests {
         .unwrap();
         b.on_attempt_result(false, false);
         assert_eq!(b.tokens(), Some(4.0));
+    }
+
+    /// Brooker's adaptive bucket, by hand: starts full at 5, a request
+    /// adds 0.1 (capped), a retry is allowed while tokens > 1 and costs 1.
+    #[test]
+    fn adaptive_bucket_matches_brookers_strategy() {
+        let mut b = BudgetSpec::Adaptive {
+            max_tokens: 5.0,
+            per_request: 0.1,
+        }
+        .validate()
+        .unwrap();
+        b.on_request(at(0)); // min(5 + 0.1, 5) = 5
+        assert_eq!(b.tokens(), Some(5.0));
+        // A failing request retries 4 times: 5 -> 4 -> 3 -> 2 -> 1, then
+        // 1 is not above 1.
+        let mut retries = 0;
+        for _ in 0..10 {
+            b.on_attempt_result(false, true); // successes and failures change nothing
+            if b.try_retry(at(0)) {
+                retries += 1;
+            }
+        }
+        assert_eq!(retries, 4);
+        assert_eq!(b.tokens(), Some(1.0));
+        // One request started puts it at 1.1: one more retry, to 0.1.
+        b.on_request(at(1));
+        assert!(b.try_retry(at(1)));
+        assert!((b.tokens().unwrap() - 0.1).abs() < 1e-12);
+        assert!(!b.try_retry(at(1)));
+        // Nine more requests: 1.0, still not above 1; the tenth: 1.1.
+        for _ in 0..9 {
+            b.on_request(at(2));
+        }
+        assert!(!b.try_retry(at(2)), "{:?}", b.tokens());
+        b.on_request(at(2));
+        assert!(b.try_retry(at(2)));
+    }
+
+    /// Brooker's retry breaker: failures / calls > 0.1 refuses retries;
+    /// first attempts are never asked about.
+    #[test]
+    fn failure_ratio_matches_brookers_circuit_breaker() {
+        let mut b = BudgetSpec::FailureRatio {
+            max_failure_rate: 0.1,
+        }
+        .validate()
+        .unwrap();
+        for _ in 0..20 {
+            b.on_request(at(0));
+        }
+        // 2 failures of 20 calls: 0.1 is not above 0.1, retry allowed.
+        b.on_attempt_result(false, true);
+        b.on_attempt_result(false, true);
+        assert!(b.try_retry(at(0)));
+        // A third: 0.15 > 0.1, refused; successes do not count.
+        b.on_attempt_result(true, false);
+        b.on_attempt_result(false, true);
+        assert!(!b.try_retry(at(0)));
+        // Ten more requests: 3 / 30 = 0.1, allowed again.
+        for _ in 0..10 {
+            b.on_request(at(1));
+        }
+        assert!(b.try_retry(at(1)));
+        // Outcomes the retry policy does not handle are not failures here.
+        b.on_attempt_result(false, false);
+        assert!(b.try_retry(at(1)));
     }
 
     /// Finagle: ttl 10 s, 10 retries/s minimum, 20%: with no requests, 100
