@@ -63,6 +63,46 @@ fn three_tiers_of_three_retries_send_64_attempts_to_the_bottom() {
     assert_eq!(doc["services"]["b"]["calls"][0]["retry_amplification"], 4.0);
 }
 
+/// The overload model reads the load it is told to and grows its penalty
+/// as told: "16 workers; once more than 25 attempts are queued or in
+/// service, each attempt that starts takes 50 ms longer and fails" (here
+/// with probability 1, so the failures count the penalised starts). A
+/// burst of 40 at once: the first 16 start with at most 16 in the system;
+/// at 10 ms the i-th departure starts a job with 40 - i in the system
+/// (15 + 1 in service, 24 - i waiting), which is more than 25 for i = 1 to
+/// 14; later starts see 25 or fewer.
+#[test]
+fn a_step_overload_on_jobs_in_the_system() {
+    let scenario = |load: &str| {
+        format!(
+            r#"(
+            name: "step", seed: 1,
+            services: [(name: "s", workers: 16, service_time: Constant("10ms"),
+                        overload: (knee_in_flight: 25, load: {load},
+                                   latency_per_unit: "50ms", latency_shape: Step,
+                                   failure_per_unit: 1.0, failure_shape: Step))],
+            clients: [(name: "c", workload: Bursts(size: 40, every: "1h"), requests: 40, target: "s")],
+        )"#
+        )
+    };
+    let doc = run_ron(&scenario("InSystem"));
+    assert_eq!(num(&doc, "clients.c.failed"), 14.0);
+    assert_eq!(num(&doc, "clients.c.ok"), 26.0);
+    // A penalised job takes 10 + 50 ms: the last of them ends at 70 ms.
+    assert!((num(&doc, "clients.c.makespan_s") - 0.070).abs() < 1e-9);
+    // Counting jobs in service only (S1's reading), 16 workers never pass
+    // a knee of 25.
+    let doc = run_ron(&scenario("InService"));
+    assert_eq!(num(&doc, "clients.c.failed"), 0.0);
+    // Counting the queue alone: at 10 ms the i-th start sees 24 - i waiting.
+    let doc = run_ron(&scenario("Queued").replace("knee_in_flight: 25", "knee_in_flight: 20"));
+    assert_eq!(
+        num(&doc, "clients.c.failed"),
+        3.0,
+        "24 - i > 20 for i = 1, 2, 3"
+    );
+}
+
 /// A service's downstream call has its own series (calls, attempts,
 /// failures per bucket, adding up to its metrics) and, with a breaker, its
 /// breaker's states under `series.breakers["SERVICE -> TARGET"]`.

@@ -68,23 +68,75 @@ pub struct ServiceSpec {
 fn half() -> f64 {
     0.5
 }
-/// Latency and failure rising with work in flight past a knee (S1):
-/// `load = max(min_load_factor, in_flight / knee_in_flight)` with
-/// `in_flight` counting the starting job itself; past load 1, latency gains
+/// What an overload counts when a job starts.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoadMeasure {
+    /// Jobs in service, the starting one included (S1).
+    #[default]
+    InService,
+    /// Jobs in service (the starting one included) and waiting.
+    InSystem,
+    /// Jobs waiting (the starting one no longer counted).
+    Queued,
+}
+
+impl LoadMeasure {
+    fn is_default(&self) -> bool {
+        *self == LoadMeasure::default()
+    }
+}
+
+/// How a penalty grows with the load.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PenaltyShape {
+    /// In proportion to the load above the knee: `(load - 1) * per_unit`,
+    /// `load = max(min_load_factor, count / knee)` (S1).
+    #[default]
+    Linear,
+    /// All at once above it: `per_unit` when `count > knee`, else nothing.
+    Step,
+}
+
+impl PenaltyShape {
+    fn is_default(&self) -> bool {
+        *self == PenaltyShape::default()
+    }
+}
+
+/// Latency and failure rising with work past a knee (S1):
+/// `load = max(min_load_factor, count / knee_in_flight)` with `count` the
+/// `load` measure read when a job starts (default: jobs in service, the
+/// starting job itself included); past load 1, latency gains
 /// `(load - 1) * latency_per_unit` and the failure probability becomes
 /// `min(max_failure, failure_probability + (load - 1) * failure_per_unit)`.
+/// With a `Step` shape the whole `per_unit` applies once `count >
+/// knee_in_flight`; `max_latency` caps the added latency.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverloadSpec {
-    /// In-flight jobs at which overload starts.
+    /// The count at which overload starts.
     pub knee_in_flight: f64,
+    /// What is counted (default: jobs in service).
+    #[serde(default, skip_serializing_if = "LoadMeasure::is_default")]
+    pub load: LoadMeasure,
     #[serde(default = "half")]
-    /// Smallest load the formula uses (default 0.5).
+    /// Smallest load the linear formula uses (default 0.5).
     pub min_load_factor: f64,
-    /// Latency added per unit of load above 1.
+    /// Latency added per unit of load above 1 (all of it at once for a
+    /// step).
     pub latency_per_unit: SimDuration,
-    /// Failure probability added per unit of load above 1.
+    /// How the added latency grows (default linear).
+    #[serde(default, skip_serializing_if = "PenaltyShape::is_default")]
+    pub latency_shape: PenaltyShape,
+    /// The added latency's cap (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_latency: Option<SimDuration>,
+    /// Failure probability added per unit of load above 1 (all of it at
+    /// once for a step).
     pub failure_per_unit: f64,
+    /// How the added failure probability grows (default linear).
+    #[serde(default, skip_serializing_if = "PenaltyShape::is_default")]
+    pub failure_shape: PenaltyShape,
     #[serde(default = "one_f")]
     /// Highest failure probability (default 1).
     pub max_failure: f64,
@@ -120,32 +172,55 @@ pub struct Service {
 #[derive(Clone, Debug)]
 /// Latency and failures rising with load, validated.
 pub struct Overload {
-    /// In-flight jobs at which overload starts.
+    /// The count at which overload starts.
     pub knee_in_flight: f64,
-    /// Smallest load the formula uses.
+    /// What is counted.
+    pub load: LoadMeasure,
+    /// Smallest load the linear formula uses.
     pub min_load_factor: f64,
     /// Latency added per unit of load above 1.
     pub latency_per_unit: SimDuration,
+    /// How the added latency grows.
+    pub latency_shape: PenaltyShape,
+    /// The added latency's cap.
+    pub max_latency: Option<SimDuration>,
     /// Failure probability added per unit of load above 1.
     pub failure_per_unit: f64,
+    /// How the added failure probability grows.
+    pub failure_shape: PenaltyShape,
     /// Highest failure probability.
     pub max_failure: Probability,
 }
 
 impl Overload {
     /// Extra latency and the failure probability for a job starting with
-    /// `in_flight` jobs in service (itself included).
-    pub fn apply(&self, in_flight: usize, base_failure: f64) -> (SimDuration, f64) {
-        let load = (in_flight as f64 / self.knee_in_flight).max(self.min_load_factor);
-        if load > 1.0 {
-            let over = load - 1.0;
-            (
-                self.latency_per_unit.mul_f64(over),
-                (base_failure + over * self.failure_per_unit).min(self.max_failure.get()),
-            )
+    /// `in_service` jobs in service (itself included) and `queued` waiting.
+    pub fn apply(&self, in_service: usize, queued: usize, base_failure: f64) -> (SimDuration, f64) {
+        let count = match self.load {
+            LoadMeasure::InService => in_service,
+            LoadMeasure::InSystem => in_service + queued,
+            LoadMeasure::Queued => queued,
+        } as f64;
+        let over = |shape: PenaltyShape| match shape {
+            PenaltyShape::Linear => (count / self.knee_in_flight).max(self.min_load_factor) - 1.0,
+            PenaltyShape::Step if count > self.knee_in_flight => 1.0,
+            PenaltyShape::Step => 0.0,
+        };
+        let (lat, fail) = (over(self.latency_shape), over(self.failure_shape));
+        let mut extra = if lat > 0.0 {
+            self.latency_per_unit.mul_f64(lat)
         } else {
-            (SimDuration::ZERO, base_failure)
+            SimDuration::ZERO
+        };
+        if let Some(cap) = self.max_latency {
+            extra = extra.min(cap);
         }
+        let p = if fail > 0.0 {
+            (base_failure + fail * self.failure_per_unit).min(self.max_failure.get())
+        } else {
+            base_failure
+        };
+        (extra, p)
     }
 }
 
@@ -200,9 +275,13 @@ pub(super) fn validate_service(
         let max_failure = e.check(&p, Probability::new(o.max_failure, "max_failure"))?;
         Some(Overload {
             knee_in_flight: o.knee_in_flight,
+            load: o.load,
             min_load_factor: o.min_load_factor,
             latency_per_unit: o.latency_per_unit,
+            latency_shape: o.latency_shape,
+            max_latency: o.max_latency,
             failure_per_unit: o.failure_per_unit,
+            failure_shape: o.failure_shape,
             max_failure,
         })
     });
@@ -280,5 +359,55 @@ pub(super) fn check_call_graph(e: &mut Errors, file: &ScenarioFile, names: &[&st
             );
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overload(shape: PenaltyShape, cap: Option<SimDuration>) -> Overload {
+        Overload {
+            knee_in_flight: 10.0,
+            load: LoadMeasure::InService,
+            min_load_factor: 0.5,
+            latency_per_unit: SimDuration::from_millis(40),
+            latency_shape: shape,
+            max_latency: cap,
+            failure_per_unit: 0.5,
+            failure_shape: shape,
+            max_failure: Probability::new(0.9, "max_failure").unwrap(),
+        }
+    }
+
+    #[test]
+    fn penalties_grow_linearly_or_at_once_and_are_capped() {
+        let ms = SimDuration::from_millis;
+        let linear = overload(PenaltyShape::Linear, None);
+        // Load 15 / 10 = 1.5: half a unit of each.
+        assert_eq!(linear.apply(15, 0, 0.1), (ms(20), 0.1 + 0.25));
+        assert_eq!(linear.apply(10, 5, 0.1), (SimDuration::ZERO, 0.1));
+        // Load 3: two units, the failure probability capped at 0.9.
+        assert_eq!(linear.apply(30, 0, 0.1), (ms(80), 0.9));
+        let step = overload(PenaltyShape::Step, None);
+        assert_eq!(
+            step.apply(10, 0, 0.1),
+            (SimDuration::ZERO, 0.1),
+            "not above the knee"
+        );
+        assert_eq!(step.apply(11, 0, 0.1), (ms(40), 0.6));
+        assert_eq!(
+            step.apply(100, 0, 0.1),
+            (ms(40), 0.6),
+            "the same however far above"
+        );
+        let capped = overload(PenaltyShape::Linear, Some(ms(30)));
+        assert_eq!(capped.apply(30, 0, 0.0).0, ms(30));
+        // The measure: in the system counts the queue too.
+        let mut in_system = overload(PenaltyShape::Step, None);
+        in_system.load = LoadMeasure::InSystem;
+        assert_eq!(in_system.apply(6, 5, 0.0), (ms(40), 0.5));
+        in_system.load = LoadMeasure::Queued;
+        assert_eq!(in_system.apply(16, 5, 0.0), (SimDuration::ZERO, 0.0));
     }
 }

@@ -86,7 +86,7 @@ impl World {
         let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
         let mut p_fail = svc.cfg.failure_probability.get();
         if let Some(overload) = &svc.cfg.overload {
-            let (extra, p) = overload.apply(svc.station.busy(), p_fail);
+            let (extra, p) = overload.apply(svc.station.busy(), svc.station.queue_len(), p_fail);
             duration += extra;
             p_fail = p;
         }
