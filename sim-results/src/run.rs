@@ -418,7 +418,7 @@ pub struct ServiceMetrics {
     /// work.
     #[serde(default)]
     pub wait_ms: Latency,
-    /// The fraction of the jobs that started work which waited for a
+    /// The fraction of the jobs that started work which had to queue for a
     /// worker: P(wait > 0), Erlang C's C(c, a) for M/M/c.
     #[serde(default)]
     pub waited_fraction: Option<Num>,

@@ -271,8 +271,9 @@ impl World {
                     queue_mean: s.station.stats.queue_len.mean(end).into(),
                     queue_max: s.station.stats.queue_len.max().into(),
                     latency_ms: crate::metrics::latency(s.latency.summary()),
-                    wait_ms: crate::metrics::latency(s.wait.summary()),
-                    waited_fraction: ratio(st.waited, st.started).map(Num::from),
+                    wait_ms: crate::metrics::latency(s.station.stats.wait.summary()),
+                    waited_fraction: ratio(s.station.stats.waited, s.station.stats.started)
+                        .map(Num::from),
                     calls,
                 },
             ));

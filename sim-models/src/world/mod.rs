@@ -385,8 +385,6 @@ pub(crate) struct ServiceRt {
     version: u64,
     stats: ServiceStats,
     latency: LatencyHistogram,
-    /// Queueing delay (arrival to start of work) of the jobs that started.
-    wait: LatencyHistogram,
     arrivals_series: CountSeries,
     completed_series: CountSeries,
     in_flight_series: GaugeSeries,
@@ -403,9 +401,6 @@ pub(crate) struct ServiceStats {
     cancelled: u64,
     orphaned: u64,
     conflicts: u64,
-    /// Jobs that started work, and those of them that waited for a worker.
-    started: u64,
-    waited: u64,
 }
 
 pub(crate) struct ClientRt {
@@ -587,7 +582,6 @@ impl World {
                     version: 0,
                     stats: ServiceStats::default(),
                     latency: LatencyHistogram::new(),
-                    wait: LatencyHistogram::new(),
                     arrivals_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     completed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     in_flight_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),

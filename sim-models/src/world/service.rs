@@ -76,13 +76,7 @@ impl World {
     /// A worker takes the job: draws its service time and whether it fails.
     fn start_work(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let s = self.jobs[job].service as usize;
-        let waited = sched.now() - self.jobs[job].arrived;
         let svc = &mut self.services[s];
-        svc.wait.record(waited);
-        svc.stats.started += 1;
-        if waited > SimDuration::ZERO {
-            svc.stats.waited += 1;
-        }
         let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
         let mut p_fail = svc.cfg.failure_probability.get();
         if let Some(overload) = &svc.cfg.overload {
