@@ -42,6 +42,42 @@ pub enum Admission {
 struct Waiting<K> {
     key: K,
     arrived: SimTime,
+    /// Dropped (shed) if still waiting after this instant.
+    deadline: SimTime,
+}
+
+/// Load shedding at the queue: work that waited too long is dropped when a
+/// worker would take it, instead of being served for a caller that has
+/// likely given up.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shedding {
+    /// Drop a job that waited longer than this.
+    QueueTimeout(SimDuration),
+    /// Controlled delay as Facebook's "Fail at Scale" (2015) describes it:
+    /// a job may wait `interval`, or only `target` if the queue had not been
+    /// empty for longer than `interval` when it arrived; with
+    /// `adaptive_lifo`, the newest job is served first while the queue has
+    /// not been empty for longer than `interval` (the overloaded state), the
+    /// oldest otherwise.
+    CoDel {
+        /// The short allowance under sustained queueing (M, 5 ms).
+        target: SimDuration,
+        /// How long the queue may stay non-empty before it counts as
+        /// overloaded, and the normal allowance (N, 100 ms).
+        interval: SimDuration,
+        /// Serve LIFO while overloaded.
+        #[serde(default)]
+        adaptive_lifo: bool,
+    },
+}
+
+/// What [`Station::next_or_shed`] took from the queue.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Dequeued<K> {
+    /// Started on a free server, after waiting this long.
+    Start(K, SimDuration),
+    /// Dropped: it waited past its allowance.
+    Shed(K),
 }
 
 /// Counters and time-weighted gauges of a station.
@@ -59,6 +95,8 @@ pub struct StationStats {
     pub completed: u64,
     /// Jobs removed from the queue before they started (caller cancelled).
     pub abandoned: u64,
+    /// Jobs dropped from the queue by load shedding.
+    pub shed: u64,
     /// Waits for a server, of the jobs that started.
     pub wait: LatencyHistogram,
     /// Jobs waiting, over time.
@@ -76,6 +114,7 @@ impl StationStats {
             waited: 0,
             completed: 0,
             abandoned: 0,
+            shed: 0,
             wait: LatencyHistogram::new(),
             queue_len: TimeWeighted::new(now, 0),
             in_service: TimeWeighted::new(now, 0),
@@ -97,6 +136,9 @@ pub struct Station<K> {
     queue: VecDeque<Waiting<K>>,
     forgotten: usize,
     busy: usize,
+    shedding: Option<Shedding>,
+    /// Since when the queue has held a job without a break (None: empty).
+    nonempty_since: Option<SimTime>,
     /// What it measured.
     pub stats: StationStats,
 }
@@ -113,7 +155,30 @@ impl<K: Copy> Station<K> {
             queue: VecDeque::new(),
             forgotten: 0,
             busy: 0,
+            shedding: None,
+            nonempty_since: None,
             stats: StationStats::new(SimTime::ZERO),
+        }
+    }
+
+    /// The same station, shedding work as `shedding` says.
+    pub fn with_shedding(mut self, shedding: Option<Shedding>) -> Self {
+        self.shedding = shedding;
+        self
+    }
+
+    /// Whether the queue has held a job for longer than `interval` without
+    /// a break (CoDel's overloaded state).
+    fn queueing_for_longer_than(&self, now: SimTime, interval: SimDuration) -> bool {
+        self.nonempty_since.is_some_and(|t| now.since(t) > interval)
+    }
+
+    /// Keeps `nonempty_since` in step after the queue changed.
+    fn note_queue(&mut self, now: SimTime) {
+        if self.queue_len() == 0 {
+            self.nonempty_since = None;
+        } else if self.nonempty_since.is_none() {
+            self.nonempty_since = Some(now);
         }
     }
 
@@ -160,7 +225,23 @@ impl<K: Copy> Station<K> {
             self.start(now, now, false);
             Admission::Started
         } else {
-            self.queue.push_back(Waiting { key, arrived: now });
+            let allowance = match self.shedding {
+                None => None,
+                Some(Shedding::QueueTimeout(t)) => Some(t),
+                Some(Shedding::CoDel {
+                    target, interval, ..
+                }) => Some(if self.queueing_for_longer_than(now, interval) {
+                    target
+                } else {
+                    interval
+                }),
+            };
+            self.queue.push_back(Waiting {
+                key,
+                arrived: now,
+                deadline: allowance.map_or(SimTime::MAX, |a| now + a),
+            });
+            self.note_queue(now);
             self.stats.queue_len.set(now, self.queue_len() as u64);
             Admission::Queued
         }
@@ -189,27 +270,59 @@ impl<K: Copy> Station<K> {
 
     /// If a server is free and a live job waits, starts it and returns its
     /// key and how long it waited. `is_live` lets the owner skip jobs it has
-    /// cancelled.
+    /// cancelled. A station that sheds load uses [`Station::next_or_shed`].
     pub fn next(
         &mut self,
         now: SimTime,
-        mut is_live: impl FnMut(K) -> bool,
+        is_live: impl FnMut(K) -> bool,
     ) -> Option<(K, SimDuration)> {
+        debug_assert!(
+            self.shedding.is_none(),
+            "a shedding station uses next_or_shed"
+        );
+        match self.next_or_shed(now, is_live)? {
+            Dequeued::Start(k, wait) => Some((k, wait)),
+            Dequeued::Shed(_) => None,
+        }
+    }
+
+    /// Like [`Station::next`], for a station that may shed: the next live
+    /// job either starts or, past its allowance, is dropped (call again for
+    /// the one after it).
+    pub fn next_or_shed(
+        &mut self,
+        now: SimTime,
+        mut is_live: impl FnMut(K) -> bool,
+    ) -> Option<Dequeued<K>> {
         if !self.has_free_server() {
             return None;
         }
+        let lifo = self.discipline == Discipline::Lifo
+            || matches!(self.shedding, Some(Shedding::CoDel {
+                interval,
+                adaptive_lifo: true,
+                ..
+            }) if self.queueing_for_longer_than(now, interval));
         loop {
-            let w = match self.discipline {
-                Discipline::Fifo => self.queue.pop_front(),
-                Discipline::Lifo => self.queue.pop_back(),
+            let w = if lifo {
+                self.queue.pop_back()
+            } else {
+                self.queue.pop_front()
             }?;
             if !is_live(w.key) {
                 self.forgotten -= 1;
                 continue;
             }
-            self.start(now, w.arrived, true);
+            let out = if now > w.deadline {
+                self.stats.shed += 1;
+                Dequeued::Shed(w.key)
+            } else {
+                self.start(now, w.arrived, true);
+                Dequeued::Start(w.key, now.since(w.arrived))
+            };
+            self.note_queue(now);
             self.stats.queue_len.set(now, self.queue_len() as u64);
-            return Some((w.key, now.since(w.arrived)));
+            return Some(out);
         }
     }
 
@@ -218,6 +331,7 @@ impl<K: Copy> Station<K> {
     pub fn forget_queued(&mut self, now: SimTime) {
         self.forgotten += 1;
         self.stats.abandoned += 1;
+        self.note_queue(now);
         self.stats.queue_len.set(now, self.queue_len() as u64);
     }
 
@@ -231,6 +345,7 @@ impl<K: Copy> Station<K> {
             .filter(|&k| is_live(k))
             .collect();
         self.forgotten = 0;
+        self.nonempty_since = None;
         self.stats.queue_len.set(now, 0);
         keys
     }
@@ -468,5 +583,98 @@ mod tests {
         assert_eq!(s.next(t(1), |_| true), None, "still at the reduced limit");
         assert_eq!(s.set_servers(Some(2)), 1);
         assert!(s.next(t(2), |_| true).is_some());
+    }
+
+    fn ms(x: u64) -> SimTime {
+        SimTime::from_nanos(x * 1_000_000)
+    }
+
+    fn codel(adaptive_lifo: bool) -> Station<u32> {
+        Station::new(Some(1), None, Discipline::Fifo).with_shedding(Some(Shedding::CoDel {
+            target: SimDuration::from_millis(5),
+            interval: SimDuration::from_millis(100),
+            adaptive_lifo,
+        }))
+    }
+
+    /// Fail at Scale's CoDel: a job may wait the interval (100 ms), or only
+    /// the target (5 ms) if the queue had been non-empty for longer than the
+    /// interval when it arrived; a job past its allowance is shed when a
+    /// server would take it.
+    #[test]
+    fn codel_gives_the_short_allowance_under_sustained_queueing() {
+        let mut s = codel(false);
+        assert_eq!(s.arrive(ms(0), 0), Admission::Started);
+        for k in 1..=3 {
+            assert_eq!(s.arrive(ms(0), k), Admission::Queued);
+        }
+        // The queue has been non-empty since 0: at 150 ms a new job only
+        // gets 5 ms.
+        assert_eq!(s.arrive(ms(150), 9), Admission::Queued);
+        s.finish(ms(150), true);
+        // Jobs 1-3 waited 150 ms > 100 ms: shed, one per call; job 9 starts.
+        for k in 1..=3 {
+            assert_eq!(s.next_or_shed(ms(150), |_| true), Some(Dequeued::Shed(k)));
+        }
+        assert_eq!(
+            s.next_or_shed(ms(150), |_| true),
+            Some(Dequeued::Start(9, SimDuration::ZERO))
+        );
+        assert_eq!(s.stats.shed, 3);
+        // The queue emptied: the next job to queue gets the interval again.
+        assert_eq!(s.arrive(ms(151), 10), Admission::Queued);
+        s.finish(ms(240), true);
+        assert!(matches!(
+            s.next_or_shed(ms(240), |_| true),
+            Some(Dequeued::Start(10, _))
+        ));
+        // Had it got 5 ms (the queue non-empty since 151 at 160 is not yet
+        // over 100 ms), it would have been shed at 240.
+        assert_eq!(s.stats.shed, 3);
+    }
+
+    /// Adaptive LIFO: while overloaded the newest job goes first, so fresh
+    /// work is served while stale work is shed.
+    #[test]
+    fn adaptive_lifo_serves_the_newest_while_overloaded() {
+        let mut s = codel(true);
+        s.arrive(ms(0), 0);
+        s.arrive(ms(0), 1);
+        s.arrive(ms(0), 2);
+        s.finish(ms(50), true);
+        // Not overloaded yet (non-empty for 50 ms): oldest first.
+        assert_eq!(
+            s.next_or_shed(ms(50), |_| true),
+            Some(Dequeued::Start(1, SimDuration::from_millis(50)))
+        );
+        // At 110 ms (non-empty since 0) a new job gets 5 ms and, served
+        // newest first, starts before job 2, which then waited too long.
+        s.arrive(ms(110), 3);
+        s.finish(ms(112), true);
+        assert_eq!(
+            s.next_or_shed(ms(112), |_| true),
+            Some(Dequeued::Start(3, SimDuration::from_millis(2)))
+        );
+        s.finish(ms(120), true);
+        assert_eq!(s.next_or_shed(ms(120), |_| true), Some(Dequeued::Shed(2)));
+        assert_eq!(s.next_or_shed(ms(120), |_| true), None);
+    }
+
+    #[test]
+    fn a_queue_timeout_sheds_what_waited_longer() {
+        let mut s: Station<u32> = Station::new(Some(1), None, Discipline::Fifo)
+            .with_shedding(Some(Shedding::QueueTimeout(SimDuration::from_millis(25))));
+        s.arrive(ms(0), 0);
+        s.arrive(ms(0), 1);
+        s.arrive(ms(10), 2);
+        s.finish(ms(25), true);
+        // Waited exactly 25 ms: not longer, so it starts.
+        assert!(matches!(
+            s.next_or_shed(ms(25), |_| true),
+            Some(Dequeued::Start(1, _))
+        ));
+        s.finish(ms(36), true);
+        // Job 2 waited 26 ms.
+        assert_eq!(s.next_or_shed(ms(36), |_| true), Some(Dequeued::Shed(2)));
     }
 }

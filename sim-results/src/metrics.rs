@@ -161,6 +161,7 @@ table! {
     Services "ok", "ok", Count, Higher, always;
     Services "errors", "errors", Count, Lower;
     Services "rejected", "rejected (queue full)", Count, Lower;
+    Services "shed", "shed (waited too long)", Count, Lower;
     Services "lost", "lost to outages", Count, Lower;
     Services "cancelled", "cancelled", Count, Neither;
     Services "orphaned", "orphaned (wasted)", Count, Lower;

@@ -418,6 +418,10 @@ pub struct ServiceMetrics {
     /// work.
     #[serde(default)]
     pub wait_ms: Latency,
+    /// Jobs dropped from the queue by load shedding (their callers saw a
+    /// rejection).
+    #[serde(default)]
+    pub shed: Num,
     /// The fraction of the jobs that started work which had to queue for a
     /// worker: P(wait > 0), Erlang C's C(c, a) for M/M/c.
     #[serde(default)]

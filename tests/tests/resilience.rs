@@ -103,6 +103,36 @@ fn a_step_overload_on_jobs_in_the_system() {
     );
 }
 
+/// A queue timeout sheds what waited too long, and its caller sees a
+/// rejection: one worker of 10 ms and a burst of 10 serve jobs 1-3 (waits
+/// 0, 10 and 20 ms); at 30 ms the other seven have waited 30 ms > 25 ms.
+#[test]
+fn a_queue_timeout_sheds_stale_work() {
+    let doc = run_ron(
+        r#"(
+        name: "shed", seed: 1,
+        services: [(name: "s", workers: 1, service_time: Constant("10ms"),
+                    shed: QueueTimeout("25ms"))],
+        clients: [(name: "c", workload: Bursts(size: 10, every: "1h"), requests: 10, target: "s")],
+    )"#,
+    );
+    assert_eq!(num(&doc, "services.s.shed"), 7.0);
+    assert_eq!(num(&doc, "services.s.ok"), 3.0);
+    assert_eq!(num(&doc, "clients.c.failed"), 7.0);
+    assert_eq!(num(&doc, "clients.c.failures.server_rejected"), 7.0);
+    // CoDel with unlimited workers cannot shed anything: a located error.
+    let e = sim_tests::rejection(
+        r#"(name: "bad", services: [(name: "s", service_time: Constant("1ms"),
+            shed: CoDel(target: "5ms", interval: "1ms"))],
+            clients: [(name: "c", workload: Poisson(rate_per_s: 1), target: "s")])"#,
+    );
+    assert!(
+        e.contains("services[0].shed.interval: must be >= target"),
+        "{e}"
+    );
+    assert!(e.contains("services[0].shed: sheds queued work"), "{e}");
+}
+
 /// A service's downstream call has its own series (calls, attempts,
 /// failures per bucket, adding up to its metrics) and, with a breaker, its
 /// breaker's states under `series.breakers["SERVICE -> TARGET"]`.

@@ -54,6 +54,11 @@ pub struct ServiceSpec {
     #[serde(default)]
     /// What happens to work its caller gave up on (default `Orphan`).
     pub on_abandon: AbandonMode,
+    /// Load shedding at the queue: `QueueTimeout("200ms")` or
+    /// `CoDel(target: "5ms", interval: "100ms", adaptive_lifo: true)`
+    /// (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shed: Option<crate::station::Shedding>,
     /// Optimistic concurrency: a job fails (a write conflict) if another job
     /// of this service succeeded between its start and its end.
     #[serde(default)]
@@ -163,6 +168,8 @@ pub struct Service {
     pub overload: Option<Overload>,
     /// What happens to abandoned work.
     pub on_abandon: AbandonMode,
+    /// Load shedding at the queue.
+    pub shed: Option<crate::station::Shedding>,
     /// Whether concurrent successes conflict.
     pub write_conflicts: bool,
     /// Downstream calls, in order.
@@ -285,6 +292,35 @@ pub(super) fn validate_service(
             max_failure,
         })
     });
+    if let Some(shed) = &s.shed {
+        use crate::station::Shedding;
+        let p = format!("{path}.shed");
+        match *shed {
+            Shedding::QueueTimeout(t) if t == SimDuration::ZERO => {
+                e.push(format!("{p}.QueueTimeout"), "must be > 0");
+            }
+            Shedding::CoDel {
+                target, interval, ..
+            } => {
+                if target == SimDuration::ZERO {
+                    e.push(format!("{p}.target"), "must be > 0");
+                }
+                if interval < target {
+                    e.push(
+                        format!("{p}.interval"),
+                        format!("must be >= target ({target}), got {interval}"),
+                    );
+                }
+            }
+            Shedding::QueueTimeout(_) => {}
+        }
+        if s.workers.is_none() {
+            e.push(
+                p.clone(),
+                "sheds queued work, but with unlimited workers nothing queues: set workers",
+            );
+        }
+    }
     let calls: Vec<Caller> = s
         .calls
         .iter()
@@ -303,6 +339,7 @@ pub(super) fn validate_service(
         failure_probability: failure_probability?,
         overload,
         on_abandon: s.on_abandon,
+        shed: s.shed,
         write_conflicts: s.write_conflicts,
         calls,
     })

@@ -272,6 +272,7 @@ impl World {
                     queue_max: s.station.stats.queue_len.max().into(),
                     latency_ms: crate::metrics::latency(s.latency.summary()),
                     wait_ms: crate::metrics::latency(s.station.stats.wait.summary()),
+                    shed: s.station.stats.shed.into(),
                     waited_fraction: ratio(s.station.stats.waited, s.station.stats.started)
                         .map(Num::from),
                     calls,

@@ -573,7 +573,8 @@ impl World {
                         s.workers,
                         s.workers.zip(s.queue_capacity).map(|(w, q)| w + q),
                         s.discipline,
-                    ),
+                    )
+                    .with_shedding(s.shed),
                     rng: seeds.stream(&format!("services.{}", s.name)),
                     calls,
                     fail_fast: 0,

@@ -13,7 +13,7 @@ use sim_core::{Scheduler, SimDuration};
 use super::slab::Ref;
 use super::{CallEvent, Event, Job, JobState, Origin, Outcome, Rejection, ServiceEvent, World};
 use crate::scenario::{AbandonMode, FaultSpec, FaultTarget, OutageMode};
-use crate::station::Admission;
+use crate::station::{Admission, Dequeued};
 
 impl World {
     fn gauges(&mut self, s: usize, now: sim_core::SimTime) {
@@ -199,9 +199,17 @@ impl World {
         let now = sched.now();
         loop {
             let jobs = &self.jobs;
-            let next = self.services[s].station.next(now, |r| jobs.contains(r));
+            let next = self.services[s]
+                .station
+                .next_or_shed(now, |r| jobs.contains(r));
             match next {
-                Some((job, _)) => self.start_work(sched, job),
+                Some(Dequeued::Start(job, _)) => self.start_work(sched, job),
+                // Waited past its allowance: the caller hears the service
+                // is overloaded, as from a full queue.
+                Some(Dequeued::Shed(job)) => {
+                    self.respond(sched, job, Outcome::Rejected(Rejection::Server));
+                    self.discard_job(now, job);
+                }
                 None => break,
             }
         }
