@@ -24,29 +24,29 @@ fn the_slurm_plan_in_the_docs_is_what_the_command_writes() {
     let t = TempDir::new("plan-docs");
     let out = t.join("s1");
     let out_s = out.to_string_lossy().into_owned();
-    let printed = ok(sim(
-        t.path(),
-        &[
-            "sweep",
-            "s1-timeout-x-retries",
-            "--plan",
-            "slurm",
-            "--shards",
-            "16",
-            "--max-running",
-            "8",
-            "--cpus-per-task",
-            "2",
-            "--time-limit",
-            "1:00:00",
-            "--sim",
-            "/opt/sim/bin/sim",
-            "--max-array-size",
-            "1001",
-            "--out",
-            &out_s,
-        ],
-    ));
+    // The command docs/sweeps.md shows, and --max-array-size so the
+    // printed lines do not depend on whether scontrol runs here.
+    let args = [
+        "sweep",
+        "s1-timeout-x-retries",
+        "--plan",
+        "slurm",
+        "--shards",
+        "16",
+        "--max-running",
+        "8",
+        "--cpus-per-task",
+        "2",
+        "--time-limit",
+        "1:00:00",
+        "--sim",
+        "/opt/sim/bin/sim",
+        "--max-array-size",
+        "1001",
+        "--out",
+        &out_s,
+    ];
+    let printed = ok(sim(t.path(), &args));
     let doc =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sweeps.md"))
             .unwrap();
@@ -82,29 +82,7 @@ fn the_slurm_plan_in_the_docs_is_what_the_command_writes() {
     // Slurm opens the task logs before a task runs: the directory exists.
     assert!(out.join("logs").is_dir());
     // The same plan again is fine; another one over it is refused.
-    ok(sim(
-        t.path(),
-        &[
-            "sweep",
-            "s1-timeout-x-retries",
-            "--plan",
-            "slurm",
-            "--shards",
-            "16",
-            "--max-running",
-            "8",
-            "--cpus-per-task",
-            "2",
-            "--time-limit",
-            "1:00:00",
-            "--sim",
-            "/opt/sim/bin/sim",
-            "--max-array-size",
-            "1001",
-            "--out",
-            &out_s,
-        ],
-    ));
+    ok(sim(t.path(), &args));
     input_error(
         sim(
             t.path(),

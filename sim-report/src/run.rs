@@ -254,6 +254,27 @@ struct Plotted {
     values: Vec<Option<f64>>,
 }
 
+impl Plotted {
+    /// A rate line: `counts` per bucket as per second, in PALETTE[`color`].
+    fn rate(coarse: &Coarse, label: &str, column: &str, color: usize, counts: &[f64]) -> Self {
+        Plotted {
+            dashed: false,
+            label: label.into(),
+            column: column.into(),
+            color: draw::PALETTE[color],
+            values: coarse.rate(counts),
+        }
+    }
+
+    /// The same line, dashed (a reference such as the offered load).
+    fn dashed(self) -> Self {
+        Plotted {
+            dashed: true,
+            ..self
+        }
+    }
+}
+
 /// What calls what, from the document's `config` (the scenario as run):
 /// the only part of the scenario a report needs.
 #[derive(Deserialize)]
@@ -610,34 +631,16 @@ fn client_timeseries(
     }
     let coarse = Coarse::new(n, bucket_s, &offered);
     let rates = vec![
-        Plotted {
-            dashed: true,
-            label: "offered".into(),
-            column: "offered_per_s".into(),
-            color: draw::PALETTE[0],
-            values: coarse.rate(&offered),
-        },
-        Plotted {
-            dashed: false,
-            label: "attempts (with retries)".into(),
-            column: "attempts_per_s".into(),
-            color: draw::PALETTE[3],
-            values: coarse.rate(&attempts),
-        },
-        Plotted {
-            dashed: false,
-            label: "served (ok)".into(),
-            column: "ok_per_s".into(),
-            color: draw::PALETTE[2],
-            values: coarse.rate(&ok),
-        },
-        Plotted {
-            dashed: false,
-            label: "failed".into(),
-            column: "failed_per_s".into(),
-            color: draw::PALETTE[1],
-            values: coarse.rate(&failed),
-        },
+        Plotted::rate(&coarse, "offered", "offered_per_s", 0, &offered).dashed(),
+        Plotted::rate(
+            &coarse,
+            "attempts (with retries)",
+            "attempts_per_s",
+            3,
+            &attempts,
+        ),
+        Plotted::rate(&coarse, "served (ok)", "ok_per_s", 2, &ok),
+        Plotted::rate(&coarse, "failed", "failed_per_s", 1, &failed),
     ];
     let mut levels = vec![Plotted {
         dashed: false,
@@ -685,27 +688,15 @@ fn call_timeseries(
     }
     let coarse = Coarse::new(n, bucket_s, &calls);
     let rates = vec![
-        Plotted {
-            dashed: true,
-            label: "calls made".into(),
-            column: "calls_per_s".into(),
-            color: draw::PALETTE[0],
-            values: coarse.rate(&calls),
-        },
-        Plotted {
-            dashed: false,
-            label: "attempts (with retries)".into(),
-            column: "attempts_per_s".into(),
-            color: draw::PALETTE[3],
-            values: coarse.rate(&floats(&call.attempts)),
-        },
-        Plotted {
-            dashed: false,
-            label: "failed".into(),
-            column: "failed_per_s".into(),
-            color: draw::PALETTE[1],
-            values: coarse.rate(&floats(&call.failed)),
-        },
+        Plotted::rate(&coarse, "calls made", "calls_per_s", 0, &calls).dashed(),
+        Plotted::rate(
+            &coarse,
+            "attempts (with retries)",
+            "attempts_per_s",
+            3,
+            &floats(&call.attempts),
+        ),
+        Plotted::rate(&coarse, "failed", "failed_per_s", 1, &floats(&call.failed)),
     ];
     let levels = service_levels(series, &call.target, scope, &coarse, 4);
     let breaker = breaker_intervals(series, &hop, coarse.n as f64 * coarse.width_s)
