@@ -85,14 +85,17 @@ impl LatencyHistogram {
             return None;
         }
         let v = self.hist.value_at_quantile(q.clamp(0.0, 1.0));
-        // The bucket's midpoint halves the worst-case error of its top edge;
-        // clamping keeps p100 equal to the exact max.
-        let v = self
-            .hist
+        Some(SimDuration::from_nanos(self.snap(v)))
+    }
+
+    /// A value the histogram reported, as a quantile: the bucket's midpoint
+    /// (half the worst-case error of its top edge), clamped so that p100 is
+    /// the exact max and p0 the exact min.
+    fn snap(&self, v: u64) -> u64 {
+        self.hist
             .median_equivalent(v)
             .min(self.max_ns)
-            .max(self.min_ns);
-        Some(SimDuration::from_nanos(v))
+            .max(self.min_ns)
     }
 
     /// Adds another histogram's observations to this one.
@@ -119,16 +122,39 @@ impl LatencyHistogram {
     /// Percentiles and moments in milliseconds.
     pub fn summary(&self) -> LatencySummary {
         let ms = |d: Option<SimDuration>| d.map(|d| d.as_millis_f64());
+        // One pass over the buckets for all five (each is what
+        // `quantile` gives; see `quantiles`).
+        let [p50, p90, p95, p99, p999] = match self.quantiles([0.50, 0.90, 0.95, 0.99, 0.999]) {
+            Some(q) => q.map(Some),
+            None => [None; 5],
+        };
         LatencySummary {
             count: self.count(),
             mean: self.mean_secs().map(|s| s * 1e3),
-            p50: ms(self.quantile(0.50)),
-            p90: ms(self.quantile(0.90)),
-            p95: ms(self.quantile(0.95)),
-            p99: ms(self.quantile(0.99)),
-            p999: ms(self.quantile(0.999)),
+            p50: ms(p50),
+            p90: ms(p90),
+            p95: ms(p95),
+            p99: ms(p99),
+            p999: ms(p999),
             max: ms(self.max()),
         }
+    }
+
+    /// [`LatencyHistogram::quantile`] of each of `qs` (ascending), in one
+    /// pass over the histogram's buckets instead of one per quantile.
+    pub fn quantiles<const N: usize>(&self, qs: [f64; N]) -> Option<[SimDuration; N]> {
+        if self.is_empty() {
+            return None;
+        }
+        debug_assert!(qs.windows(2).all(|w| w[0] <= w[1]), "ascending quantiles");
+        let mut out = [SimDuration::ZERO; N];
+        let values = self
+            .hist
+            .value_at_quantiles(qs.iter().map(|q| q.clamp(0.0, 1.0)));
+        for (slot, v) in out.iter_mut().zip(values) {
+            *slot = SimDuration::from_nanos(self.snap(v));
+        }
+        Some(out)
     }
 }
 
@@ -157,6 +183,24 @@ pub struct LatencySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_pass_quantiles_equal_each_quantile() {
+        let mut h = LatencyHistogram::new();
+        let mut x = 12345u64;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            h.record(SimDuration::from_nanos(1 + (x >> 40)));
+        }
+        let qs = [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
+        let one_pass = h.quantiles(qs).unwrap();
+        for (q, v) in qs.iter().zip(one_pass) {
+            assert_eq!(Some(v), h.quantile(*q), "q = {q}");
+        }
+        assert!(LatencyHistogram::new().quantiles([0.5]).is_none());
+    }
 
     #[test]
     fn percentiles_are_within_stated_relative_error() {
