@@ -104,9 +104,10 @@ pub struct Plan {
     pub merged: PathBuf,
 }
 
-/// The shard directory of shard `k`, under the output directory.
-pub fn shard_dir(out: &Path, k: usize) -> PathBuf {
-    out.join("shards").join(format!("shard-{k}"))
+/// The shard directories' common prefix under the output directory `out`,
+/// shell-quoted: the jobs append the shard number (`"$K"`) or `*`.
+fn shards_prefix(out: &str) -> String {
+    sh(&format!("{out}/shards/shard-"))
 }
 
 /// Makes the plan's files.
@@ -255,7 +256,7 @@ exec \"$SIM\" sweep {arg} --shard \"$K/$N\" --out {shards}\"$K\" --threads \"${{
             },
             path = path.display(),
             arg = sh(&spec.sweep_arg),
-            shards = sh(&format!("{out}/shards/shard-")),
+            shards = shards_prefix(&out),
         );
         files.push(PlanFile {
             path: PathBuf::from("slurm").join(&file),
@@ -282,7 +283,7 @@ set -euo pipefail
             sweep = spec.sweep,
             merged = merged.display(),
             merge_name = job_name(&spec.sweep, "-merge", 64),
-            shards = sh(&format!("{out}/shards/shard-")),
+            shards = shards_prefix(&out),
             merged_q = sh_path(&merged),
         ),
         executable: true,
@@ -375,7 +376,7 @@ fn kubernetes(spec: &PlanSpec) -> Result<Plan> {
     let shard_cmd = format!(
         "K=$((JOB_COMPLETION_INDEX + 1)); exec sim sweep {} --shard \"$K/{n}\" --out {}\"$K\" --threads {}",
         sh(&spec.sweep_arg),
-        sh(&format!("{out}/shards/shard-")),
+        shards_prefix(&out),
         spec.cpus_per_task
     );
     let shards_yaml = format!(
@@ -401,7 +402,7 @@ spec:
     );
     let merge_cmd = format!(
         "exec sim merge {}* --out {}",
-        sh(&format!("{out}/shards/shard-")),
+        shards_prefix(&out),
         sh(&format!("{out}/merged"))
     );
     let merge_yaml = format!(
