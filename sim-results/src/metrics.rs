@@ -156,6 +156,8 @@ table! {
     Clients "hedging.hedges", "hedges sent", Count, Neither;
     Clients "hedging.hedges_won", "hedges won", Count, Neither;
     Clients "hedging.attempts_cancelled", "attempts cancelled", Count, Neither;
+    Clients "concurrency_limit.rejected", "refused by concurrency limit", Count, Lower;
+    Clients "concurrency_limit.limit_mean", "concurrency limit mean", Ratio, Neither;
 
     Services "arrivals", "arrivals (attempts)", Count, Neither, always;
     Services "ok", "ok", Count, Higher, always;
@@ -261,8 +263,9 @@ pub fn better(path: &str) -> Better {
 }
 
 /// Whether the metric at a document path is mostly noise between
-/// replications: an extreme (a maximum, a p999, the peak of a series) or
-/// the time of the last completion, each decided by one or a few samples.
+/// replications: an extreme (a maximum or minimum, a p999, the peak of a
+/// series), a level at the last instant (`limit_final`) or the time of the
+/// last completion, each decided by one or a few samples.
 /// Baselines leave them out unless asked for: their tolerance would be
 /// either too wide to catch anything or so narrow that CI fails on noise.
 pub fn is_noisy(path: &str) -> bool {
@@ -270,6 +273,8 @@ pub fn is_noisy(path: &str) -> bool {
     last == "max"
         || last == "p999"
         || last.ends_with("_max")
+        || last.ends_with("_min")
+        || last.ends_with("_final")
         || last.starts_with("peak_")
         || last == "makespan_s"
 }
@@ -286,6 +291,8 @@ mod tests {
             "services.backend.queue_max",
             "clients.rpc.makespan_s",
             "clients.rpc.peak_attempts_per_bucket",
+            "clients.rpc.concurrency_limit.limit_min",
+            "clients.rpc.concurrency_limit.limit_final",
         ] {
             assert!(is_noisy(p), "{p}");
         }

@@ -258,6 +258,9 @@ pub struct FailureBreakdown {
     /// Refused by a custom layer (absent when none did).
     #[serde(default, skip_serializing_if = "Num::is_zero")]
     pub policy: Num,
+    /// Refused by the adaptive concurrency limit (absent when none was).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub concurrency_limit: Num,
 }
 
 /// One client group. Request-level counts (`offered`, `ok`, `failed`...)
@@ -335,6 +338,9 @@ pub struct ClientMetrics {
     /// What hedging did (absent without a hedge policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeMetrics>,
+    /// What the adaptive concurrency limit did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<LimitMetrics>,
     /// Counters of custom layers, by the names they report (absent when
     /// the client has none).
     #[serde(default, skip_serializing_if = "Named::is_empty")]
@@ -366,6 +372,25 @@ pub struct CallMetrics {
     /// What hedging did (absent without a hedge policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeMetrics>,
+    /// What the adaptive concurrency limit did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_limit: Option<LimitMetrics>,
+}
+
+/// What an adaptive concurrency limit did: the attempts it refused and
+/// the limit over the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LimitMetrics {
+    /// Attempts refused because the limit was reached.
+    pub rejected: Num,
+    /// The limit, time-weighted mean.
+    pub limit_mean: Num,
+    /// The lowest limit.
+    pub limit_min: Num,
+    /// The highest limit.
+    pub limit_max: Num,
+    /// The limit at the end.
+    pub limit_final: Num,
 }
 
 /// What a caller's hedge policy did.
@@ -586,6 +611,9 @@ pub struct ClientSeries {
     pub attempts: Vec<u64>,
     /// Requests in flight (mean).
     pub in_flight: Vec<f64>,
+    /// The adaptive concurrency limit (mean; absent without one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concurrency_limit: Vec<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -617,6 +645,9 @@ pub struct CallSeries {
     pub attempts: Vec<u64>,
     /// Calls that failed, after every retry.
     pub failed: Vec<u64>,
+    /// The adaptive concurrency limit (mean; absent without one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concurrency_limit: Vec<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,8 +17,11 @@
 //!   layer giving up on the attempt (a cancellation), is ignored: the slot
 //!   is returned and no sample is taken.
 //!
-//! The defaults are the library's: initial limit 10, backoff ratio 0.9,
-//! timeout 5 s.
+//! The defaults are the library's of 2018: initial limit 10, backoff ratio
+//! 0.9, timeout 5 s. `sim-models` now ships the library's current
+//! `AIMDLimit` (with its minimum and maximum) as a built-in policy,
+//! `concurrency_limit: Aimd(...)`; this example keeps the older rule to
+//! show how a policy is written outside the crate.
 //!
 //! Everything the layer needs comes through [`Cx`]: the clock, the call,
 //! its timers and the caller's random stream. Its counters appear in the

@@ -186,6 +186,8 @@ pub struct LayerCounters {
     pub hedges_won: u64,
     /// Attempts still out when their group ended, cancelled.
     pub attempts_cancelled: u64,
+    /// Attempts the adaptive concurrency limit refused.
+    pub concurrency_limited: u64,
     /// Counters of custom layers, by name (`clients.NAME.custom.KEY`).
     pub custom: Named<u64>,
 }

@@ -18,6 +18,7 @@ pub mod backoff;
 pub mod breaker;
 pub mod budget;
 pub mod bulkhead;
+pub mod concurrency_limit;
 pub mod fallback;
 pub mod hedge;
 pub mod layer;
@@ -68,6 +69,13 @@ pub trait FromSpec: Layer + Sized {
     fn validate(spec: &Self::Spec, path: &str, cx: &mut SpecCx) -> Option<Self>;
 }
 
+/// For `skip_serializing_if`: the policy fields of round 1 are written
+/// even when unset (`"retry": null`), so documents keep their bytes;
+/// fields added since are left out when unset.
+pub(crate) fn always_written<T>(_: &T) -> bool {
+    false
+}
+
 /// Reaches a built-in layer's per-call state inside a call's frame.
 pub(crate) trait Builtin: Layer {
     fn state_mut(frame: &mut FrameState) -> Option<&mut Self::State>;
@@ -75,7 +83,8 @@ pub(crate) trait Builtin: Layer {
 
 /// The built-in policies, one line each: the kind (its name in `order`),
 /// its field in a caller's spec and that field's type, the layer, its
-/// place in the default order (smaller is outer), and the field's doc.
+/// place in the default order (smaller is outer), the field's doc, and
+/// when the field is left out of a written spec (`skip_serializing_if`).
 ///
 /// Lines are in the order of the fields in the file format (and so in the
 /// `config` of result documents). The default order follows Polly v8's
@@ -93,31 +102,35 @@ macro_rules! for_each_policy {
         $callback! { [$($($args)*)?]
             Timeout timeout: Option<::sim_core::SimDuration>,
                 $crate::policy::timeout::Timeout, 70,
-                "Per-attempt timeout.";
+                "Per-attempt timeout.", "crate::policy::always_written";
             Deadline deadline: Option<::sim_core::SimDuration>,
                 $crate::policy::timeout::Deadline, 10,
-                "Overall deadline of the call, retries and backoff included.";
+                "Overall deadline of the call, retries and backoff included.", "crate::policy::always_written";
             Retry retry: Option<$crate::policy::retry::RetrySpec>,
                 $crate::policy::retry::Retry, 20,
-                "Retries of failed attempts, with backoff and an optional budget.";
+                "Retries of failed attempts, with backoff and an optional budget.", "crate::policy::always_written";
             Breaker breaker: Option<$crate::policy::breaker::BreakerSpec>,
                 $crate::policy::breaker::Breaker, 40,
-                "A circuit breaker.";
+                "A circuit breaker.", "crate::policy::always_written";
             Bulkhead bulkhead: Option<$crate::policy::bulkhead::BulkheadSpec>,
                 $crate::policy::bulkhead::Bulkhead, 60,
-                "A limit on attempts in flight.";
+                "A limit on attempts in flight.", "crate::policy::always_written";
             RateLimit rate_limit: Option<$crate::policy::rate_limit::RateLimitSpec>,
                 $crate::policy::rate_limit::RateLimit, 50,
-                "Takes a token from a named rate limiter before each attempt.";
+                "Takes a token from a named rate limiter before each attempt.", "crate::policy::always_written";
             Throttle throttle: Option<$crate::policy::throttle::ThrottleSpec>,
                 $crate::policy::throttle::AdaptiveThrottle, 30,
-                "Adaptive client-side throttling (Google SRE).";
+                "Adaptive client-side throttling (Google SRE).", "crate::policy::always_written";
             Fallback fallback: bool,
                 $crate::policy::fallback::Fallback, 0,
-                "Turn a failed call into a degraded success.";
+                "Turn a failed call into a degraded success.", "crate::policy::always_written";
             Hedge hedge: Option<$crate::policy::hedge::HedgeSpec>,
                 $crate::policy::hedge::Hedge, 80,
-                "Hedged requests (gRPC): another attempt every delay until one succeeds.";
+                "Hedged requests (gRPC): another attempt every delay until one succeeds.", "crate::policy::always_written";
+            ConcurrencyLimit concurrency_limit: Option<$crate::policy::concurrency_limit::ConcurrencyLimitSpec>,
+                $crate::policy::concurrency_limit::ConcurrencyLimit, 65,
+                "An adaptive concurrency limit on attempts in flight (Netflix's AIMD, Vegas, Gradient2).",
+                "Option::is_none";
         }
     };
 }
@@ -125,7 +138,7 @@ macro_rules! for_each_policy {
 /// Generates, from [`for_each_policy!`]'s list, [`PolicyKind`], [`Policy`],
 /// the per-call frame and the dispatch from one to the other.
 macro_rules! define_policies {
-    ([] $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal; )*) => {
+    ([] $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal, $skip:literal; )*) => {
         /// A policy's name in a caller's `order`.
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
         pub enum PolicyKind {
@@ -309,6 +322,29 @@ impl Policy {
     /// [`Caller`](crate::scenario::Caller)'s `layers` (outermost first).
     pub fn custom<L: Layer>(layer: L) -> Policy {
         Policy::Custom(CustomLayer::new(layer))
+    }
+
+    /// The adaptive concurrency limit, if this layer is one (its limit over
+    /// time is a series).
+    pub fn as_concurrency_limit(&self) -> Option<&concurrency_limit::ConcurrencyLimit> {
+        match self {
+            Policy::ConcurrencyLimit(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Gives layers that keep a series their bucket width (before a run).
+    pub(crate) fn set_series_bucket(&mut self, width: sim_core::SimDuration) {
+        if let Policy::ConcurrencyLimit(l) = self {
+            l.track.set_bucket(width);
+        }
+    }
+
+    /// Merges the buckets of a layer's series up to `width` (at the end).
+    pub(crate) fn coarsen_series_to(&mut self, width: sim_core::SimDuration) {
+        if let Policy::ConcurrencyLimit(l) = self {
+            l.track.coarsen_to(width);
+        }
     }
 
     /// The breaker, if this layer is one (its state over time is a series).

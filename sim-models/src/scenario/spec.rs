@@ -126,11 +126,11 @@ pub(crate) fn one_f() -> f64 {
 /// then `order`.
 macro_rules! with_policy_fields {
     ([ $(#[$m:meta])* pub struct $name:ident { $($pre:tt)* } ]
-     $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal; )*) => {
+     $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal, $skip:literal; )*) => {
         $(#[$m])*
         pub struct $name {
             $($pre)*
-            $( #[doc = $doc] #[serde(default)] pub $field: $spec, )*
+            $( #[doc = $doc] #[serde(default, skip_serializing_if = $skip)] pub $field: $spec, )*
             /// The configured policies, outermost first. Default: those
             /// configured, in [`PolicyKind::default_order`].
             #[serde(default)]
@@ -189,7 +189,7 @@ crate::for_each_policy!(
 );
 
 macro_rules! client_call {
-    ([] $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal; )*) => {
+    ([] $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal, $skip:literal; )*) => {
         impl ClientSpec {
             /// The client's calls, described like any other caller's.
             pub fn call(&self) -> CallSpec {

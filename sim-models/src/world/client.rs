@@ -198,6 +198,7 @@ impl World {
             Outcome::Rejected(Rejection::Throttle) => f.throttle += 1,
             Outcome::Rejected(Rejection::Server) => f.server_rejected += 1,
             Outcome::Rejected(Rejection::Policy) => f.policy += 1,
+            Outcome::Rejected(Rejection::ConcurrencyLimit) => f.concurrency_limit += 1,
         }
         if outcome.is_success() {
             c.latency_ok.record(latency);

@@ -42,6 +42,9 @@ impl World {
                 .max(p.attempts_series.width())
                 .max(p.calls_series.width())
                 .max(p.failed_series.width());
+            if let Some(l) = p.concurrency_limit() {
+                w = w.max(l.track.width());
+            }
         }
         for b in &self.buses {
             w = w.max(b.series_width());
@@ -117,6 +120,9 @@ impl World {
             p.attempts_series.coarsen_to(width);
             p.calls_series.coarsen_to(width);
             p.failed_series.coarsen_to(width);
+            for l in &mut p.layers {
+                l.coarsen_series_to(width);
+            }
         }
         let bucket_s = width.as_secs_f64();
         let window_buckets = (self
@@ -195,6 +201,7 @@ impl World {
                     peak_attempts_per_bucket: (attempts_counts.iter().copied().max().unwrap_or(0))
                         .into(),
                     hedging: pl.and_then(|p| p.hedging(&lc)),
+                    concurrency_limit: pl.and_then(|p| p.limit_metrics(end)),
                     custom: crate::metrics::Named(
                         lc.custom
                             .0
@@ -212,6 +219,7 @@ impl World {
                     failed: failed_counts,
                     attempts: attempts_counts,
                     in_flight: c.in_flight_series.means(end),
+                    concurrency_limit: pl.map_or_else(Vec::new, |p| p.limit_series(end)),
                 },
             ));
             if let Some(b) = breaker {
@@ -249,6 +257,7 @@ impl World {
                             .map(Num::from),
                         retries_per_request: (ratio(lc.retries, pl.stats.calls)).map(Num::from),
                         hedging: pl.hedging(&lc),
+                        concurrency_limit: pl.limit_metrics(end),
                     }
                 })
                 .collect();
@@ -299,6 +308,7 @@ impl World {
                     calls: pl.calls_series.counts(end),
                     attempts: pl.attempts_series.counts(end),
                     failed: pl.failed_series.counts(end),
+                    concurrency_limit: pl.limit_series(end),
                 });
             }
             service_series.0.push((

@@ -68,6 +68,8 @@ pub enum Rejection {
     RateLimit,
     /// The adaptive throttle refused.
     Throttle,
+    /// The adaptive concurrency limit was reached.
+    ConcurrencyLimit,
     /// A custom layer ([`Policy::custom`](crate::policy::Policy::custom)).
     Policy,
 }
@@ -367,6 +369,23 @@ impl Pipeline {
             })
     }
 
+    /// The adaptive concurrency limit among the layers, if any.
+    fn concurrency_limit(&self) -> Option<&crate::policy::concurrency_limit::ConcurrencyLimit> {
+        self.layers.iter().find_map(Policy::as_concurrency_limit)
+    }
+
+    /// What its adaptive concurrency limit did; `None` without one.
+    fn limit_metrics(&self, end: SimTime) -> Option<crate::metrics::LimitMetrics> {
+        self.concurrency_limit()
+            .map(|l| l.track.metrics(end, l.rejected()))
+    }
+
+    /// Its adaptive concurrency limit per bucket; empty without one.
+    fn limit_series(&self, end: SimTime) -> Vec<f64> {
+        self.concurrency_limit()
+            .map_or_else(Vec::new, |l| l.track.series(end))
+    }
+
     /// The breaker among the layers, if any.
     fn breaker(&self) -> Option<&crate::policy::breaker::Breaker> {
         self.layers.iter().find_map(Policy::as_breaker)
@@ -440,6 +459,7 @@ pub(crate) struct Failures {
     throttle: u64,
     server_rejected: u64,
     policy: u64,
+    concurrency_limit: u64,
 }
 
 impl Failures {
@@ -452,6 +472,7 @@ impl Failures {
             + self.throttle
             + self.server_rejected
             + self.policy
+            + self.concurrency_limit
     }
 
     fn breakdown(&self) -> crate::metrics::FailureBreakdown {
@@ -464,6 +485,7 @@ impl Failures {
             throttle: self.throttle.into(),
             server_rejected: self.server_rejected.into(),
             policy: self.policy.into(),
+            concurrency_limit: self.concurrency_limit.into(),
         }
     }
 }
@@ -529,10 +551,14 @@ fn pipeline(
     seeds: &Seeds,
     bucket: sim_core::SimDuration,
 ) -> Pipeline {
+    let mut layers = caller.layers.clone();
+    for l in &mut layers {
+        l.set_series_bucket(bucket);
+    }
     Pipeline {
         target: caller.target.clone(),
         network: caller.network.clone(),
-        layers: caller.layers.clone(),
+        layers,
         rng: seeds.stream(&format!("{name}/policies")),
         net_rng: seeds.stream(&format!("{name}/network")),
         stats: PipelineStats::default(),
