@@ -4,7 +4,10 @@
 //! - [`station`]: the queueing core (c servers, FIFO/LIFO, capacity K) and a
 //!   standalone station model validated against queueing theory.
 //! - [`policy`]: resilience policies as small state machines (backoff, retry
-//!   budgets, breaker, rate limiter, adaptive throttle).
+//!   budgets, breaker, rate limiter, adaptive throttle, adaptive
+//!   concurrency limits).
+//! - [`admission`]: admission control at a service (Envoy's adaptive
+//!   concurrency, DAGOR's priority admission).
 //! - [`scenario`]: the RON scenario format, its validation, overrides.
 //! - [`world`]: clients, services, call pipelines and faults as one model.
 //! - [`metrics`]: what a run reports.
@@ -32,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod admission;
 pub mod metrics;
 pub mod policy;
 pub mod results;

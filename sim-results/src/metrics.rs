@@ -176,6 +176,10 @@ table! {
     Services "waited_fraction", "P(wait > 0)", Fraction, Lower;
     Services "wait_ms.mean", "wait mean", Ms, Lower;
     Services "wait_ms.p99", "wait p99", Ms, Lower;
+    Services "adaptive_concurrency.rejected", "refused by adaptive concurrency", Count, Lower;
+    Services "adaptive_concurrency.limit_mean", "concurrency limit mean", Ratio, Neither;
+    Services "priority_admission.rejected", "refused by priority admission", Count, Lower;
+    Services "priority_admission.overloaded_windows", "overloaded windows", Count, Lower;
 
     Buses "published", "published", Count, Neither, always;
     Buses "ok", "acknowledged", Count, Higher, always;

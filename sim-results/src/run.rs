@@ -451,8 +451,31 @@ pub struct ServiceMetrics {
     /// worker: P(wait > 0), Erlang C's C(c, a) for M/M/c.
     #[serde(default)]
     pub waited_fraction: Option<Num>,
+    /// What Envoy's adaptive concurrency filter did (absent without one):
+    /// requests refused at arrival and the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_concurrency: Option<LimitMetrics>,
+    /// What DAGOR's priority admission did (absent without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_admission: Option<AdmissionMetrics>,
     /// Its downstream calls, in order.
     pub calls: Vec<CallMetrics>,
+}
+
+/// What a service's priority admission (DAGOR) did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdmissionMetrics {
+    /// Requests refused at arrival: their priority was below the level.
+    pub rejected: Num,
+    /// The admission level (`business * 128 + user`; everything up to it
+    /// is admitted, 8191 admits all), time-weighted mean.
+    pub level_mean: Num,
+    /// The lowest admission level.
+    pub level_min: Num,
+    /// Windows closed.
+    pub windows: Num,
+    /// Windows whose mean queueing time was above the threshold.
+    pub overloaded_windows: Num,
 }
 
 /// A message bus. Message-level counts (`published`, `ok`, `failed`,
@@ -627,6 +650,12 @@ pub struct ServiceSeries {
     pub in_flight: Vec<f64>,
     /// Jobs waiting (mean).
     pub queue: Vec<f64>,
+    /// Envoy's adaptive concurrency limit (mean; absent without it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concurrency_limit: Vec<f64>,
+    /// DAGOR's admission level (mean; absent without it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admission_level: Vec<f64>,
     /// Its downstream calls, in the order of `services.NAME.calls` (absent
     /// for a service that calls nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -523,6 +523,16 @@ impl LimitTrack {
         self.gauge.value() as u32
     }
 
+    /// The time-weighted mean over [0, end].
+    pub fn mean(&self, end: SimTime) -> f64 {
+        self.gauge.mean(end)
+    }
+
+    /// The lowest value so far.
+    pub fn min(&self) -> u32 {
+        self.min
+    }
+
     /// What the limit did over [0, end].
     pub fn metrics(&self, end: SimTime, rejected: u64) -> crate::metrics::LimitMetrics {
         crate::metrics::LimitMetrics {

@@ -104,6 +104,8 @@ pub struct Client {
     pub stop: Option<SimTime>,
     /// Where its requests go.
     pub target: ClientTarget,
+    /// Its requests' business priority (0: most important).
+    pub priority: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -288,6 +290,16 @@ pub(super) fn validate_client(
     {
         e.push(format!("{path}.stop"), "must be after start");
     }
+    let priority = c.priority.unwrap_or(0);
+    if usize::from(priority) >= crate::admission::BUSINESS_LEVELS {
+        e.push(
+            format!("{path}.priority"),
+            format!(
+                "must be in 0..={} (0 is the most important), got {priority}",
+                crate::admission::BUSINESS_LEVELS - 1
+            ),
+        );
+    }
     let finite = c.requests.is_some()
         || c.stop.is_some()
         || matches!(c.workload, WorkloadSpec::Replay { .. });
@@ -307,6 +319,7 @@ pub(super) fn validate_client(
         start: SimTime::at(c.start),
         stop: c.stop.map(SimTime::at),
         target: target?,
+        priority,
     })
 }
 

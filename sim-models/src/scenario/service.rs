@@ -59,6 +59,15 @@ pub struct ServiceSpec {
     /// (default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shed: Option<crate::station::Shedding>,
+    /// Envoy's adaptive concurrency filter in front of the service: a
+    /// request beyond the gradient controller's limit is refused at once
+    /// (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive_concurrency: Option<crate::admission::GradientControllerSpec>,
+    /// DAGOR's priority admission: after overloaded windows, requests of
+    /// the lowest priorities are refused at arrival (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_admission: Option<crate::admission::DagorSpec>,
     /// Optimistic concurrency: a job fails (a write conflict) if another job
     /// of this service succeeded between its start and its end.
     #[serde(default)]
@@ -170,6 +179,10 @@ pub struct Service {
     pub on_abandon: AbandonMode,
     /// Load shedding at the queue.
     pub shed: Option<crate::station::Shedding>,
+    /// Envoy's adaptive concurrency, in its initial state.
+    pub adaptive_concurrency: Option<crate::admission::GradientController>,
+    /// DAGOR's priority admission, in its initial state.
+    pub priority_admission: Option<crate::admission::Dagor>,
     /// Whether concurrent successes conflict.
     pub write_conflicts: bool,
     /// Downstream calls, in order.
@@ -321,6 +334,20 @@ pub(super) fn validate_service(
             );
         }
     }
+    let adaptive_concurrency = s
+        .adaptive_concurrency
+        .as_ref()
+        .and_then(|a| e.check(&format!("{path}.adaptive_concurrency"), a.validate()));
+    let priority_admission = s
+        .priority_admission
+        .as_ref()
+        .and_then(|d| e.check(&format!("{path}.priority_admission"), d.validate()));
+    if s.priority_admission.is_some() && s.workers.is_none() {
+        e.push(
+            format!("{path}.priority_admission"),
+            "detects overload by queueing time, but with unlimited workers nothing queues: set workers",
+        );
+    }
     let calls: Vec<Caller> = s
         .calls
         .iter()
@@ -340,6 +367,8 @@ pub(super) fn validate_service(
         overload,
         on_abandon: s.on_abandon,
         shed: s.shed,
+        adaptive_concurrency,
+        priority_admission,
         write_conflicts: s.write_conflicts,
         calls,
     })

@@ -180,6 +180,10 @@ crate::for_each_policy!(
         /// No new requests from this instant on.
         #[serde(default)]
         pub stop: Option<SimDuration>,
+        /// Business priority of its requests, 0 (default, most important)
+        /// to 63: what a service's `priority_admission` sheds last.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub priority: Option<u8>,
         /// The service, bus or log its requests go to.
         pub target: String,
         /// One-way network latency, applied to the request and to the response.

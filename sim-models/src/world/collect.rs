@@ -36,6 +36,12 @@ impl World {
                 .max(s.completed_series.width())
                 .max(s.in_flight_series.width())
                 .max(s.queue_series.width());
+            if let Some(g) = &s.gradient {
+                w = w.max(g.track.width());
+            }
+            if let Some(d) = &s.dagor {
+                w = w.max(d.track.width());
+            }
         }
         for p in &self.pipelines {
             w = w
@@ -115,6 +121,13 @@ impl World {
             s.completed_series.coarsen_to(width);
             s.in_flight_series.coarsen_to(width);
             s.queue_series.coarsen_to(width);
+            if let Some(g) = &mut s.gradient {
+                g.advance(end);
+                g.track.coarsen_to(width);
+            }
+            if let Some(d) = &mut s.dagor {
+                d.track.coarsen_to(width);
+            }
         }
         for p in &mut self.pipelines {
             p.attempts_series.coarsen_to(width);
@@ -284,6 +297,20 @@ impl World {
                     shed: s.station.stats.shed.into(),
                     waited_fraction: ratio(s.station.stats.waited, s.station.stats.started)
                         .map(Num::from),
+                    adaptive_concurrency: s
+                        .gradient
+                        .as_ref()
+                        .map(|g| g.track.metrics(end, g.rejected())),
+                    priority_admission: s.dagor.as_ref().map(|d| {
+                        let (windows, overloaded) = d.windows();
+                        AdmissionMetrics {
+                            rejected: d.rejected().into(),
+                            level_mean: d.track.mean(end).into(),
+                            level_min: u64::from(d.track.min()).into(),
+                            windows: windows.into(),
+                            overloaded_windows: overloaded.into(),
+                        }
+                    }),
                     calls,
                 },
             ));
@@ -318,6 +345,14 @@ impl World {
                     completed: s.completed_series.counts(end),
                     in_flight: s.in_flight_series.means(end),
                     queue: s.queue_series.means(end),
+                    concurrency_limit: s
+                        .gradient
+                        .as_ref()
+                        .map_or_else(Vec::new, |g| g.track.series(end)),
+                    admission_level: s
+                        .dagor
+                        .as_ref()
+                        .map_or_else(Vec::new, |d| d.track.series(end)),
                     calls: call_series,
                 },
             ));

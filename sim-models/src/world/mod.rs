@@ -269,6 +269,8 @@ pub(crate) struct Call {
     pub(crate) sent: u32,
     /// The number of the attempt whose answer is being handled.
     pub(crate) answered: u32,
+    /// The request's priority, inherited by its downstream calls.
+    priority: crate::admission::Priority,
     /// What the call remembers per layer of its pipeline (only those).
     pub(crate) frames: Vec<FrameState>,
     /// The call's attempts in flight (the first of a list through
@@ -310,6 +312,11 @@ pub(crate) struct Job {
     fail: bool,
     version: u64,
     next_call: u16,
+    /// The priority of the request it serves.
+    priority: crate::admission::Priority,
+    /// Counted outstanding by the service's adaptive concurrency filter
+    /// (until it is answered or dropped).
+    admitted: bool,
     /// The bus message this job works on, if a consumer's call started it.
     message: Option<Ref>,
 }
@@ -396,6 +403,13 @@ pub(crate) struct ServiceRt {
     cfg: Service,
     station: Station<Ref>,
     rng: RngStream,
+    /// Envoy's adaptive concurrency filter, if configured.
+    gradient: Option<crate::admission::GradientController>,
+    /// DAGOR's priority admission, if configured.
+    dagor: Option<crate::admission::Dagor>,
+    /// The admission controllers' draws (Envoy's jitter), apart from the
+    /// service's own so that they move no other number.
+    admission_rng: RngStream,
     calls: Vec<u32>,
     fail_fast: u32,
     hang: u32,
@@ -427,6 +441,9 @@ pub(crate) struct ClientRt {
     /// The call pipeline, for clients that call a service.
     pipeline: Option<u32>,
     rng: RngStream,
+    /// Draws each request's user priority; only when some service admits
+    /// by priority (so other scenarios draw nothing more).
+    priority_rng: Option<RngStream>,
     offered: u64,
     replay_next: usize,
     stats: ClientStats,
@@ -602,6 +619,15 @@ impl World {
                     )
                     .with_shedding(s.shed),
                     rng: seeds.stream(&format!("services.{}", s.name)),
+                    gradient: s.adaptive_concurrency.clone().map(|mut g| {
+                        g.track.set_bucket(bucket);
+                        g
+                    }),
+                    dagor: s.priority_admission.clone().map(|mut d| {
+                        d.track.set_bucket(bucket);
+                        d
+                    }),
+                    admission_rng: seeds.stream(&format!("services.{}/admission", s.name)),
                     calls,
                     fail_fast: 0,
                     hang: 0,
@@ -617,6 +643,10 @@ impl World {
                 }
             })
             .collect();
+        let by_priority = scenario
+            .services
+            .iter()
+            .any(|s| s.priority_admission.is_some());
         let clients = scenario
             .clients
             .iter()
@@ -632,6 +662,7 @@ impl World {
                 ClientRt {
                     pipeline: client_pipeline,
                     rng: seeds.stream(&format!("{name}/workload")),
+                    priority_rng: by_priority.then(|| seeds.stream(&format!("{name}/priority"))),
                     offered: 0,
                     replay_next: 0,
                     stats: ClientStats::default(),

@@ -39,6 +39,20 @@ impl World {
             frames = pl.spare_frames.pop().unwrap_or_default();
             frames.extend(pl.layers.iter().map(Policy::fresh_state));
         }
+        let priority = match origin {
+            Origin::Client { client, .. } => {
+                let c = &mut self.clients[client.index()];
+                crate::admission::Priority {
+                    business: c.cfg.priority,
+                    user: c
+                        .priority_rng
+                        .as_mut()
+                        .map_or(0, |r| r.index(crate::admission::USER_LEVELS) as u8),
+                }
+            }
+            Origin::Job(job) => self.jobs[job].priority,
+            Origin::Consumer { .. } => crate::admission::Priority::default(),
+        };
         let call = self.calls.insert(Call {
             pipeline: p,
             origin,
@@ -47,6 +61,7 @@ impl World {
             retries: 0,
             sent: 0,
             answered: 0,
+            priority,
             frames,
             attempts: None,
         });

@@ -37,6 +37,7 @@ impl World {
         if let Some(msg) = message {
             self.retain_message(msg);
         }
+        let priority = self.calls[call].priority;
         let job = self.jobs.insert(Job {
             service: s as u16,
             caller: Some(attempt),
@@ -45,6 +46,8 @@ impl World {
             fail: false,
             version: 0,
             next_call: 0,
+            priority,
+            admitted: false,
             message,
         });
         self.attempts[attempt].job = Some(job);
@@ -61,6 +64,21 @@ impl World {
             self.attempts[attempt].job = None;
             return;
         }
+        // Admission control, before the queue: Envoy's filter in front of
+        // the service, then DAGOR in it. Either answers a refusal at once.
+        let forwarded = svc.gradient.as_mut().is_none_or(|g| g.forward(now));
+        if forwarded && svc.gradient.is_some() {
+            self.jobs[job].admitted = true;
+        }
+        let svc = &mut self.services[s];
+        let admitted = forwarded && svc.dagor.as_mut().is_none_or(|d| d.admit(now, priority));
+        if !admitted {
+            self.respond(sched, job, Outcome::Rejected(Rejection::Server));
+            self.discard_job(now, job);
+            self.gauges(s, now);
+            return;
+        }
+        let svc = &mut self.services[s];
         match svc.station.arrive(now, job) {
             Admission::Started => self.start_work(sched, job),
             Admission::Queued => {}
@@ -77,6 +95,10 @@ impl World {
     fn start_work(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let s = self.jobs[job].service as usize;
         let svc = &mut self.services[s];
+        if let Some(d) = &mut svc.dagor {
+            let now = sched.now();
+            d.started(now, now.since(self.jobs[job].arrived));
+        }
         let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
         let mut p_fail = svc.cfg.failure_probability.get();
         if let Some(overload) = &svc.cfg.overload {
@@ -179,6 +201,11 @@ impl World {
         }
         let s = j.service as usize;
         let svc = &mut self.services[s];
+        if j.admitted
+            && let Some(g) = &mut svc.gradient
+        {
+            g.record(now, j.arrived, &mut svc.admission_rng);
+        }
         svc.station.finish(now, true);
         svc.completed_series.add(now, 1);
         svc.latency.record(now.since(j.arrived));
@@ -218,8 +245,25 @@ impl World {
 
     /// Sends `outcome` back to the caller of `job` (before the job is freed).
     fn respond(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
+        let j = &mut self.jobs[job];
+        if std::mem::take(&mut j.admitted) {
+            // The answer passes Envoy's filter: a latency sample.
+            let svc = &mut self.services[j.service as usize];
+            if let Some(g) = &mut svc.gradient {
+                g.record(sched.now(), j.arrived, &mut svc.admission_rng);
+            }
+        }
         if let Some(attempt) = self.jobs[job].caller.take() {
             self.reply(sched, attempt, outcome);
+        }
+    }
+
+    /// A job counted by Envoy's filter leaves without an answer.
+    fn cancel_admission(&mut self, now: sim_core::SimTime, j: &Job) {
+        if j.admitted
+            && let Some(g) = &mut self.services[j.service as usize].gradient
+        {
+            g.cancel(now);
         }
     }
 
@@ -245,6 +289,13 @@ impl World {
         };
         j.caller = None;
         let s = j.service as usize;
+        // Envoy's filter sees the caller go away: no sample, no longer
+        // outstanding, whether or not the work goes on.
+        if std::mem::take(&mut j.admitted)
+            && let Some(g) = &mut self.services[s].gradient
+        {
+            g.cancel(sched.now());
+        }
         if self.services[s].cfg.on_abandon == AbandonMode::Cancel {
             self.services[s].stats.cancelled += 1;
             self.drop_job(sched, job);
@@ -257,6 +308,7 @@ impl World {
     fn drop_job(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let now = sched.now();
         let j = self.jobs.remove(job).expect("live job");
+        self.cancel_admission(now, &j);
         if let Some(msg) = j.message {
             self.release_message(now, msg, false);
         }
@@ -278,10 +330,11 @@ impl World {
 
     /// Frees a job that never held a worker.
     fn discard_job(&mut self, now: sim_core::SimTime, job: Ref) {
-        if let Some(j) = self.jobs.remove(job)
-            && let Some(msg) = j.message
-        {
-            self.release_message(now, msg, false);
+        if let Some(j) = self.jobs.remove(job) {
+            self.cancel_admission(now, &j);
+            if let Some(msg) = j.message {
+                self.release_message(now, msg, false);
+            }
         }
     }
 
