@@ -145,6 +145,8 @@ table! {
     Clients "rate_limited", "rate limited", Count, Lower;
     Clients "throttled", "throttled", Count, Lower;
     Clients "budget_denied", "retries denied by budget", Count, Neither;
+    Clients "retry_after_honoured", "retries after the server's delay", Count, Neither;
+    Clients "retry_after_refused", "retries the server refused", Count, Neither;
     Clients "retry_amplification", "attempts per request", Ratio, Lower;
     Clients "retries_per_request", "retries per request", Ratio, Lower;
     Clients "latency_ms.p50", "latency p50", Ms, Lower;

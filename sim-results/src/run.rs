@@ -341,6 +341,14 @@ pub struct ClientMetrics {
     /// What the adaptive concurrency limit did (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<LimitMetrics>,
+    /// Retries that waited the server's retry-after instead of the backoff
+    /// (absent when none did).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub retry_after_honoured: Num,
+    /// Retries not made because the server asked for none (absent when
+    /// none).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub retry_after_refused: Num,
     /// Counters of custom layers, by the names they report (absent when
     /// the client has none).
     #[serde(default, skip_serializing_if = "Named::is_empty")]
@@ -375,6 +383,14 @@ pub struct CallMetrics {
     /// What the adaptive concurrency limit did (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<LimitMetrics>,
+    /// Retries that waited the server's retry-after instead of the backoff
+    /// (absent when none did).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub retry_after_honoured: Num,
+    /// Retries not made because the server asked for none (absent when
+    /// none).
+    #[serde(default, skip_serializing_if = "Num::is_zero")]
+    pub retry_after_refused: Num,
 }
 
 /// What an adaptive concurrency limit did: the attempts it refused and

@@ -127,3 +127,112 @@ fn impossible_overload_control_values_are_located() {
         assert!(e.contains(want), "{want} not in {e}");
     }
 }
+
+/// gRPC's server pushback (gRFC A6): a retry waits exactly the server's
+/// delay, and the backoff after it starts again from the first. A hog
+/// holds the only worker (no queue) for 1 s; the client's attempts at 1,
+/// 101, ..., 901 ms are refused with "retry after 100 ms"; the one at
+/// 1001 ms runs for 1 s and fails without a pushback, so the next waits
+/// the *first* exponential backoff (300 ms, not 300 ms * 2^10): it runs
+/// from 2301 ms and fails at 3301 ms, the twelfth and last attempt.
+#[test]
+fn a_retry_after_replaces_the_backoff_and_restarts_it() {
+    let doc = run_ron(
+        r#"(
+        name: "pushback", seed: 1,
+        services: [(name: "s", workers: 1, queue_capacity: 0, service_time: Constant("1s"),
+                    failure_probability: 1.0,
+                    retry_after: [(on: Rejection, delay: Some("100ms"))])],
+        clients: [
+            (name: "hog", workload: Bursts(size: 1, every: "1h"), requests: 1, target: "s"),
+            (name: "c", workload: Bursts(size: 1, every: "1h"), requests: 1, start: "1ms",
+             target: "s",
+             retry: (max_attempts: 12, retry_on: [Error, Rejection],
+                     backoff: Exponential(base: "300ms", cap: "1000s"))),
+        ],
+    )"#,
+    );
+    assert_eq!(num(&doc, "clients.c.retry_after_honoured"), 10.0);
+    assert_eq!(num(&doc, "clients.c.attempts"), 12.0);
+    assert!((num(&doc, "clients.c.makespan_s") - 3.301).abs() < 1e-9);
+    // A pushback that says "do not retry" ends the request at once.
+    let doc = run_ron(
+        r#"(
+        name: "no-retry", seed: 1,
+        services: [(name: "s", workers: 1, queue_capacity: 0, service_time: Constant("1s"),
+                    retry_after: [(on: Rejection, delay: None)])],
+        clients: [
+            (name: "hog", workload: Bursts(size: 1, every: "1h"), requests: 1, target: "s"),
+            (name: "c", workload: Bursts(size: 1, every: "1h"), requests: 1, start: "1ms",
+             target: "s", retry: (max_attempts: 5, retry_on: [Rejection])),
+        ],
+    )"#,
+    );
+    assert_eq!(num(&doc, "clients.c.retry_after_refused"), 1.0);
+    assert_eq!(num(&doc, "clients.c.attempts"), 1.0);
+    assert_eq!(num(&doc, "clients.c.failures.server_rejected"), 1.0);
+}
+
+/// Errors have kinds, and a retry policy retries only those it lists: an
+/// invalid request is not retried by `retry_on: [Unavailable]`, is by
+/// `[Error]` (every kind); the kind passes up through a failed downstream
+/// call.
+#[test]
+fn retries_follow_the_error_kind() {
+    let scenario = |retry_on: &str| {
+        format!(
+            r#"(
+            name: "kinds", seed: 1,
+            services: [
+                (name: "front", service_time: Constant("1ms"), calls: [(target: "back")]),
+                (name: "back", service_time: Constant("1ms"),
+                 errors: [(kind: InvalidRequest, probability: 1.0)]),
+            ],
+            clients: [(name: "c", workload: Constant(rate_per_s: 10), requests: 20, target: "front",
+                       retry: (max_attempts: 3, retry_on: {retry_on}))],
+        )"#
+        )
+    };
+    let doc = run_ron(&scenario("[Unavailable, Timeout]"));
+    assert_eq!(num(&doc, "clients.c.retries"), 0.0);
+    assert_eq!(num(&doc, "clients.c.failures.error"), 20.0);
+    let doc = run_ron(&scenario("[InvalidRequest]"));
+    assert_eq!(num(&doc, "clients.c.retries"), 40.0);
+    let doc = run_ron(&scenario("[Error]"));
+    assert_eq!(num(&doc, "clients.c.retries"), 40.0);
+    // Overload's failures may have a kind of their own: with every job
+    // over the knee, only the overload part (0.5 of 0.6) is retried.
+    let doc = run_ron(
+        r#"(
+        name: "overloaded", seed: 4, duration: "60s",
+        services: [(name: "s", service_time: Constant("1ms"), failure_probability: 0.2,
+                    overload: (knee_in_flight: 0.5, load: InSystem, latency_per_unit: "0ms",
+                               failure_per_unit: 0.5, failure_shape: Step,
+                               failure_kind: Overloaded))],
+        clients: [(name: "c", workload: Poisson(rate_per_s: 200), target: "s",
+                   retry: (max_attempts: 2, retry_on: [Overloaded]))],
+    )"#,
+    );
+    // P(retry) = P(fail) * P(overload kind | fail) = 0.7 * (0.5 / 0.7).
+    let per_request = num(&doc, "clients.c.retries_per_request");
+    assert!((per_request - 0.5).abs() < 0.02, "{per_request}");
+}
+
+#[test]
+fn a_retry_after_must_name_an_answer_the_service_gives() {
+    let e = rejection(
+        r#"(name: "bad", duration: "1s",
+            services: [(name: "s", service_time: Constant("1ms"),
+                        retry_after: [(on: Rejection, delay: Some("1s")),
+                                      (on: Timeout, delay: Some("1s")),
+                                      (on: InvalidRequest, delay: None)])],
+            clients: [(name: "c", workload: Poisson(rate_per_s: 1), target: "s")])"#,
+    );
+    for want in [
+        "services[0].retry_after[0].on: this service never refuses",
+        "services[0].retry_after[1].on: Timeout is decided by the caller",
+        "services[0].retry_after[2].on: this service never fails with InvalidRequest",
+    ] {
+        assert!(e.contains(want), "{want} not in {e}");
+    }
+}

@@ -131,7 +131,7 @@ impl Layer for Aimd {
             self.in_flight -= 1;
             let dropped = match outcome {
                 Outcome::Ok | Outcome::Degraded => Some(false),
-                Outcome::Error | Outcome::Timeout | Outcome::Rejected(Rejection::Server) => {
+                Outcome::Error(_) | Outcome::Timeout | Outcome::Rejected(Rejection::Server) => {
                     Some(true)
                 }
                 Outcome::Rejected(_) => None,

@@ -628,7 +628,7 @@ impl Layer for ConcurrencyLimit {
             self.in_flight -= 1;
             let dropped = match outcome {
                 Outcome::Ok | Outcome::Degraded => Some(false),
-                Outcome::Error | Outcome::Timeout | Outcome::Rejected(Rejection::Server) => {
+                Outcome::Error(_) | Outcome::Timeout | Outcome::Rejected(Rejection::Server) => {
                     Some(true)
                 }
                 Outcome::Rejected(_) => None,

@@ -147,7 +147,7 @@ impl Layer for Hedge {
             }
             return self.end(cx, st, outcome);
         }
-        let non_fatal = RetryOn::of(outcome).is_some_and(|k| self.non_fatal.contains(&k));
+        let non_fatal = RetryOn::any(&self.non_fatal, outcome);
         if !non_fatal {
             return self.end(cx, st, outcome);
         }

@@ -49,6 +49,7 @@ pub struct Cx<'a> {
     pub(crate) layer: u8,
     pub(crate) rng: &'a mut RngStream,
     pub(crate) limiters: &'a mut [crate::policy::limiter::TokenBucket],
+    pub(crate) retry_after: &'a [(super::retry::RetryOn, Option<SimDuration>)],
 }
 
 impl Cx<'_> {
@@ -126,6 +127,20 @@ impl Cx<'_> {
         self.calls[self.call].answered
     }
 
+    /// The retry-after the service sent with `outcome`, its answer to the
+    /// call's latest attempt: `None` when it sent none (or the outcome is
+    /// not its answer), `Some(None)` when it asks not to retry,
+    /// `Some(Some(delay))` to retry after `delay` (gRPC's pushback).
+    pub fn retry_after(&self, outcome: Outcome) -> Option<Option<SimDuration>> {
+        if !self.calls[self.call].answered_by_server {
+            return None;
+        }
+        self.retry_after
+            .iter()
+            .find(|(on, _)| on.matches(outcome))
+            .map(|&(_, delay)| delay)
+    }
+
     /// Counts a retry of the call (what [`Cx::retries`] reports).
     pub(crate) fn count_retry(&mut self) {
         self.calls[self.call].retries += 1;
@@ -188,6 +203,10 @@ pub struct LayerCounters {
     pub attempts_cancelled: u64,
     /// Attempts the adaptive concurrency limit refused.
     pub concurrency_limited: u64,
+    /// Retries that waited the server's retry-after instead of the backoff.
+    pub retry_after_honoured: u64,
+    /// Retries not made because the server asked for none.
+    pub retry_after_refused: u64,
     /// Counters of custom layers, by name (`clients.NAME.custom.KEY`).
     pub custom: Named<u64>,
 }

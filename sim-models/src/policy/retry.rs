@@ -10,6 +10,7 @@ use sim_core::{EventId, SimDuration};
 use super::backoff::{Backoff, BackoffSpec};
 use super::budget::{BudgetSpec, RetryBudget};
 use super::{Cx, FromSpec, Layer, LayerCounters, SpecCx, Step};
+use crate::scenario::ErrorKind;
 use crate::world::{Outcome, Rejection};
 
 fn three() -> Option<u32> {
@@ -41,27 +42,58 @@ pub struct RetrySpec {
 /// Kinds of failed outcome a retry policy may handle.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RetryOn {
-    /// The service answered with an error.
+    /// The service answered with an error, of any kind.
     Error,
     /// An attempt timed out.
     Timeout,
-    /// The service refused the attempt (its queue was full).
+    /// The service refused the attempt (its queue was full, it shed the
+    /// job, or its admission control refused it).
     Rejection,
     /// A policy inside the retry refused the attempt locally (breaker open,
-    /// bulkhead full, rate limited, throttled).
+    /// bulkhead full, rate limited, throttled, concurrency limit).
     LocalRejection,
+    /// An error of kind `Unavailable` only.
+    Unavailable,
+    /// An error of kind `Overloaded` only.
+    Overloaded,
+    /// An error of kind `Internal` only.
+    Internal,
+    /// An error of kind `InvalidRequest` only.
+    InvalidRequest,
+    /// An error of kind `Conflict` only.
+    Conflict,
 }
 
 impl RetryOn {
-    /// The kind of a failed outcome; `None` for a success.
-    pub fn of(outcome: Outcome) -> Option<RetryOn> {
-        match outcome {
-            Outcome::Ok | Outcome::Degraded => None,
-            Outcome::Error => Some(RetryOn::Error),
-            Outcome::Timeout => Some(RetryOn::Timeout),
-            Outcome::Rejected(Rejection::Server) => Some(RetryOn::Rejection),
-            Outcome::Rejected(_) => Some(RetryOn::LocalRejection),
+    /// The error kind this names, if it names one.
+    pub fn kind(self) -> Option<ErrorKind> {
+        match self {
+            RetryOn::Unavailable => Some(ErrorKind::Unavailable),
+            RetryOn::Overloaded => Some(ErrorKind::Overloaded),
+            RetryOn::Internal => Some(ErrorKind::Internal),
+            RetryOn::InvalidRequest => Some(ErrorKind::InvalidRequest),
+            RetryOn::Conflict => Some(ErrorKind::Conflict),
+            RetryOn::Error | RetryOn::Timeout | RetryOn::Rejection | RetryOn::LocalRejection => {
+                None
+            }
         }
+    }
+
+    /// Whether `outcome` is of this kind (a success never is).
+    pub fn matches(self, outcome: Outcome) -> bool {
+        match (self, outcome) {
+            (RetryOn::Error, Outcome::Error(_)) => true,
+            (RetryOn::Timeout, Outcome::Timeout) => true,
+            (RetryOn::Rejection, Outcome::Rejected(r)) => r == Rejection::Server,
+            (RetryOn::LocalRejection, Outcome::Rejected(r)) => r != Rejection::Server,
+            (k, Outcome::Error(e)) => k.kind() == Some(e),
+            _ => false,
+        }
+    }
+
+    /// Whether any of `kinds` matches `outcome`.
+    pub fn any(kinds: &[RetryOn], outcome: Outcome) -> bool {
+        kinds.iter().any(|k| k.matches(outcome))
     }
 }
 
@@ -78,6 +110,10 @@ pub struct Retry {
     pub budget: Option<RetryBudget>,
     retries: u64,
     budget_denied: u64,
+    /// Retries that waited a server's retry-after instead of the backoff.
+    pushbacks: u64,
+    /// Retries not made because the server asked for none.
+    pushback_refused: u64,
 }
 
 /// A call's tries through the retry layer.
@@ -85,15 +121,38 @@ pub struct Retry {
 pub struct RetryState {
     /// Tries so far, the first included.
     tries: u32,
-    /// Last backoff delay (decorrelated jitter).
-    prev_delay: Option<SimDuration>,
+    /// Last backoff delay (decorrelated jitter); zero before the first or
+    /// after a pushback, which decorrelated jitter treats as no delay
+    /// before: its delays are at least its base, so a zero one could only
+    /// come from a zero base or cap, where both readings give zero.
+    prev_delay: Packed,
+    /// Tries before the backoff sequence (re)started: 0, or the try that
+    /// a server's retry-after answered (gRFC A6 restarts the backoff
+    /// from the initial one after a pushback).
+    backoff_from: u32,
     /// The pending backoff.
     timer: Option<EventId>,
 }
 
+/// A duration in two `u32` halves: keeps [`RetryState`] 4-byte aligned, 28
+/// bytes, so a call's per-layer frame stays 32 bytes (with an 8-byte
+/// aligned field it is 40: 8 bytes more per layer of every call).
+#[derive(Copy, Clone, Debug, Default)]
+struct Packed([u32; 2]);
+
+impl Packed {
+    fn new(d: SimDuration) -> Self {
+        let ns = d.as_nanos();
+        Packed([(ns >> 32) as u32, ns as u32])
+    }
+    fn get(self) -> SimDuration {
+        SimDuration::from_nanos((u64::from(self.0[0]) << 32) | u64::from(self.0[1]))
+    }
+}
+
 impl Retry {
     fn handles(&self, outcome: Outcome) -> bool {
-        RetryOn::of(outcome).is_some_and(|k| self.retry_on.contains(&k))
+        RetryOn::any(&self.retry_on, outcome)
     }
 }
 
@@ -130,6 +189,8 @@ impl FromSpec for Retry {
             budget: budget?,
             retries: 0,
             budget_denied: 0,
+            pushbacks: 0,
+            pushback_refused: 0,
         })
     }
 }
@@ -155,14 +216,41 @@ impl Layer for Retry {
         if let Some(b) = &mut self.budget {
             b.on_attempt_result(outcome.is_success(), handled);
         }
+        let pushback = if handled {
+            cx.retry_after(outcome)
+        } else {
+            None
+        };
+        if pushback == Some(None) {
+            // The server asked not to retry.
+            self.pushback_refused += 1;
+            return Step::Outward(outcome);
+        }
         if handled && self.max_attempts.is_none_or(|m| st.tries < m) {
             if self.budget.as_mut().is_none_or(|b| b.try_retry(now)) {
-                let delay = self.backoff.delay(st.tries, st.prev_delay, cx.rng());
+                let delay = match pushback {
+                    Some(Some(after)) => {
+                        // Exactly the server's delay; the next backoff
+                        // starts again from the first.
+                        st.backoff_from = st.tries;
+                        self.pushbacks += 1;
+                        after
+                    }
+                    _ => {
+                        let prev = Some(st.prev_delay.get()).filter(|d| !d.is_zero());
+                        self.backoff
+                            .delay(st.tries - st.backoff_from, prev, cx.rng())
+                    }
+                };
                 self.retries += 1;
                 st.timer = Some(cx.set_timer(delay));
                 cx.count_retry();
                 st.tries += 1;
-                st.prev_delay = Some(delay);
+                st.prev_delay = Packed::new(if pushback.is_some() {
+                    SimDuration::ZERO
+                } else {
+                    delay
+                });
                 return Step::Hold;
             }
             self.budget_denied += 1;
@@ -182,5 +270,7 @@ impl Layer for Retry {
     fn report(&self, c: &mut LayerCounters) {
         c.retries += self.retries;
         c.budget_denied += self.budget_denied;
+        c.retry_after_honoured += self.pushbacks;
+        c.retry_after_refused += self.pushback_refused;
     }
 }

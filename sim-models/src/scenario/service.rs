@@ -26,6 +26,50 @@ pub enum AbandonMode {
     Cancel,
 }
 
+/// What kind of error a service answers with (a gRPC status, roughly).
+/// Every failure is `Unavailable` unless the scenario says otherwise, so
+/// `retry_on: [Error]` (every kind) keeps round 1's behaviour.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// Transient: the service cannot serve now (gRPC UNAVAILABLE, HTTP
+    /// 503). The default for every failure.
+    #[default]
+    Unavailable,
+    /// The service is overloaded (RESOURCE_EXHAUSTED, HTTP 429).
+    Overloaded,
+    /// A bug or broken dependency (INTERNAL, HTTP 500).
+    Internal,
+    /// The request itself is wrong (INVALID_ARGUMENT, HTTP 400): retrying
+    /// cannot help.
+    InvalidRequest,
+    /// A write conflict (ABORTED, HTTP 409): what `write_conflicts` fail
+    /// with.
+    Conflict,
+}
+
+/// An extra way a job fails, with its own kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSpec {
+    /// The kind it answers with.
+    pub kind: ErrorKind,
+    /// Chance that a job which did not fail otherwise fails this way.
+    pub probability: f64,
+}
+
+/// A delay the service asks its callers to wait before retrying (gRPC's
+/// server pushback, HTTP's Retry-After), on some of its answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryAfterSpec {
+    /// Which answers carry it: `Rejection` (the service refused: queue
+    /// full, shed, admission control), `Error` (every error) or an error
+    /// kind (`Overloaded`...).
+    pub on: crate::policy::retry::RetryOn,
+    /// The delay; `None`: do not retry at all (gRPC's negative pushback).
+    pub delay: Option<SimDuration>,
+}
+
 /// A service: workers, a queue, service time, failures, overload behaviour.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +92,16 @@ pub struct ServiceSpec {
     /// Probability that a job fails (reported when its service time ends).
     #[serde(default)]
     pub failure_probability: f64,
+    /// The kind of those failures (default `Unavailable`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub failure_kind: ErrorKind,
+    /// Other ways a job fails, each with its kind and probability (drawn
+    /// in order for a job that did not fail otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorSpec>,
+    /// Retry-after delays the service sends with some answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retry_after: Vec<RetryAfterSpec>,
     #[serde(default)]
     /// Latency and failures rising with load (default none).
     pub overload: Option<OverloadSpec>,
@@ -81,6 +135,10 @@ pub struct ServiceSpec {
 
 fn half() -> f64 {
     0.5
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 /// What an overload counts when a job starts.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,6 +212,9 @@ pub struct OverloadSpec {
     #[serde(default = "one_f")]
     /// Highest failure probability (default 1).
     pub max_failure: f64,
+    /// The kind of the failures overload adds (default `Unavailable`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub failure_kind: ErrorKind,
 }
 
 // Validated.
@@ -173,6 +234,12 @@ pub struct Service {
     pub service_time: Dist,
     /// Chance that a job fails.
     pub failure_probability: Probability,
+    /// The kind of those failures.
+    pub failure_kind: ErrorKind,
+    /// Other ways a job fails, drawn in order.
+    pub errors: Vec<(ErrorKind, Probability)>,
+    /// Retry-after delays on answers of these kinds (`None`: do not retry).
+    pub retry_after: Vec<(crate::policy::retry::RetryOn, Option<SimDuration>)>,
     /// Overload, if any.
     pub overload: Option<Overload>,
     /// What happens to abandoned work.
@@ -210,6 +277,8 @@ pub struct Overload {
     pub failure_shape: PenaltyShape,
     /// Highest failure probability.
     pub max_failure: Probability,
+    /// The kind of the failures overload adds.
+    pub failure_kind: ErrorKind,
 }
 
 impl Overload {
@@ -303,6 +372,7 @@ pub(super) fn validate_service(
             failure_per_unit: o.failure_per_unit,
             failure_shape: o.failure_shape,
             max_failure,
+            failure_kind: o.failure_kind,
         })
     });
     if let Some(shed) = &s.shed {
@@ -334,6 +404,17 @@ pub(super) fn validate_service(
             );
         }
     }
+    let errors: Vec<(ErrorKind, Probability)> = s
+        .errors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| {
+            let p = format!("{path}.errors[{i}]");
+            e.check(&p, Probability::new(x.probability, "probability"))
+                .map(|pr| (x.kind, pr))
+        })
+        .collect();
+    let retry_after = validate_retry_after(e, path, s);
     let adaptive_concurrency = s
         .adaptive_concurrency
         .as_ref()
@@ -364,6 +445,9 @@ pub(super) fn validate_service(
         discipline: s.discipline,
         service_time: service_time?,
         failure_probability: failure_probability?,
+        failure_kind: s.failure_kind,
+        errors,
+        retry_after,
         overload,
         on_abandon: s.on_abandon,
         shed: s.shed,
@@ -372,6 +456,64 @@ pub(super) fn validate_service(
         write_conflicts: s.write_conflicts,
         calls,
     })
+}
+
+/// The service's retry-after delays, each on an answer it can give.
+fn validate_retry_after(
+    e: &mut Errors,
+    path: &str,
+    s: &ServiceSpec,
+) -> Vec<(crate::policy::retry::RetryOn, Option<SimDuration>)> {
+    use crate::policy::retry::RetryOn;
+    let refuses = s.queue_capacity.is_some()
+        || s.shed.is_some()
+        || s.adaptive_concurrency.is_some()
+        || s.priority_admission.is_some();
+    let produces = |k: ErrorKind| {
+        // Unavailable also comes from outages and failed downstream calls.
+        k == ErrorKind::Unavailable
+            || (s.failure_kind == k && s.failure_probability > 0.0)
+            || s.errors.iter().any(|x| x.kind == k && x.probability > 0.0)
+            || s.overload
+                .as_ref()
+                .is_some_and(|o| o.failure_kind == k && o.failure_per_unit > 0.0)
+            || (k == ErrorKind::Conflict && s.write_conflicts)
+            || !s.calls.is_empty()
+    };
+    let mut out = Vec::new();
+    for (i, r) in s.retry_after.iter().enumerate() {
+        let p = format!("{path}.retry_after[{i}].on");
+        let ok = match r.on {
+            RetryOn::Timeout | RetryOn::LocalRejection => {
+                e.push(
+                    p,
+                    format!(
+                        "{:?} is decided by the caller, not answered by the service: use Rejection, Error or an error kind",
+                        r.on
+                    ),
+                );
+                false
+            }
+            RetryOn::Rejection if !refuses => {
+                e.push(
+                    p,
+                    "this service never refuses (no queue_capacity, shed, adaptive_concurrency or priority_admission)",
+                );
+                false
+            }
+            k => match k.kind() {
+                Some(kind) if !produces(kind) => {
+                    e.push(p, format!("this service never fails with {kind:?}"));
+                    false
+                }
+                _ => true,
+            },
+        };
+        if ok {
+            out.push((r.on, r.delay));
+        }
+    }
+    out
 }
 
 /// Rejects cycles in the service call graph: a cycle makes every request
@@ -443,6 +585,7 @@ mod tests {
             failure_per_unit: 0.5,
             failure_shape: shape,
             max_failure: Probability::new(0.9, "max_failure").unwrap(),
+            failure_kind: ErrorKind::Unavailable,
         }
     }
 

@@ -190,7 +190,7 @@ impl World {
         match outcome {
             Outcome::Ok => c.stats.ok += 1,
             Outcome::Degraded => c.stats.degraded += 1,
-            Outcome::Error => f.error += 1,
+            Outcome::Error(_) => f.error += 1,
             Outcome::Timeout => f.timeout += 1,
             Outcome::Rejected(Rejection::Breaker) => f.breaker += 1,
             Outcome::Rejected(Rejection::Bulkhead) => f.bulkhead += 1,

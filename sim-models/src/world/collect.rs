@@ -215,6 +215,8 @@ impl World {
                         .into(),
                     hedging: pl.and_then(|p| p.hedging(&lc)),
                     concurrency_limit: pl.and_then(|p| p.limit_metrics(end)),
+                    retry_after_honoured: lc.retry_after_honoured.into(),
+                    retry_after_refused: lc.retry_after_refused.into(),
                     custom: crate::metrics::Named(
                         lc.custom
                             .0
@@ -271,6 +273,8 @@ impl World {
                         retries_per_request: (ratio(lc.retries, pl.stats.calls)).map(Num::from),
                         hedging: pl.hedging(&lc),
                         concurrency_limit: pl.limit_metrics(end),
+                        retry_after_honoured: lc.retry_after_honoured.into(),
+                        retry_after_refused: lc.retry_after_refused.into(),
                     }
                 })
                 .collect();

@@ -31,6 +31,7 @@ use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError,
 use crate::metrics::{RunMetrics, Series};
 use crate::policy::limiter::TokenBucket;
 use crate::policy::{FrameState, LayerCounters, Policy};
+pub use crate::scenario::ErrorKind;
 use crate::scenario::{
     Caller, Client, ClientTarget, Fault, FaultTarget, Handler, MetricsConfig, Scenario, Service,
 };
@@ -47,8 +48,8 @@ pub enum Outcome {
     Ok,
     /// A failure turned into a success by a fallback.
     Degraded,
-    /// The service answered with an error.
-    Error,
+    /// The service answered with an error of this kind.
+    Error(ErrorKind),
     /// A timeout or deadline fired.
     Timeout,
     /// Refused before reaching the service, or by it.
@@ -271,6 +272,9 @@ pub(crate) struct Call {
     pub(crate) answered: u32,
     /// The request's priority, inherited by its downstream calls.
     priority: crate::admission::Priority,
+    /// The outcome being handled is the service's answer (so it may carry
+    /// the service's retry-after); false from the next attempt on.
+    pub(crate) answered_by_server: bool,
     /// What the call remembers per layer of its pipeline (only those).
     pub(crate) frames: Vec<FrameState>,
     /// The call's attempts in flight (the first of a list through
@@ -309,7 +313,8 @@ pub(crate) struct Job {
     caller: Option<Ref>,
     arrived: SimTime,
     state: JobState,
-    fail: bool,
+    /// The error its work ends with, if it fails.
+    fail: Option<ErrorKind>,
     version: u64,
     next_call: u16,
     /// The priority of the request it serves.
@@ -332,6 +337,8 @@ pub(crate) struct PipelineStats {
 /// A caller's policies with their running state.
 pub(crate) struct Pipeline {
     target: crate::scenario::Target,
+    /// The target's retry-after delays (`Service::retry_after`).
+    retry_after: Vec<(crate::policy::retry::RetryOn, Option<sim_core::SimDuration>)>,
     network: Option<sim_core::Dist>,
     layers: Vec<Policy>,
     rng: RngStream,
@@ -410,6 +417,9 @@ pub(crate) struct ServiceRt {
     /// The admission controllers' draws (Envoy's jitter), apart from the
     /// service's own so that they move no other number.
     admission_rng: RngStream,
+    /// Which kind a failure is, and the extra `errors`: apart from the
+    /// service's own stream for the same reason.
+    errors_rng: RngStream,
     calls: Vec<u32>,
     fail_fast: u32,
     hang: u32,
@@ -509,6 +519,9 @@ impl Failures {
 
 /// The whole simulated system.
 pub struct World {
+    /// Some service admits by priority: only then do requests carry one
+    /// (everything else skips the bookkeeping).
+    by_priority: bool,
     clients: Vec<ClientRt>,
     services: Vec<ServiceRt>,
     pipelines: Vec<Pipeline>,
@@ -565,6 +578,7 @@ pub enum RunError {
 fn pipeline(
     name: String,
     caller: &Caller,
+    scenario: &Scenario,
     seeds: &Seeds,
     bucket: sim_core::SimDuration,
 ) -> Pipeline {
@@ -574,6 +588,9 @@ fn pipeline(
     }
     Pipeline {
         target: caller.target.clone(),
+        retry_after: scenario.services[caller.target.service()]
+            .retry_after
+            .clone(),
         network: caller.network.clone(),
         layers,
         rng: seeds.stream(&format!("{name}/policies")),
@@ -603,6 +620,7 @@ impl World {
                         pipelines.push(pipeline(
                             format!("services.{}.calls[{i}]", s.name),
                             c,
+                            scenario,
                             seeds,
                             bucket,
                         ));
@@ -628,6 +646,7 @@ impl World {
                         d
                     }),
                     admission_rng: seeds.stream(&format!("services.{}/admission", s.name)),
+                    errors_rng: seeds.stream(&format!("services.{}/errors", s.name)),
                     calls,
                     fail_fast: 0,
                     hang: 0,
@@ -654,7 +673,7 @@ impl World {
                 let name = format!("clients.{}", c.name);
                 let client_pipeline = match &c.target {
                     ClientTarget::Service(caller) => {
-                        pipelines.push(pipeline(name.clone(), caller, seeds, bucket));
+                        pipelines.push(pipeline(name.clone(), caller, scenario, seeds, bucket));
                         Some((pipelines.len() - 1) as u32)
                     }
                     ClientTarget::Bus(_) | ClientTarget::Log(_) => None,
@@ -685,7 +704,13 @@ impl World {
                 let name = format!("buses.{}", b.name);
                 let handler = match &b.handler {
                     Handler::Call(caller) => {
-                        pipelines.push(pipeline(format!("{name}.handler"), caller, seeds, bucket));
+                        pipelines.push(pipeline(
+                            format!("{name}.handler"),
+                            caller,
+                            scenario,
+                            seeds,
+                            bucket,
+                        ));
                         Some((pipelines.len() - 1) as u32)
                     }
                     Handler::Work { .. } => None,
@@ -718,6 +743,7 @@ impl World {
             .map(|l| lock::LockRt::new(l, seeds.stream(&format!("locks.{}", l.name))))
             .collect();
         World {
+            by_priority,
             clients,
             services,
             buses,
@@ -963,5 +989,13 @@ mod tests {
     #[test]
     fn an_event_is_16_bytes() {
         assert_eq!(std::mem::size_of::<super::Event>(), 16);
+    }
+
+    /// A call holds one frame per layer: each built-in layer's per-call
+    /// state must keep it at 32 bytes (S1's four layers are 128 bytes of
+    /// every call in flight).
+    #[test]
+    fn a_frame_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<crate::policy::FrameState>(), 32);
     }
 }

@@ -40,6 +40,7 @@ impl World {
             frames.extend(pl.layers.iter().map(Policy::fresh_state));
         }
         let priority = match origin {
+            _ if !self.by_priority => crate::admission::Priority::default(),
             Origin::Client { client, .. } => {
                 let c = &mut self.clients[client.index()];
                 crate::admission::Priority {
@@ -62,6 +63,7 @@ impl World {
             sent: 0,
             answered: 0,
             priority,
+            answered_by_server: false,
             frames,
             attempts: None,
         });
@@ -91,6 +93,7 @@ impl World {
             layer: i as u8,
             rng: &mut pl.rng,
             limiters: &mut self.limiters,
+            retry_after: &pl.retry_after,
         };
         let step = f(&mut pl.layers[i], &mut cx, &mut frame);
         // A layer cannot end the call, so its row is still there.
@@ -201,6 +204,7 @@ impl World {
         });
         c.sent += 1;
         c.attempts = Some(attempt);
+        c.answered_by_server = false;
         let pl = &mut self.pipelines[p];
         pl.stats.attempts += 1;
         pl.attempts_series.add(now, 1);
@@ -255,6 +259,7 @@ impl World {
         let a = self.remove_attempt(attempt);
         let call = a.call;
         self.calls[call].answered = a.nth;
+        self.calls[call].answered_by_server = true;
         let n = self.pipelines[self.calls[call].pipeline as usize]
             .layers
             .len();

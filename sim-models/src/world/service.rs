@@ -11,9 +11,37 @@
 use sim_core::{Scheduler, SimDuration};
 
 use super::slab::Ref;
-use super::{CallEvent, Event, Job, JobState, Origin, Outcome, Rejection, ServiceEvent, World};
+use super::{
+    CallEvent, ErrorKind, Event, Job, JobState, Origin, Outcome, Rejection, ServiceEvent, World,
+};
 use crate::scenario::{AbandonMode, FaultSpec, FaultTarget, OutageMode};
 use crate::station::{Admission, Dequeued};
+
+/// The kind of a failure drawn with probability `p_fail`: of it, `p_base`
+/// is the service's own, `p_overload - p_base` overload's, and the rest
+/// error spikes' (Unavailable). A second draw, from the errors stream,
+/// only when the kinds differ.
+fn failure_kind(
+    svc: &mut super::ServiceRt,
+    p_base: f64,
+    p_overload: f64,
+    p_fail: f64,
+) -> ErrorKind {
+    let base = svc.cfg.failure_kind;
+    let overload = svc.cfg.overload.as_ref().map_or(base, |o| o.failure_kind);
+    let spike = ErrorKind::Unavailable;
+    if base == overload && overload == spike {
+        return base;
+    }
+    let u = svc.errors_rng.uniform01() * p_fail;
+    if u < p_base {
+        base
+    } else if u < p_overload {
+        overload
+    } else {
+        spike
+    }
+}
 
 impl World {
     fn gauges(&mut self, s: usize, now: sim_core::SimTime) {
@@ -37,13 +65,17 @@ impl World {
         if let Some(msg) = message {
             self.retain_message(msg);
         }
-        let priority = self.calls[call].priority;
+        let priority = if self.by_priority {
+            self.calls[call].priority
+        } else {
+            crate::admission::Priority::default()
+        };
         let job = self.jobs.insert(Job {
             service: s as u16,
             caller: Some(attempt),
             arrived: now,
             state: JobState::Queued,
-            fail: false,
+            fail: None,
             version: 0,
             next_call: 0,
             priority,
@@ -54,7 +86,7 @@ impl World {
         let svc = &mut self.services[s];
         if svc.fail_fast > 0 {
             svc.stats.lost += 1;
-            self.respond(sched, job, Outcome::Error);
+            self.respond(sched, job, Outcome::Error(ErrorKind::Unavailable));
             self.discard_job(now, job);
             return;
         }
@@ -64,18 +96,7 @@ impl World {
             self.attempts[attempt].job = None;
             return;
         }
-        // Admission control, before the queue: Envoy's filter in front of
-        // the service, then DAGOR in it. Either answers a refusal at once.
-        let forwarded = svc.gradient.as_mut().is_none_or(|g| g.forward(now));
-        if forwarded && svc.gradient.is_some() {
-            self.jobs[job].admitted = true;
-        }
-        let svc = &mut self.services[s];
-        let admitted = forwarded && svc.dagor.as_mut().is_none_or(|d| d.admit(now, priority));
-        if !admitted {
-            self.respond(sched, job, Outcome::Rejected(Rejection::Server));
-            self.discard_job(now, job);
-            self.gauges(s, now);
+        if (svc.gradient.is_some() || svc.dagor.is_some()) && !self.admit(sched, s, job, priority) {
             return;
         }
         let svc = &mut self.services[s];
@@ -91,6 +112,33 @@ impl World {
         self.gauges(s, now);
     }
 
+    /// Admission control, before the queue: Envoy's filter in front of the
+    /// service, then DAGOR in it. Either answers a refusal at once (and
+    /// the job is gone: false).
+    #[cold]
+    fn admit(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        s: usize,
+        job: Ref,
+        priority: crate::admission::Priority,
+    ) -> bool {
+        let now = sched.now();
+        let svc = &mut self.services[s];
+        let forwarded = svc.gradient.as_mut().is_none_or(|g| g.forward(now));
+        if forwarded && svc.gradient.is_some() {
+            self.jobs[job].admitted = true;
+        }
+        let svc = &mut self.services[s];
+        let admitted = forwarded && svc.dagor.as_mut().is_none_or(|d| d.admit(now, priority));
+        if !admitted {
+            self.respond(sched, job, Outcome::Rejected(Rejection::Server));
+            self.discard_job(now, job);
+            self.gauges(s, now);
+        }
+        admitted
+    }
+
     /// A worker takes the job: draws its service time and whether it fails.
     fn start_work(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let s = self.jobs[job].service as usize;
@@ -100,12 +148,14 @@ impl World {
             d.started(now, now.since(self.jobs[job].arrived));
         }
         let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
-        let mut p_fail = svc.cfg.failure_probability.get();
+        let p_base = svc.cfg.failure_probability.get();
+        let mut p_fail = p_base;
         if let Some(overload) = &svc.cfg.overload {
             let (extra, p) = overload.apply(svc.station.busy(), svc.station.queue_len(), p_fail);
             duration += extra;
             p_fail = p;
         }
+        let p_overload = p_fail;
         for &f in &svc.active {
             match self.faults[f as usize].spec {
                 FaultSpec::LatencySpike { add, multiply, .. } => {
@@ -118,7 +168,16 @@ impl World {
                 _ => {}
             }
         }
-        let fail = svc.rng.bernoulli(p_fail);
+        let fail = if svc.rng.bernoulli(p_fail) {
+            Some(failure_kind(svc, p_base, p_overload, p_fail))
+        } else {
+            // The extra kinds, each drawn in turn from their own stream.
+            svc.cfg
+                .errors
+                .iter()
+                .find(|(_, p)| svc.errors_rng.bernoulli(p.get()))
+                .map(|&(kind, _)| kind)
+        };
         let version = svc.version;
         let done = sched.schedule_in(duration, Event::Service(ServiceEvent::WorkDone { job }));
         let j = &mut self.jobs[job];
@@ -133,12 +192,12 @@ impl World {
         };
         let s = j.service as usize;
         let svc = &mut self.services[s];
-        if j.fail {
-            return self.finish_job(sched, job, Outcome::Error);
+        if let Some(kind) = j.fail {
+            return self.finish_job(sched, job, Outcome::Error(kind));
         }
         if svc.cfg.write_conflicts && svc.version != j.version {
             svc.stats.conflicts += 1;
-            return self.finish_job(sched, job, Outcome::Error);
+            return self.finish_job(sched, job, Outcome::Error(ErrorKind::Conflict));
         }
         self.next_downstream_call(sched, job);
     }
@@ -184,9 +243,14 @@ impl World {
         if outcome.is_success() {
             self.next_downstream_call(sched, job);
         } else {
-            // The service answers its own caller with an error (a 5xx),
-            // whatever went wrong downstream.
-            self.finish_job(sched, job, Outcome::Error);
+            // The service answers its own caller with an error: the
+            // downstream error's kind passed on as most servers do, or
+            // Unavailable for a downstream timeout or refusal.
+            let kind = match outcome {
+                Outcome::Error(kind) => kind,
+                _ => ErrorKind::Unavailable,
+            };
+            self.finish_job(sched, job, Outcome::Error(kind));
         }
     }
 
@@ -406,7 +470,9 @@ impl World {
         for job in victims {
             self.services[s].stats.lost += 1;
             match mode {
-                OutageMode::FailFast => self.respond(sched, job, Outcome::Error),
+                OutageMode::FailFast => {
+                    self.respond(sched, job, Outcome::Error(ErrorKind::Unavailable))
+                }
                 OutageMode::Hang => {
                     if let Some(attempt) = self.jobs[job].caller.take() {
                         self.attempts[attempt].job = None;

@@ -51,6 +51,15 @@ fn debug<T: Debug, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&format_args!("{v:?}"))
 }
 
+/// An outcome as its `Debug`, but an error of the default kind is plain
+/// `"Error"` (as before error kinds existed), another `"Error(Overloaded)"`.
+fn outcome_name<S: Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
+    match o {
+        Outcome::Error(super::ErrorKind::Unavailable) => s.serialize_str("Error"),
+        o => debug(o, s),
+    }
+}
+
 /// Rows of slabs are written `index.generation`.
 impl Serialize for Ref {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -84,7 +93,7 @@ pub(crate) enum TraceEvent<'a> {
     },
     Reply {
         call: Ref,
-        #[serde(serialize_with = "debug")]
+        #[serde(serialize_with = "outcome_name")]
         outcome: Outcome,
     },
     WorkDone {
@@ -125,7 +134,7 @@ pub(crate) enum TraceEvent<'a> {
     },
     RequestEnd {
         client: &'a str,
-        #[serde(serialize_with = "debug")]
+        #[serde(serialize_with = "outcome_name")]
         outcome: Outcome,
         latency_ns: u64,
     },
