@@ -236,3 +236,40 @@ fn a_retry_after_must_name_an_answer_the_service_gives() {
         assert!(e.contains(want), "{want} not in {e}");
     }
 }
+
+/// A client group of several instances: each has its own policy state.
+/// Against a service that always fails, a TokenBucket(10, 0.1) budget
+/// takes a token per failed attempt and allows a retry while more than 5
+/// are left: the first request's three attempts leave 9, 8 (retried) and 7
+/// (its last); the second's first leaves 6 (retried), its second 5
+/// (refused). So 3 retries per bucket: 3 for one shared bucket, 30 for ten
+/// instances of the group.
+#[test]
+fn instances_have_their_own_budgets() {
+    let scenario = |instances: u32| {
+        format!(
+            r#"(
+            name: "instances", seed: 1,
+            services: [(name: "s", service_time: Constant("1ms"), failure_probability: 1.0)],
+            clients: [(name: "c", workload: Constant(rate_per_s: 100), requests: 100, target: "s",
+                       instances: {instances},
+                       retry: (max_attempts: 3, budget: TokenBucket(max_tokens: 10, token_ratio: 0.1)))],
+        )"#
+        )
+    };
+    let one = run_ron(&scenario(1));
+    let ten = run_ron(&scenario(10));
+    let retries_one = num(&one, "clients.c.retries");
+    let retries_ten = num(&ten, "clients.c.retries");
+    assert_eq!(retries_one, 3.0);
+    assert_eq!(retries_ten, 30.0);
+    assert_eq!(num(&ten, "clients.c.offered"), 100.0);
+    assert_eq!(num(&ten, "clients.c.attempts"), 130.0);
+    // A group of one is the group as before: same numbers as no field.
+    let plain = run_ron(&scenario(1).replace("instances: 1,", ""));
+    assert_eq!(plain["clients"], one["clients"]);
+    let e = rejection(&scenario(0));
+    assert!(e.contains("clients[0].instances: must be >= 1"), "{e}");
+    let e = rejection(&scenario(5000));
+    assert!(e.contains("clients[0].instances"), "{e}");
+}

@@ -182,6 +182,18 @@ pub enum Permit {
     },
 }
 
+impl Breaker {
+    /// Entries its window holds at most (outcomes or buckets): what a copy
+    /// of it costs in memory, beyond its fixed size.
+    pub fn window_entries(&self) -> u64 {
+        match &self.window {
+            Window::None => 0,
+            Window::Count { size, .. } => *size as u64,
+            Window::Time(w) => w.slots() as u64,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 /// A validated breaker with its state and counters.
 pub struct Breaker {

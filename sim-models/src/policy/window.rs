@@ -16,6 +16,11 @@ pub struct SlidingWindow<const N: usize> {
 }
 
 impl<const N: usize> SlidingWindow<N> {
+    /// Its number of slots.
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
     /// A window of `length` split into `slots` slots.
     pub fn new(length: SimDuration, slots: usize) -> Self {
         let slots = slots.max(1);

@@ -106,6 +106,8 @@ pub struct Client {
     pub target: ClientTarget,
     /// Its requests' business priority (0: most important).
     pub priority: u8,
+    /// Independent clients it stands for, each with its own policies.
+    pub instances: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -290,6 +292,34 @@ pub(super) fn validate_client(
     {
         e.push(format!("{path}.stop"), "must be after start");
     }
+    let instances = c.instances.unwrap_or(1);
+    if let Some(n) = c.instances {
+        let p = format!("{path}.instances");
+        if n == 0 {
+            e.push(p, "must be >= 1");
+        } else if !matches!(target, Some(ClientTarget::Service(_)) | None) {
+            e.push(p, "only a client calling a service has policies to copy");
+        } else {
+            super::limits::at_most(e, p.clone(), n.into(), super::limits::MAX_INSTANCES);
+            if let Some(ClientTarget::Service(caller)) = &target {
+                let entries: u64 = caller
+                    .layers
+                    .iter()
+                    .filter_map(crate::policy::Policy::as_breaker)
+                    .map(|b| b.window_entries())
+                    .sum();
+                if entries * u64::from(n) > super::limits::MAX_WINDOW {
+                    e.push(
+                        p,
+                        format!(
+                            "{n} copies of a breaker window of {entries} entries exceed {}: use fewer instances or a smaller window",
+                            super::limits::MAX_WINDOW
+                        ),
+                    );
+                }
+            }
+        }
+    }
     let priority = c.priority.unwrap_or(0);
     if usize::from(priority) >= crate::admission::BUSINESS_LEVELS {
         e.push(
@@ -320,6 +350,7 @@ pub(super) fn validate_client(
         stop: c.stop.map(SimTime::at),
         target: target?,
         priority,
+        instances,
     })
 }
 

@@ -62,6 +62,10 @@ pub fn text(bytes: Vec<u8>) -> std::io::Result<String> {
 /// and a burst's requests, a pending event) at once.
 pub const MAX_COUNT: u64 = 100_000;
 
+/// Most clients one client group stands for (`instances`): each has its
+/// own copy of the group's policies and three time series of its own.
+pub const MAX_INSTANCES: u64 = 1_000;
+
 /// Most outcomes in a breaker's count window, and most buckets of a time
 /// window: the window is allocated whole when the scenario is loaded.
 pub const MAX_WINDOW: u64 = 1_000_000;

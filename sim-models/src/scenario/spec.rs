@@ -180,6 +180,11 @@ crate::for_each_policy!(
         /// No new requests from this instant on.
         #[serde(default)]
         pub stop: Option<SimDuration>,
+        /// Independent clients the group stands for (default 1), each with
+        /// its own policy state (budget, breaker, limiters); requests are
+        /// dealt to them in turn (a closed-loop user always to the same).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub instances: Option<u32>,
         /// Business priority of its requests, 0 (default, most important)
         /// to 63: what a service's `priority_admission` sheds last.
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -158,8 +158,18 @@ impl World {
         c.in_flight_series.set(now, in_flight);
         let client = ClientId(k as u16);
         match (&c.cfg.target, c.pipeline) {
-            (ClientTarget::Service(_), Some(p)) => {
-                self.start_call(sched, p, Origin::Client { client, user });
+            (ClientTarget::Service(_), Some(first)) => {
+                // A closed-loop user is one client; open-loop requests are
+                // dealt to the instances in turn.
+                let k = match c.cfg.workload {
+                    crate::scenario::Workload::ClosedLoop { .. } => user % c.instances,
+                    _ => {
+                        let k = c.next_instance;
+                        c.next_instance = (k + 1) % c.instances;
+                        k
+                    }
+                };
+                self.start_call(sched, first + k, Origin::Client { client, user });
             }
             (ClientTarget::Bus(b), _) => {
                 let b = *b;

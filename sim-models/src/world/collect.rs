@@ -10,6 +10,20 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
+/// Counts per bucket added up across series (empty without any).
+fn sum_counts(series: impl Iterator<Item = Vec<u64>>) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    for counts in series {
+        if out.len() < counts.len() {
+            out.resize(counts.len(), 0);
+        }
+        for (o, c) in out.iter_mut().zip(counts) {
+            *o += c;
+        }
+    }
+    out
+}
+
 impl World {
     /// The common bucket width of every series: the widest any of them
     /// reached (they all start from the configured width and double), and
@@ -149,12 +163,26 @@ impl World {
         let mut breakers = Named::default();
         let no_pipeline = super::PipelineStats::default();
         for c in &self.clients {
-            let pl = c.pipeline.map(|p| &self.pipelines[p as usize]);
-            let st = pl.map_or(&no_pipeline, |p| &p.stats);
+            // A group of several instances reports them added up (its
+            // breaker's states: the first instance's).
+            let pls: &[super::Pipeline] = match c.pipeline {
+                Some(p) => &self.pipelines[p as usize..(p + c.instances) as usize],
+                None => &[],
+            };
+            let pl = pls.first();
+            let summed;
+            let st = match pls {
+                [] => &no_pipeline,
+                [one] => &one.stats,
+                many => {
+                    summed = super::PipelineStats::sum(many.iter().map(|p| &p.stats));
+                    &summed
+                }
+            };
             let failed = c.stats.failures.total();
             let ok_counts = c.ok_series.counts(end);
             let failed_counts = c.failed_series.counts(end);
-            let attempts_counts = pl.map_or_else(Vec::new, |p| p.attempts_series.counts(end));
+            let attempts_counts = sum_counts(pls.iter().map(|p| p.attempts_series.counts(end)));
             let (pre, ttr, recovered) = match self.metrics.disturbance {
                 Some(d) => {
                     let (pre, ttr, rec) = time_to_recover(
@@ -177,7 +205,7 @@ impl World {
             let healthy_at_end = final_success_rate
                 .map(|f| f >= pre.unwrap_or(1.0) * (1.0 - self.metrics.recovery_tolerance) - 1e-12);
             let breaker = pl.and_then(|p| p.breaker());
-            let lc = pl.map(|p| p.counters()).unwrap_or_default();
+            let lc = super::Pipeline::counters_of(pls);
             clients.0.push((
                 c.cfg.name.clone(),
                 ClientMetrics {
@@ -214,7 +242,7 @@ impl World {
                     peak_attempts_per_bucket: (attempts_counts.iter().copied().max().unwrap_or(0))
                         .into(),
                     hedging: pl.and_then(|p| p.hedging(&lc)),
-                    concurrency_limit: pl.and_then(|p| p.limit_metrics(end)),
+                    concurrency_limit: super::Pipeline::limit_metrics_of(pls, end),
                     retry_after_honoured: lc.retry_after_honoured.into(),
                     retry_after_refused: lc.retry_after_refused.into(),
                     custom: crate::metrics::Named(
@@ -234,7 +262,7 @@ impl World {
                     failed: failed_counts,
                     attempts: attempts_counts,
                     in_flight: c.in_flight_series.means(end),
-                    concurrency_limit: pl.map_or_else(Vec::new, |p| p.limit_series(end)),
+                    concurrency_limit: super::Pipeline::limit_series_of(pls, end),
                 },
             ));
             if let Some(b) = breaker {

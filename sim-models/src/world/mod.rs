@@ -334,6 +334,19 @@ pub(crate) struct PipelineStats {
     failed: u64,
 }
 
+impl PipelineStats {
+    /// The counters of several pipelines added up.
+    fn sum<'a>(all: impl Iterator<Item = &'a PipelineStats>) -> PipelineStats {
+        let mut s = PipelineStats::default();
+        for p in all {
+            s.calls += p.calls;
+            s.attempts += p.attempts;
+            s.failed += p.failed;
+        }
+        s
+    }
+}
+
 /// A caller's policies with their running state.
 pub(crate) struct Pipeline {
     target: crate::scenario::Target,
@@ -364,11 +377,79 @@ impl Pipeline {
 
     /// The counters of every layer, added up.
     fn counters(&self) -> LayerCounters {
+        Pipeline::counters_of(std::slice::from_ref(self))
+    }
+
+    /// The counters of every layer of every instance of a client group,
+    /// added up (a custom counter once per name).
+    fn counters_of(instances: &[Pipeline]) -> LayerCounters {
         let mut c = LayerCounters::default();
-        for l in &self.layers {
-            l.report(&mut c);
+        for p in instances {
+            for l in &p.layers {
+                l.report(&mut c);
+            }
+        }
+        if instances.len() > 1 {
+            let mut merged: Vec<(String, u64)> = Vec::new();
+            for (name, v) in c.custom.0.drain(..) {
+                match merged.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, total)) => *total += v,
+                    None => merged.push((name, v)),
+                }
+            }
+            c.custom.0 = merged;
         }
         c
+    }
+
+    /// What the adaptive concurrency limits of a group's instances did:
+    /// refusals added up, the mean and final limit averaged, the extremes
+    /// over all of them.
+    fn limit_metrics_of(
+        instances: &[Pipeline],
+        end: SimTime,
+    ) -> Option<crate::metrics::LimitMetrics> {
+        let all: Vec<_> = instances
+            .iter()
+            .filter_map(|p| p.limit_metrics(end))
+            .collect();
+        let (first, rest) = all.split_first()?;
+        if rest.is_empty() {
+            return Some(first.clone());
+        }
+        let n = all.len() as f64;
+        let sum = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(f).sum::<f64>();
+        let fold = |f: fn(&crate::metrics::LimitMetrics) -> f64, min: bool| {
+            all.iter()
+                .map(f)
+                .fold(if min { f64::INFINITY } else { 0.0 }, |a, b| {
+                    if min { a.min(b) } else { a.max(b) }
+                })
+        };
+        Some(crate::metrics::LimitMetrics {
+            rejected: sum(|m| m.rejected.get()).into(),
+            limit_mean: (sum(|m| m.limit_mean.get()) / n).into(),
+            limit_min: fold(|m| m.limit_min.get(), true).into(),
+            limit_max: fold(|m| m.limit_max.get(), false).into(),
+            limit_final: (sum(|m| m.limit_final.get()) / n).into(),
+        })
+    }
+
+    /// The mean limit per bucket across a group's instances.
+    fn limit_series_of(instances: &[Pipeline], end: SimTime) -> Vec<f64> {
+        let all: Vec<Vec<f64>> = instances.iter().map(|p| p.limit_series(end)).collect();
+        match all.as_slice() {
+            [] => Vec::new(),
+            [one] => one.clone(),
+            many => (0..many[0].len())
+                .map(|i| {
+                    many.iter()
+                        .map(|s| s.get(i).copied().unwrap_or(0.0))
+                        .sum::<f64>()
+                        / many.len() as f64
+                })
+                .collect(),
+        }
     }
 
     /// What its hedge policy did; `None` without one.
@@ -448,8 +529,12 @@ pub(crate) struct ServiceStats {
 
 pub(crate) struct ClientRt {
     cfg: Client,
-    /// The call pipeline, for clients that call a service.
+    /// The call pipeline, for clients that call a service: the first of
+    /// `instances` consecutive ones, one per client the group stands for.
     pipeline: Option<u32>,
+    instances: u32,
+    /// The instance the next open-loop request goes to.
+    next_instance: u32,
     rng: RngStream,
     /// Draws each request's user priority; only when some service admits
     /// by priority (so other scenarios draw nothing more).
@@ -673,13 +758,24 @@ impl World {
                 let name = format!("clients.{}", c.name);
                 let client_pipeline = match &c.target {
                     ClientTarget::Service(caller) => {
-                        pipelines.push(pipeline(name.clone(), caller, scenario, seeds, bucket));
-                        Some((pipelines.len() - 1) as u32)
+                        let first = pipelines.len() as u32;
+                        for k in 0..c.instances {
+                            // Instance 0 keeps the group's stream names, so
+                            // a group of one draws what it always drew.
+                            let name = match k {
+                                0 => name.clone(),
+                                k => format!("{name}#{k}"),
+                            };
+                            pipelines.push(pipeline(name, caller, scenario, seeds, bucket));
+                        }
+                        Some(first)
                     }
                     ClientTarget::Bus(_) | ClientTarget::Log(_) => None,
                 };
                 ClientRt {
                     pipeline: client_pipeline,
+                    instances: c.instances,
+                    next_instance: 0,
                     rng: seeds.stream(&format!("{name}/workload")),
                     priority_rng: by_priority.then(|| seeds.stream(&format!("{name}/priority"))),
                     offered: 0,
