@@ -29,6 +29,7 @@ RUNS=(
     s8-failover
     study3-metastable
     study4-layered
+    study5-overload-control
 )
 # Sweeps: experiments/NAME.sweep.ron -> reports/NAME/ (the studies).
 SWEEPS=(

@@ -586,12 +586,27 @@ fn service_levels(
         for (key, what, values, dashed) in [
             ("in_flight", "in service", &levels.in_flight, false),
             ("queue", "queued", &levels.queue, true),
+            (
+                "concurrency_limit",
+                "adaptive concurrency limit",
+                &levels.concurrency_limit,
+                true,
+            ),
         ] {
+            if values.is_empty() {
+                continue;
+            }
+            // The limit in grey: it is not a level of work like the others.
+            let c = if key == "concurrency_limit" {
+                draw::PALETTE[7]
+            } else {
+                draw::color(color)
+            };
             out.push(Plotted {
                 dashed,
                 label: format!("{what}: {s}"),
                 column: format!("{key}.{s}"),
-                color: draw::color(color),
+                color: c,
                 values: coarse.level(values),
             });
         }
@@ -649,6 +664,15 @@ fn client_timeseries(
         color: draw::PALETTE[6],
         values: coarse.level(&s.in_flight),
     }];
+    if !s.concurrency_limit.is_empty() {
+        levels.push(Plotted {
+            dashed: true,
+            label: format!("concurrency limit: client {name}"),
+            column: format!("concurrency_limit.client.{name}"),
+            color: draw::PALETTE[6],
+            values: coarse.level(&s.concurrency_limit),
+        });
+    }
     levels.extend(service_levels(series, target, scope, &coarse, 4));
     let breaker =
         breaker_intervals(series, name, coarse.n as f64 * coarse.width_s).map(|iv| (name, iv));
