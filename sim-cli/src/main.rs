@@ -5,6 +5,7 @@
 mod baseline_cmd;
 mod budget;
 mod error;
+mod explore_cmd;
 mod plan_cmd;
 mod quiet;
 mod report;
@@ -29,6 +30,7 @@ Examples:
   sim list
   sim sweep s1-timeout-x-retries --out out/s1 [--shard 2/4] [--threads 8]
   sim merge out/shard-* --out out/s1
+  sim explore study3-metastable --out out/cliff --axis 'clients[0].workload.steps[1].rate_per_s=10..40'
   sim baseline s1-rpc -o s1-baseline.json
   sim check s1-rpc --baseline s1-baseline.json
   sim run - < my-scenario.ron               a scenario from standard input
@@ -70,6 +72,10 @@ enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// Combine the output directories of `sim sweep --shard` runs.
     Merge(sweep_cmd::MergeArgs),
+    /// Find where a scenario stops recovering: P(collapse) with Wilson
+    /// intervals, a bisection for the boundary along one axis, rows along a
+    /// second.
+    Explore(explore_cmd::ExploreArgs),
     /// Run a scenario and store its metrics with tolerances (for `sim check`).
     Baseline(baseline_cmd::BaselineArgs),
     /// Rerun a scenario and compare it with a baseline; exit 1 on regression.
@@ -172,6 +178,7 @@ fn main() -> ExitCode {
         Command::List => list(),
         Command::Sweep(args) => sweep_cmd::sweep(args),
         Command::Merge(args) => sweep_cmd::merge(args),
+        Command::Explore(args) => explore_cmd::explore(args),
         Command::Baseline(args) => baseline_cmd::baseline(args),
         Command::Check(args) => baseline_cmd::check(args),
         Command::Report(args) => report::report(args),

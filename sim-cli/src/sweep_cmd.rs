@@ -116,7 +116,7 @@ fn bar(quiet: bool) -> Bar {
 
 /// On Ctrl-C, says how to resume before exiting: the finished cells are on
 /// disk (each written atomically), so rerunning the command continues.
-fn resume_hint_on_interrupt(out: &std::path::Path) {
+pub(crate) fn resume_hint_on_interrupt(out: &std::path::Path) {
     let command: Vec<String> = std::env::args()
         .map(|a| {
             if a.chars()

@@ -12,6 +12,8 @@
 //! - [`plan`]: job scripts that run a sweep's shards on Slurm or
 //!   Kubernetes and merge them.
 //! - [`baseline`]: baselines with tolerances, and the regression check.
+//! - [`explore`]: where a scenario stops recovering: P(collapse) with
+//!   Wilson intervals, a bisection along one axis, rows along a second.
 //! - [`io`]: atomic writes.
 //!
 //! ```
@@ -28,6 +30,7 @@
 
 pub mod baseline;
 mod error;
+pub mod explore;
 pub mod io;
 pub mod plan;
 pub mod runner;

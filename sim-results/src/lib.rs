@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod explore;
 pub mod metrics;
 pub mod run;
 pub mod sweep;
