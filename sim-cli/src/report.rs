@@ -15,6 +15,7 @@ Examples:
   sim run s1 --json > run.json && sim report run.json -o out/s1-report
   sim sweep s1-timeout-x-retries --out out/s1 && sim report out/s1 -o out/s1-report
   sim report out/s1/results.json -o out/s1-report
+  sim explore study3-metastable --out out/cliff --axis '...' && sim report out/cliff -o out/cliff-report
 
 Writes one SVG per chart, its data as CSV, and index.html (open it in a
 browser). See docs/reports.md for what each chart shows.";
@@ -23,7 +24,7 @@ browser). See docs/reports.md for what each chart shows.";
 #[command(after_help = REPORT_HELP)]
 pub struct ReportArgs {
     /// The results: a run document (`sim run --json > run.json`), a sweep's
-    /// output directory, or its results.json.
+    /// or an exploration's output directory, or its results.json.
     pub results: PathBuf,
     /// Directory to write the report into (created if missing; files of the
     /// same names are replaced).
@@ -41,7 +42,7 @@ pub fn report(args: ReportArgs) -> Result<()> {
         let p = args.results.join("results.json");
         if !p.is_file() {
             return Err(CliError::input(format!(
-                "{}: a directory without results.json (expected a sweep's output directory)",
+                "{}: a directory without results.json (expected a sweep's or an exploration's output directory)",
                 args.results.display()
             )));
         }

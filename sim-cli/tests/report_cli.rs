@@ -151,7 +151,7 @@ fn bad_results_are_input_errors() {
     std::fs::write(&wrong, r#"{"kind": "baseline"}"#).unwrap();
     assert_input_error(
         &["report", wrong.to_str().unwrap(), "--out", out],
-        "a document of kind \"baseline\" is neither a run nor a sweep result",
+        "a document of kind \"baseline\" is not a run, sweep or exploration result",
     );
 
     assert!(!out_dir.exists(), "nothing written on error");

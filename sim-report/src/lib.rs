@@ -23,6 +23,7 @@
 //! ```
 
 mod draw;
+mod explore;
 mod format;
 mod html;
 mod run;
@@ -74,6 +75,7 @@ pub fn render(doc: &Document) -> Result<Vec<OutputFile>, ReportError> {
     match doc {
         Document::Run(run) => render_run(run),
         Document::Sweep(sweep) => Ok(sweep::page(sweep)?.files()),
+        Document::Explore(ex) => Ok(explore::page(ex)?.files()),
     }
 }
 

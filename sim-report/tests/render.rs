@@ -1034,7 +1034,10 @@ fn error(doc: &Value) -> String {
 #[test]
 fn wrong_kinds_of_documents_are_refused() {
     let m = error(&json!({"kind": "baseline", "rows": []}));
-    assert!(m.contains("kind \"baseline\" is neither"), "{m}");
+    assert!(
+        m.contains("kind \"baseline\" is not a run, sweep or exploration"),
+        "{m}"
+    );
     assert!(m.contains("expected \"run\""), "{m}");
     let m = error(&json!({"scenario": "x"}));
     assert!(m.contains("no \"kind\""), "{m}");
@@ -1176,4 +1179,46 @@ fn faults_over_one_window_share_a_label() {
         .count();
     assert_eq!(shaded, 3, "one shade per panel, and the legend swatch");
     assert!(s.contains("faults: outage: backend, cache 0.3–0.6 s"));
+}
+
+/// An exploration's document renders its P(collapse) chart (and, with two
+/// axes, the boundary curve); a malformed one is refused by field.
+#[test]
+fn an_exploration_renders_its_charts() {
+    let point = |x: f64, row: Option<f64>, k: u64| {
+        let mut at = vec![x];
+        at.extend(row);
+        json!({"at": at, "replications": 10, "collapses": k, "p_collapse": k as f64 / 10.0,
+               "wilson": [0.0, 1.0], "time_to_recover_s": null})
+    };
+    let doc = |two: bool| {
+        let rows: Vec<Option<f64>> = if two {
+            vec![Some(1.0), Some(2.0)]
+        } else {
+            vec![None]
+        };
+        let mut axes =
+            vec![json!({"path": "services[0].workers", "low": 1.0, "high": 9.0, "integer": true})];
+        if two {
+            axes.push(json!({"path": "clients[0].workload.rate_per_s", "low": 1.0, "high": 2.0, "integer": false}));
+        }
+        json!({
+            "kind": "explore", "scenario": "x", "seed": 1, "axes": axes, "criterion": "unhealthy",
+            "level": 0.5, "tolerance": 1.0, "confidence": 0.95,
+            "boundaries": rows.iter().map(|r| json!({"row": r, "status": "found", "estimate": 5.0,
+                "bracket": [4.0, 6.0], "increasing": false})).collect::<Vec<_>>(),
+            "points": rows.iter().flat_map(|&r| [point(1.0, r, 10), point(9.0, r, 0)]).collect::<Vec<_>>(),
+        })
+    };
+    let files = sim_report::render_json(&doc(false)).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["p-collapse.svg", "p-collapse.csv", "index.html"]);
+    let files = sim_report::render_json(&doc(true)).unwrap();
+    assert!(files.iter().any(|f| f.name == "boundary.svg"));
+    let csv = files.iter().find(|f| f.name == "boundary.csv").unwrap();
+    assert!(String::from_utf8_lossy(&csv.bytes).contains("2,found,5,4,6"));
+    let mut bad = doc(true);
+    bad["points"][0]["at"] = json!([1.0]);
+    let m = error(&bad);
+    assert!(m.contains("points"), "{m}");
 }

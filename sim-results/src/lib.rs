@@ -8,7 +8,8 @@
 //!   is better.
 //! - [`run`], [`sweep`], [`baseline`]: the documents of a run, a sweep
 //!   (`results.json`) and a baseline as types (Serialize and Deserialize);
-//!   [`Document`] is either of the first two, read by its `kind`.
+//!   [`Document`] is one of those or an exploration ([`explore`]), read by
+//!   its `kind`.
 //! - [`from_value`]: parsing with errors that name the field
 //!   (`series.clients.rpc.ok[3]: invalid type...`).
 //!
@@ -60,6 +61,8 @@ pub enum Document {
     Run(Box<run::RunDocument>),
     /// `"sweep"`: a sweep's `results.json`.
     Sweep(Box<sweep::SweepDocument>),
+    /// `"explore"`: `sim explore`'s `results.json`.
+    Explore(Box<explore::ExploreDocument>),
 }
 
 impl Document {
@@ -69,8 +72,9 @@ impl Document {
         match v.get("kind").and_then(Value::as_str) {
             Some("run") => from_value(v).map(|d| Document::Run(Box::new(d))),
             Some("sweep") => from_value(v).map(|d| Document::Sweep(Box::new(d))),
+            Some("explore") => from_value(v).map(|d| Document::Explore(Box::new(d))),
             Some(other) => Err(format!(
-                "a document of kind \"{other}\" is neither a run nor a sweep result; expected \"run\" (sim run --json) or \"sweep\" (a sweep's results.json)"
+                "a document of kind \"{other}\" is not a run, sweep or exploration result; expected \"run\" (sim run --json), \"sweep\" (a sweep's results.json) or \"explore\" (sim explore's results.json)"
             )),
             None if v.is_object() => Err(
                 "the document has no \"kind\"; expected the output of `sim run --json` or a sweep's results.json".into(),
