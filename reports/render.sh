@@ -42,6 +42,41 @@ SWEEPS=(
     study6-breaker-s3
 )
 
+# Explorations (sim explore): study 7, the collapse boundary of study 3's
+# server. Its spike is 15/s here; the first axis is when the spike ends
+# (steps[2].at, in seconds: 61..90 is a 1 to 30 s spike), the rows the load
+# after it (steps[2].rate_per_s). Three retry policies, and P(collapse)
+# with no trigger at all against a steady load. Each report directory keeps
+# the exploration's results.json, which records every option, so
+# sim-cli/tests/gate.rs reruns them and compares the bytes.
+EXPLORATIONS=(
+    study7-cliff-immediate
+    study7-cliff-backoff
+    study7-cliff-budget
+    study7-cliff-no-trigger
+)
+study7_boundary=(
+    study3-metastable
+    --set 'clients[0].workload.steps[1].rate_per_s=15'
+    --axis 'clients[0].workload.steps[2].at=61..90'
+    --axis 'clients[0].workload.steps[2].rate_per_s=6..9.5'
+    --rows 5 --tolerance 1 --max-replications 200
+)
+explore_args() {
+    case "$1" in
+        study7-cliff-immediate) args=("${study7_boundary[@]}") ;;
+        study7-cliff-backoff) args=("${study7_boundary[@]}"
+            --set 'clients[0].retry.backoff=Exponential(base: "100ms", cap: "10s")') ;;
+        study7-cliff-budget) args=("${study7_boundary[@]}"
+            --set 'clients[0].retry.budget=TokenBucket(max_tokens: 10, token_ratio: 0.1)') ;;
+        study7-cliff-no-trigger) args=(study3-metastable
+            --set 'clients[0].workload=Poisson(rate_per_s: 8)'
+            --axis 'clients[0].workload.rate_per_s=6..9.8'
+            --tolerance 0.1 --max-replications 200) ;;
+        *) return 1 ;;
+    esac
+}
+
 want() {
     # With arguments, only the named reports.
     [ "$#" -eq 1 ] && return 0
@@ -94,7 +129,17 @@ for name in ${SWEEPS[@]+"${SWEEPS[@]}"}; do
     install "$name"
     rendered=$((rendered + 1))
 done
+for name in ${EXPLORATIONS[@]+"${EXPLORATIONS[@]}"}; do
+    want "$name" "$@" || continue
+    explore_args "$name"
+    tmp="$(mktemp -d "reports/.render-$name.XXXXXX")"
+    "$sim" explore "${args[@]}" --out "$tmp/explore" -q
+    "$sim" report "$tmp/explore" --out "$tmp/report" > /dev/null
+    for f in results.json results.csv; do cp "$tmp/explore/$f" "$tmp/report/$f"; done
+    install "$name"
+    rendered=$((rendered + 1))
+done
 if [ "$#" -gt 0 ] && [ "$rendered" -ne "$#" ]; then
-    echo "render.sh: some of '$*' are neither in RUNS nor in SWEEPS" >&2
+    echo "render.sh: some of '$*' are in none of RUNS, SWEEPS and EXPLORATIONS" >&2
     exit 2
 fi

@@ -103,3 +103,75 @@ fn a_smaller_bulkhead_fails_the_gate() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("clients.rpc."), "{stdout}");
 }
+
+/// The committed explorations (reports/*/results.json of kind "explore",
+/// rendered by reports/render.sh) are rerun from the options they record
+/// and must give the same bytes: a search is deterministic, so any change
+/// is a model change (rerun reports/render.sh NAME and say why).
+#[test]
+fn committed_explorations_reproduce() {
+    let mut checked = 0;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("reports"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let Ok(text) = std::fs::read_to_string(dir.join("results.json")) else {
+            continue;
+        };
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if doc["kind"] != "explore" {
+            continue;
+        }
+        let out = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = vec![
+            "explore".into(),
+            doc["scenario"].as_str().unwrap().into(),
+            "--out".into(),
+            out.path().display().to_string(),
+            "-q".into(),
+        ];
+        for o in doc["overrides"].as_array().unwrap() {
+            args.extend(["--set".into(), o.as_str().unwrap().into()]);
+        }
+        for a in doc["axes"].as_array().unwrap() {
+            let (lo, hi) = (a["low"].as_f64().unwrap(), a["high"].as_f64().unwrap());
+            args.extend([
+                "--axis".into(),
+                format!("{}={lo}..{hi}", a["path"].as_str().unwrap()),
+            ]);
+        }
+        for (flag, key) in [
+            ("--collapse", "criterion"),
+            ("--level", "level"),
+            ("--tolerance", "tolerance"),
+            ("--batch", "batch"),
+            ("--max-replications", "max_replications"),
+            ("--rows", "rows"),
+        ] {
+            match &doc[key] {
+                serde_json::Value::Null => {}
+                serde_json::Value::String(s) => args.extend([flag.into(), s.clone()]),
+                v => args.extend([flag.into(), v.to_string()]),
+            }
+        }
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = sim(&refs);
+        assert!(
+            run.status.success(),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let fresh = std::fs::read_to_string(out.path().join("results.json")).unwrap();
+        assert!(
+            fresh == text,
+            "{} no longer reproduces: rerun reports/render.sh {} if the change is meant, and say why",
+            dir.display(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 4, "checked {checked} explorations");
+}

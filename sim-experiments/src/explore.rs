@@ -707,6 +707,10 @@ impl Explorer {
             level: self.spec.level,
             tolerance: self.spec.tolerance,
             confidence: CONFIDENCE,
+            overrides: self.spec.overrides.clone(),
+            batch: self.spec.batch,
+            max_replications: self.spec.max_replications,
+            rows: (self.axes.len() == 2).then_some(self.spec.rows),
             boundaries,
             points,
         };

@@ -62,9 +62,11 @@ fn probability_chart(doc: &ExploreDocument) -> Result<Chart, ReportError> {
             pattern: draw::pattern(i),
             dashed: false,
         });
-        let name = match (row, doc.axes.get(1)) {
-            (Some(r), Some(a1)) => format!("{} = {}", a1.path, csv_number(*r)),
-            _ => "P(collapse)".to_string(),
+        // The rows' values under the second axis as the legend's heading
+        // (a path too long for every entry).
+        let name = match row {
+            Some(r) => csv_number(*r),
+            None => "P(collapse)".to_string(),
         };
         legend.entries.push(LegendEntry {
             label: name.clone(),
@@ -87,6 +89,7 @@ fn probability_chart(doc: &ExploreDocument) -> Result<Chart, ReportError> {
             ]);
         }
     }
+    legend.heading = doc.axes.get(1).map(label);
     // The level as a dashed line across the range.
     lines.push(Line {
         color: RGBColor(0x55, 0x55, 0x55),

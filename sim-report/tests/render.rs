@@ -1204,7 +1204,7 @@ fn an_exploration_renders_its_charts() {
         }
         json!({
             "kind": "explore", "scenario": "x", "seed": 1, "axes": axes, "criterion": "unhealthy",
-            "level": 0.5, "tolerance": 1.0, "confidence": 0.95,
+            "level": 0.5, "tolerance": 1.0, "confidence": 0.95, "batch": 10, "max_replications": 100,
             "boundaries": rows.iter().map(|r| json!({"row": r, "status": "found", "estimate": 5.0,
                 "bracket": [4.0, 6.0], "increasing": false})).collect::<Vec<_>>(),
             "points": rows.iter().flat_map(|&r| [point(1.0, r, 10), point(9.0, r, 0)]).collect::<Vec<_>>(),

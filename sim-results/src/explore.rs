@@ -78,6 +78,16 @@ pub struct ExploreDocument {
     pub tolerance: f64,
     /// Confidence of the Wilson intervals.
     pub confidence: f64,
+    /// Fields set before exploring (`--set PATH=VALUE`), in order.
+    #[serde(default)]
+    pub overrides: Vec<String>,
+    /// Replications added per look at a point.
+    pub batch: u64,
+    /// Most replications at one point.
+    pub max_replications: u64,
+    /// Rows along the second axis (absent with one axis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<usize>,
     /// The boundary per row, in row order.
     pub boundaries: Vec<Boundary>,
     /// Every point evaluated, sorted by its values.
