@@ -25,6 +25,9 @@ Examples:
   # rerunning the same command resumes; shards share DIR's point cache:
   sim explore my.ron --out out/x --axis ... --axis ... --shard 2/4
   sim explore my.ron --out out/x --axis ... --axis ...     (assembles)
+  # a rare collapse with no trigger: P(the queue reaches 80 in the run)
+  sim explore study3-metastable --out out/rare --set 'clients[0].workload=Poisson(rate_per_s: 7)' \
+      --split services.server.queue --levels 20,40,60,80 --effort 1000
 
 A replication collapsed when the criterion holds; the default, `unhealthy`,
 is some client group ending unhealthy: its success rate over the last
@@ -54,8 +57,25 @@ pub struct ExploreArgs {
     /// `PATH=LO..HI`: a numeric field of the scenario and its range (a
     /// duration field in seconds). The first is searched; a second gives
     /// the rows.
-    #[arg(long, required = true, value_name = "PATH=LO..HI")]
+    #[arg(long, required_unless_present = "split", value_name = "PATH=LO..HI")]
     pub axis: Vec<String>,
+    /// Rare collapses instead: estimate P(this level of the running state
+    /// reaches the last of --levels before the run ends) by multilevel
+    /// splitting. One of services.NAME.queue, services.NAME.in_system,
+    /// clients.NAME.in_flight.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        conflicts_with = "axis",
+        requires = "levels"
+    )]
+    pub split: Option<String>,
+    /// The thresholds of --split, increasing (e.g. 20,40,60,80).
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    pub levels: Vec<u64>,
+    /// Runs per stage of --split.
+    #[arg(long, default_value_t = 1000)]
+    pub effort: u64,
     /// What counts as a collapsed replication: `unhealthy` (default) or
     /// `METRIC OP NUMBER` with OP one of < <= > >=.
     #[arg(long, default_value = "unhealthy", value_name = "CRITERION")]
@@ -121,7 +141,61 @@ impl ExploreProgress for Line {
     }
 }
 
+/// `--split`: the splitting estimate, printed and written to DIR/split.json.
+fn split(args: &ExploreArgs, level: &str) -> Result<()> {
+    let source = scenarios::resolve(Some(&args.scenario))?;
+    let (_, scenario) = scenarios::load(&source, &args.set)?;
+    let est = sim_experiments::with_threads(args.threads, || {
+        sim_experiments::split::estimate(
+            &scenario,
+            scenario.seed,
+            level,
+            &args.levels,
+            args.effort,
+            args.budget.max_events,
+        )
+    })??;
+    std::fs::create_dir_all(&args.out).map_err(|e| {
+        crate::error::CliError::runtime(format!("cannot create {}: {e}", args.out.display()))
+    })?;
+    let json = serde_json::to_string_pretty(&est).expect("an estimate serializes");
+    sim_experiments::io::write_atomic(
+        &args.out.join("split.json"),
+        format!("{json}\n").as_bytes(),
+    )?;
+    if args.quiet.quiet {
+        return Ok(());
+    }
+    println!(
+        "P({level} reaches {} before the end), {} runs per stage:",
+        args.levels.last().copied().unwrap_or(0),
+        args.effort
+    );
+    for s in &est.stages {
+        println!(
+            "  reach {:>6}: {:>6} of {} runs ({})",
+            s.threshold, s.hits, s.runs, s.p
+        );
+    }
+    match (est.interval, est.relative_error, est.variance_reduction) {
+        (Some([lo, hi]), Some(r), vr) => println!(
+            "estimate {} (95% about {lo} to {hi}; relative error {r}){}",
+            est.p,
+            vr.map(|v| format!(
+                "; variance {v:.1}x lower than plain Monte Carlo with as many runs"
+            ))
+            .unwrap_or_default()
+        ),
+        _ => println!("estimate 0: a stage had no hit; raise --effort or add intermediate levels"),
+    }
+    println!("wrote {}/split.json", args.out.display());
+    Ok(())
+}
+
 pub fn explore(args: ExploreArgs) -> Result<()> {
+    if let Some(level) = &args.split {
+        return split(&args, level);
+    }
     let source = scenarios::resolve(Some(&args.scenario))?;
     let criterion = Criterion::parse(&args.collapse)?;
     let shard = args

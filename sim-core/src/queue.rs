@@ -43,6 +43,7 @@ pub struct EventId {
     generation: u32,
 }
 
+#[derive(Clone)]
 struct Entry<E> {
     time: SimTime,
     seq: u64,
@@ -86,6 +87,7 @@ enum Source {
 pub const MAX_DELAY_LANES: usize = 16;
 
 /// Entries pushed `delay_ns` ahead, in push (= time, seq) order.
+#[derive(Clone)]
 struct DelayLane<E> {
     delay_ns: u64,
     entries: VecDeque<Entry<E>>,
@@ -106,7 +108,9 @@ pub enum Next<E> {
 /// Stale entries below this count are never worth a rebuild.
 const MIN_STALE_FOR_COMPACTION: usize = 4096;
 
-/// A deterministic priority queue of events with cancellation.
+/// A deterministic priority queue of events with cancellation. A clone
+/// continues exactly as the original would (same order, same ids).
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
     /// Entries at `current`, in push (= sequence) order.

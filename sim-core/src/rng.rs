@@ -77,6 +77,21 @@ pub struct RngStream {
 }
 
 impl RngStream {
+    /// Turns this stream into branch `branch` of itself: a fresh ChaCha8
+    /// key drawn from the stream's next output, mixed with the branch. The
+    /// same stream state and branch give the same new stream, different
+    /// branches independent ones (what a split simulation's copies need).
+    pub fn fork(&mut self, branch: u64) {
+        let mut state = self.rng.next_u64() ^ branch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
+        }
+        let stream = self.rng.get_stream();
+        self.rng = ChaCha8Rng::from_seed(key);
+        self.rng.set_stream(stream);
+    }
+
     /// A uniform draw in [0, 1) with 53 random bits.
     #[inline]
     pub fn uniform01(&mut self) -> f64 {

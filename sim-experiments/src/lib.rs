@@ -14,6 +14,8 @@
 //! - [`baseline`]: baselines with tolerances, and the regression check.
 //! - [`explore`]: where a scenario stops recovering: P(collapse) with
 //!   Wilson intervals, a bisection along one axis, rows along a second.
+//! - [`split`]: rare collapses by fixed-effort multilevel splitting over a
+//!   level of the running state (copies of running worlds).
 //! - [`io`]: atomic writes.
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod plan;
 pub mod runner;
 pub mod samples;
 pub mod scenarios;
+pub mod split;
 pub mod sweep;
 pub mod sweepdir;
 

@@ -62,7 +62,7 @@ impl Default for Aimd {
 }
 
 /// What the limiter remembers about one attempt.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AimdState {
     started: Option<SimTime>,
     in_flight_at_start: u32,

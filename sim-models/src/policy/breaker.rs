@@ -560,7 +560,7 @@ impl Breaker {
 }
 
 /// What a call remembers at the breaker.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct BreakerCallState {
     /// When the breaker let the call through (its duration, for slow calls).
     started: SimTime,

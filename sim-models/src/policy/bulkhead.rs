@@ -44,7 +44,7 @@ pub struct Bulkhead {
 }
 
 /// A call's place at the bulkhead.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct BulkheadState {
     /// The wait's deadline, or the pending grant.
     timer: Option<EventId>,

@@ -53,7 +53,7 @@ pub struct Hedge {
 }
 
 /// What a call remembers of its hedging.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct HedgeState {
     /// Attempts sent so far.
     sent: u32,

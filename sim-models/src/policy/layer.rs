@@ -214,7 +214,8 @@ pub struct LayerCounters {
 /// A resilience policy around calls: one module per policy implements this.
 pub trait Layer: Clone + Debug + Send + Sync + 'static {
     /// What the layer remembers about one call passing through it.
-    type State: Default + Debug + Send + Sync + 'static;
+    /// `Clone` so that a running simulation can be copied (splitting).
+    type State: Default + Debug + Clone + Send + Sync + 'static;
 
     /// The layer's name in traces (`"Retry"`, `"Timeout(120ms)"`).
     fn name(&self) -> String;
@@ -258,8 +259,37 @@ pub trait Layer: Clone + Debug + Send + Sync + 'static {
     }
 }
 
-/// A custom layer's per-call state, behind `Any`.
-pub(crate) type AnyState = Box<dyn Any + Send + Sync>;
+/// A custom layer's per-call state, behind `Any`, with the function that
+/// copies it (its type is known only where it was made).
+pub struct AnyState {
+    value: Box<dyn Any + Send + Sync>,
+    copy: fn(&(dyn Any + Send + Sync)) -> Box<dyn Any + Send + Sync>,
+}
+
+impl Clone for AnyState {
+    fn clone(&self) -> Self {
+        AnyState {
+            value: (self.copy)(&*self.value),
+            copy: self.copy,
+        }
+    }
+}
+
+impl Debug for AnyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnyState")
+    }
+}
+
+fn copy_state<S: Clone + Send + Sync + 'static>(
+    v: &(dyn Any + Send + Sync),
+) -> Box<dyn Any + Send + Sync> {
+    Box::new(
+        v.downcast_ref::<S>()
+            .expect("a custom layer's state is its own type")
+            .clone(),
+    )
+}
 
 /// [`Layer`] with the state type erased, for layers written outside this
 /// crate (one allocation per call for their state, dynamic dispatch).
@@ -278,6 +308,7 @@ trait DynLayer: Debug + Send + Sync {
 
 fn own<L: Layer>(state: &mut AnyState) -> &mut L::State {
     state
+        .value
         .downcast_mut::<L::State>()
         .expect("a custom layer's state is its own type")
 }
@@ -287,7 +318,10 @@ impl<L: Layer> DynLayer for L {
         Box::new(self.clone())
     }
     fn fresh(&self) -> AnyState {
-        Box::new(L::State::default())
+        AnyState {
+            value: Box::new(L::State::default()),
+            copy: copy_state::<L::State>,
+        }
     }
     fn name(&self) -> String {
         Layer::name(self)

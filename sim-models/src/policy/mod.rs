@@ -201,7 +201,7 @@ macro_rules! define_policies {
         }
 
         /// What a call remembers about one of its layers.
-        #[derive(Debug, Default)]
+        #[derive(Clone, Debug, Default)]
         pub(crate) enum FrameState {
             /// Out of the call while its layer acts on it.
             #[default]

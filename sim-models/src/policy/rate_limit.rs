@@ -29,7 +29,7 @@ pub struct RateLimit {
 }
 
 /// A call waiting for its reserved token.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RateLimitState {
     timer: Option<EventId>,
 }

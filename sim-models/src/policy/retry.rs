@@ -117,7 +117,7 @@ pub struct Retry {
 }
 
 /// A call's tries through the retry layer.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RetryState {
     /// Tries so far, the first included.
     tries: u32,

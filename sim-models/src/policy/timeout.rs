@@ -21,7 +21,7 @@ struct Expiry {
 }
 
 /// A call's pending timer.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TimerState {
     timer: Option<EventId>,
 }

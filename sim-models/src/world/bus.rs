@@ -105,6 +105,7 @@ pub(crate) struct BusStats {
     crashes: u64,
 }
 
+#[derive(Clone)]
 pub(crate) struct BusRt {
     pub(crate) cfg: Bus,
     queue: VecDeque<Ref>,
@@ -114,7 +115,7 @@ pub(crate) struct BusRt {
     delivery_start: Vec<SimTime>,
     idle: VecDeque<u32>,
     pub(crate) pipeline: Option<u32>,
-    rng: RngStream,
+    pub(crate) rng: RngStream,
     /// Broker outages in progress.
     pub(crate) down: u32,
     /// Set while `dispatch` runs: a consumer freed synchronously inside it

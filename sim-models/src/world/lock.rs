@@ -33,6 +33,7 @@ pub enum LockWake {
     },
 }
 
+#[derive(Clone)]
 pub(crate) struct LockRt {
     pub(crate) cfg: Lock,
     /// (contender, token, lease expiry event)
@@ -41,7 +42,7 @@ pub(crate) struct LockRt {
     next_token: u32,
     /// Highest token the resource has accepted a write from.
     last_written: u32,
-    rng: RngStream,
+    pub(crate) rng: RngStream,
     acquisitions: u64,
     completed: u64,
     expirations: u64,

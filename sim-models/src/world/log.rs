@@ -41,6 +41,7 @@ enum ConsumerState {
     Down,
 }
 
+#[derive(Clone)]
 struct LogConsumer {
     state: ConsumerState,
     /// Next partition (index into its own list) to look at.
@@ -48,6 +49,7 @@ struct LogConsumer {
     since_commit: u32,
 }
 
+#[derive(Clone)]
 pub(crate) struct LogRt {
     pub(crate) cfg: Log,
     /// Log end offset per partition.
@@ -62,7 +64,7 @@ pub(crate) struct LogRt {
     times: Vec<VecDeque<SimTime>>,
     times_base: Vec<u64>,
     consumers: Vec<LogConsumer>,
-    rng: RngStream,
+    pub(crate) rng: RngStream,
     round_robin: u64,
     pub(crate) down: u32,
     /// Appends held during a broker outage: (client, user, requested at).

@@ -256,7 +256,7 @@ pub(crate) enum Origin {
 
 /// One call through one pipeline: a client request, or a service's
 /// downstream call.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Call {
     pipeline: u32,
     origin: Origin,
@@ -283,7 +283,7 @@ pub(crate) struct Call {
 }
 
 /// One attempt of a call: sent to the call's target, answered once.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Attempt {
     call: Ref,
     /// The call's pipeline (kept here: answers need its network).
@@ -348,6 +348,7 @@ impl PipelineStats {
 }
 
 /// A caller's policies with their running state.
+#[derive(Clone)]
 pub(crate) struct Pipeline {
     target: crate::scenario::Target,
     /// The target's retry-after delays (`Service::retry_after`).
@@ -487,6 +488,7 @@ impl Pipeline {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct ServiceRt {
     cfg: Service,
     station: Station<Ref>,
@@ -527,6 +529,7 @@ pub(crate) struct ServiceStats {
     conflicts: u64,
 }
 
+#[derive(Clone)]
 pub(crate) struct ClientRt {
     cfg: Client,
     /// The call pipeline, for clients that call a service: the first of
@@ -603,6 +606,7 @@ impl Failures {
 }
 
 /// The whole simulated system.
+#[derive(Clone)]
 pub struct World {
     /// Some service admits by priority: only then do requests carry one
     /// (everything else skips the bookkeeping).
@@ -623,7 +627,56 @@ pub struct World {
     trace: Option<trace::TraceSink>,
     /// The first error writing the trace (the run goes on; it is reported
     /// at the end).
-    trace_error: Option<std::io::Error>,
+    trace_error: Option<String>,
+}
+
+/// A level of the running state, by what it counts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Jobs waiting at a service (index into the scenario's services).
+    Queue(usize),
+    /// Jobs waiting or in service at a service.
+    InSystem(usize),
+    /// Requests of a client group in flight.
+    ClientInFlight(usize),
+}
+
+impl Level {
+    /// Parses `services.NAME.queue`, `services.NAME.in_system` or
+    /// `clients.NAME.in_flight` against `scenario`'s names.
+    pub fn parse(text: &str, scenario: &Scenario) -> Result<Level, String> {
+        let parts: Vec<&str> = text.splitn(3, '.').collect();
+        let bad = || {
+            format!(
+                "{text:?}: expected services.NAME.queue, services.NAME.in_system or clients.NAME.in_flight"
+            )
+        };
+        let [group, name, what] = parts[..] else {
+            return Err(bad());
+        };
+        let find = |names: Vec<&str>| {
+            names.iter().position(|n| *n == name).ok_or_else(|| {
+                format!(
+                    "{text:?}: no {group} named {name:?} (there are: {})",
+                    names.join(", ")
+                )
+            })
+        };
+        match (group, what) {
+            ("services", "queue") => {
+                find(scenario.services.iter().map(|s| s.name.as_str()).collect()).map(Level::Queue)
+            }
+            ("services", "in_system") => {
+                find(scenario.services.iter().map(|s| s.name.as_str()).collect())
+                    .map(Level::InSystem)
+            }
+            ("clients", "in_flight") => {
+                find(scenario.clients.iter().map(|c| c.name.as_str()).collect())
+                    .map(Level::ClientInFlight)
+            }
+            _ => Err(bad()),
+        }
+    }
 }
 
 /// Options of one run that are not part of the scenario.
@@ -858,6 +911,57 @@ impl World {
         }
     }
 
+    /// The metrics and series of the world as it is at `end`, after
+    /// `events` events (what [`run_replication`] reports at the end).
+    pub fn collect_metrics(&mut self, end: SimTime, events: u64) -> (RunMetrics, Series) {
+        self.collect(end, events)
+    }
+
+    /// Forks every random stream of the world into branch `branch` (see
+    /// [`RngStream::fork`]): a copy of a running world that is forked
+    /// continues differently from the original, and two copies forked with
+    /// the same branch continue identically. What splitting estimators do
+    /// at a level crossing.
+    pub fn fork(&mut self, branch: u64) {
+        for c in &mut self.clients {
+            c.rng.fork(branch);
+            if let Some(r) = &mut c.priority_rng {
+                r.fork(branch);
+            }
+        }
+        for s in &mut self.services {
+            s.rng.fork(branch);
+            s.admission_rng.fork(branch);
+            s.errors_rng.fork(branch);
+        }
+        for p in &mut self.pipelines {
+            p.rng.fork(branch);
+            p.net_rng.fork(branch);
+        }
+        for b in &mut self.buses {
+            b.rng.fork(branch);
+        }
+        for l in &mut self.logs {
+            l.rng.fork(branch);
+        }
+        for l in &mut self.locks {
+            l.rng.fork(branch);
+        }
+    }
+
+    /// The current value of a level of the state (a splitting estimator's
+    /// distance to collapse).
+    pub fn level(&self, level: Level) -> u64 {
+        match level {
+            Level::Queue(s) => self.services[s].station.queue_len() as u64,
+            Level::InSystem(s) => {
+                let st = &self.services[s].station;
+                (st.busy() + st.queue_len()) as u64
+            }
+            Level::ClientInFlight(c) => self.clients[c].in_flight.value(),
+        }
+    }
+
     /// Schedules the first arrivals and the fault edges.
     pub fn start(&mut self, sched: &mut Scheduler<Event>) {
         for k in 0..self.clients.len() {
@@ -985,7 +1089,7 @@ impl World {
             && self.trace_error.is_none()
             && let Err(e) = trace.line(&line())
         {
-            self.trace_error = Some(e);
+            self.trace_error = Some(e.to_string());
         }
     }
 
@@ -1063,7 +1167,7 @@ pub fn run_replication(
     limits.max_events = options.max_events;
     let report = sim.run(&limits)?;
     if let Some(e) = sim.model.trace_error.take() {
-        return Err(RunError::Trace(e.to_string()));
+        return Err(RunError::Trace(e));
     }
     if report.reason == sim_core::StopReason::EventLimit {
         return Err(RunError::EventLimit(report.events_handled));
