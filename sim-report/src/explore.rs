@@ -181,13 +181,38 @@ fn phase_chart(doc: &ExploreDocument) -> Result<Option<Chart>, ReportError> {
         pattern: 0,
         dashed: false,
     };
+    // Every point evaluated as a dot coloured by its P(collapse)
+    // (viridis, 0 dark to 1 bright): the phase diagram under the boundary.
+    let mut lines = vec![line];
+    for p in &doc.points {
+        lines.push(Line {
+            color: draw::viridis(p.p_collapse),
+            points: vec![(p.at[1], Some(p.at[0]))],
+            band: vec![],
+            marker: Some(draw::Marker::Dot),
+            pattern: 0,
+            dashed: false,
+        });
+    }
     let title = format!("Collapse boundary: {} vs {}", a0.path, a1.path);
+    let mut entries = vec![LegendEntry {
+        label: format!("P(collapse) = {} (band: bracket)", doc.level),
+        swatch: Swatch::Band(color),
+    }];
+    for p in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        entries.push(LegendEntry {
+            label: format!("point, P(collapse) {p}"),
+            swatch: Swatch::Marked {
+                color: draw::viridis(p),
+                marker: draw::Marker::Dot,
+                pattern: 0,
+                band: false,
+            },
+        });
+    }
     let legend = Legend {
         heading: None,
-        entries: vec![LegendEntry {
-            label: format!("P(collapse) = {} (band: bracket)", doc.level),
-            swatch: Swatch::Band(color),
-        }],
+        entries,
     };
     let fig = LineFigure {
         title: title.clone(),
@@ -204,7 +229,7 @@ fn phase_chart(doc: &ExploreDocument) -> Result<Option<Chart>, ReportError> {
                     lo: a0.low,
                     hi: a0.high,
                 },
-                lines: vec![line],
+                lines,
             },
             shades: vec![],
             weight: 130,
