@@ -26,7 +26,8 @@ Examples:
   sim explore my.ron --out out/x --axis ... --axis ... --shard 2/4
   sim explore my.ron --out out/x --axis ... --axis ...     (assembles)
   # a rare collapse with no trigger: P(the queue reaches 80 in the run)
-  sim explore study3-metastable --out out/rare --set 'clients[0].workload=Poisson(rate_per_s: 7)' \
+  sim explore study3-metastable --out out/rare \\
+      --set 'clients[0].workload=Poisson(rate_per_s: 7)' \\
       --split services.server.queue --levels 20,40,60,80 --effort 1000
 
 A replication collapsed when the criterion holds; the default, `unhealthy`,
