@@ -419,20 +419,16 @@ impl Pipeline {
             return Some(first.clone());
         }
         let n = all.len() as f64;
-        let sum = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(f).sum::<f64>();
-        let fold = |f: fn(&crate::metrics::LimitMetrics) -> f64, min: bool| {
-            all.iter()
-                .map(f)
-                .fold(if min { f64::INFINITY } else { 0.0 }, |a, b| {
-                    if min { a.min(b) } else { a.max(b) }
-                })
-        };
+        // Counts and extremes stay whole numbers, as one instance's are.
+        let whole =
+            |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(move |m| f(m) as u64);
+        let mean = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(f).sum::<f64>() / n;
         Some(crate::metrics::LimitMetrics {
-            rejected: sum(|m| m.rejected.get()).into(),
-            limit_mean: (sum(|m| m.limit_mean.get()) / n).into(),
-            limit_min: fold(|m| m.limit_min.get(), true).into(),
-            limit_max: fold(|m| m.limit_max.get(), false).into(),
-            limit_final: (sum(|m| m.limit_final.get()) / n).into(),
+            rejected: whole(|m| m.rejected.get()).sum::<u64>().into(),
+            limit_mean: mean(|m| m.limit_mean.get()).into(),
+            limit_min: whole(|m| m.limit_min.get()).min().unwrap_or(0).into(),
+            limit_max: whole(|m| m.limit_max.get()).max().unwrap_or(0).into(),
+            limit_final: mean(|m| m.limit_final.get()).into(),
         })
     }
 
