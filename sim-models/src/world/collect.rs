@@ -10,6 +10,17 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
+/// A breaker's state changes as a document's series.
+fn state_changes(b: &crate::policy::breaker::Breaker) -> Vec<StateChange> {
+    b.transitions
+        .iter()
+        .map(|&(t, state)| StateChange {
+            t_s: t.as_secs_f64(),
+            state,
+        })
+        .collect()
+}
+
 /// Counts per bucket added up across series (empty without any).
 fn sum_counts(series: impl Iterator<Item = Vec<u64>>) -> Vec<u64> {
     let mut out: Vec<u64> = Vec::new();
@@ -266,16 +277,7 @@ impl World {
                 },
             ));
             if let Some(b) = breaker {
-                breakers.0.push((
-                    c.cfg.name.clone(),
-                    b.transitions
-                        .iter()
-                        .map(|&(t, state)| StateChange {
-                            t_s: t.as_secs_f64(),
-                            state,
-                        })
-                        .collect(),
-                ));
+                breakers.0.push((c.cfg.name.clone(), state_changes(b)));
             }
         }
 
@@ -351,16 +353,9 @@ impl World {
                 let pl = &self.pipelines[p as usize];
                 let target = self.services[pl.target.service()].cfg.name.clone();
                 if let Some(b) = pl.breaker() {
-                    breakers.0.push((
-                        format!("{} -> {target}", s.cfg.name),
-                        b.transitions
-                            .iter()
-                            .map(|&(t, state)| StateChange {
-                                t_s: t.as_secs_f64(),
-                                state,
-                            })
-                            .collect(),
-                    ));
+                    breakers
+                        .0
+                        .push((format!("{} -> {target}", s.cfg.name), state_changes(b)));
                 }
                 call_series.push(CallSeries {
                     target,
