@@ -238,6 +238,59 @@ fn calls_table(doc: &Value) -> Option<Table> {
     Some(t)
 }
 
+/// Most replicas shown one per column; a service with more gets one line.
+const MAX_REPLICA_COLUMNS: usize = 12;
+
+/// Each replica of each service with several: where the traffic went and
+/// what its callers' outlier ejection did to it.
+fn replica_tables(doc: &Value) -> Vec<Table> {
+    let mut out = Vec::new();
+    for service in names(doc, "services") {
+        let Some(reps) = doc["services"][&service]["replicas"].as_array() else {
+            continue;
+        };
+        if reps.len() > MAX_REPLICA_COLUMNS {
+            let arrivals: Vec<f64> = reps.iter().filter_map(|r| r["arrivals"].as_f64()).collect();
+            let lo = arrivals.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = arrivals.iter().copied().fold(0.0, f64::max);
+            let mut t = Table::new(&format!("replicas of {service}"), vec!["all".into()]);
+            t.row("replicas", vec![fmt_count(reps.len() as f64)]);
+            t.row(
+                "arrivals per replica",
+                vec![format!("{} to {}", fmt_count(lo), fmt_count(hi))],
+            );
+            out.push(t);
+            continue;
+        }
+        let mut t = Table::new(
+            &format!("replicas of {service}"),
+            (0..reps.len()).map(|k| format!("#{k}")).collect(),
+        );
+        for (field, label, fmt) in [
+            ("arrivals", "arrivals", Fmt::Count),
+            ("errors", "errors", Fmt::Count),
+            ("rejected", "rejected", Fmt::Count),
+            ("in_flight_mean", "in flight mean", Fmt::Ratio),
+            ("queue_mean", "queue mean", Fmt::Ratio),
+            ("latency_ms.p99", "latency p99 (ms)", Fmt::Ms),
+            ("ejections", "ejections", Fmt::Count),
+            ("ejected_s", "ejected (s)", Fmt::Secs),
+        ] {
+            let always = matches!(field, "arrivals" | "in_flight_mean" | "latency_ms.p99");
+            let any = reps.iter().any(|r| {
+                r.pointer(&format!("/{}", field.replace('.', "/")))
+                    .and_then(Value::as_f64)
+                    .is_some_and(|x| x != 0.0)
+            });
+            if always || any {
+                t.row(label, reps.iter().map(|r| cell(r, field, fmt)).collect());
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
 pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String {
     let mut out = String::new();
     let reps = doc["replications"].as_u64().unwrap_or(1);
@@ -263,14 +316,20 @@ pub fn summary(doc: &Value, events: u64, elapsed: std::time::Duration) -> String
         crate::table::paths_table(doc),
         group_table(doc, Group::Clients),
         group_table(doc, Group::Services),
-        calls_table(doc),
-        group_table(doc, Group::Buses),
-        group_table(doc, Group::Logs),
-        group_table(doc, Group::Locks),
     ]
     .into_iter()
     .flatten()
-    {
+    .chain(replica_tables(doc))
+    .chain(
+        [
+            calls_table(doc),
+            group_table(doc, Group::Buses),
+            group_table(doc, Group::Logs),
+            group_table(doc, Group::Locks),
+        ]
+        .into_iter()
+        .flatten(),
+    ) {
         out.push('\n');
         out.push_str(&t.render());
     }

@@ -36,6 +36,8 @@
 //! ```
 
 pub mod admission;
+pub mod autoscale;
+pub mod balancer;
 pub mod metrics;
 pub mod policy;
 pub mod results;

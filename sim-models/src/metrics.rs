@@ -6,10 +6,10 @@ use sim_core::SimTime;
 use sim_core::stats::LatencySummary;
 
 pub use sim_results::run::{
-    AdmissionMetrics, BusMetrics, BusSeries, CallMetrics, CallSeries, ClientMetrics, ClientSeries,
-    EngineMetrics, FailureBreakdown, FaultWindow, Flag, HedgeMetrics, Latency, LimitMetrics,
-    LockMetrics, LogMetrics, LogSeries, Named, Num, RunMetrics, Series, ServiceMetrics,
-    ServiceSeries, StateChange,
+    AdmissionMetrics, AutoscaleMetrics, BusMetrics, BusSeries, CallMetrics, CallSeries,
+    ClientMetrics, ClientSeries, EjectionMetrics, EngineMetrics, FailureBreakdown, FaultWindow,
+    Flag, HedgeMetrics, Latency, LimitMetrics, LockMetrics, LogMetrics, LogSeries, Named, Num,
+    ReplicaMetrics, RunMetrics, Series, ServiceMetrics, ServiceSeries, StateChange,
 };
 
 /// A histogram's summary as a document's latency.

@@ -160,6 +160,7 @@ table! {
     Clients "hedging.attempts_cancelled", "attempts cancelled", Count, Neither;
     Clients "concurrency_limit.rejected", "refused by concurrency limit", Count, Lower;
     Clients "concurrency_limit.limit_mean", "concurrency limit mean", Ratio, Neither;
+    Clients "outlier_ejection.ejections", "replicas ejected", Count, Neither;
 
     Services "arrivals", "arrivals (attempts)", Count, Neither, always;
     Services "ok", "ok", Count, Higher, always;
@@ -182,6 +183,11 @@ table! {
     Services "adaptive_concurrency.limit_mean", "concurrency limit mean", Ratio, Neither;
     Services "priority_admission.rejected", "refused by priority admission", Count, Lower;
     Services "priority_admission.overloaded_windows", "overloaded windows", Count, Lower;
+    Services "deadline_expired", "dropped at deadline", Count, Neither;
+    Services "autoscaling.replicas_mean", "replicas in service mean", Ratio, Neither;
+    Services "autoscaling.replicas_max", "replicas in service max", Count, Neither;
+    Services "autoscaling.scale_outs", "scale-outs", Count, Neither;
+    Services "autoscaling.scale_ins", "scale-ins", Count, Neither;
 
     Buses "published", "published", Count, Neither, always;
     Buses "ok", "acknowledged", Count, Higher, always;

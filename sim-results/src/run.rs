@@ -338,6 +338,9 @@ pub struct ClientMetrics {
     /// What hedging did (absent without a hedge policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeMetrics>,
+    /// What its outlier ejection did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_ejection: Option<EjectionMetrics>,
     /// What the adaptive concurrency limit did (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<LimitMetrics>,
@@ -380,6 +383,9 @@ pub struct CallMetrics {
     /// What hedging did (absent without a hedge policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hedging: Option<HedgeMetrics>,
+    /// What its outlier ejection did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_ejection: Option<EjectionMetrics>,
     /// What the adaptive concurrency limit did (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency_limit: Option<LimitMetrics>,
@@ -407,6 +413,58 @@ pub struct LimitMetrics {
     pub limit_max: Num,
     /// The limit at the end.
     pub limit_final: Num,
+}
+
+/// What a caller's outlier ejection did over its target's replicas.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EjectionMetrics {
+    /// Replicas ejected (each time counted).
+    pub ejections: Num,
+    /// Ejections refused by `max_ejection_percent`.
+    pub overflow: Num,
+    /// Attempts sent while more than half the replicas in service were
+    /// ejected, to any of them (Envoy's panic mode).
+    pub panic_picks: Num,
+}
+
+/// One replica of a service with several.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaMetrics {
+    /// Attempts that reached it.
+    pub arrivals: Num,
+    /// Jobs that succeeded.
+    pub ok: Num,
+    /// Jobs that failed.
+    pub errors: Num,
+    /// Refused: its queue was full, or shed.
+    pub rejected: Num,
+    /// Jobs in service, time-weighted mean.
+    pub in_flight_mean: Num,
+    /// Jobs waiting, time-weighted mean.
+    pub queue_mean: Num,
+    /// Time at the replica of jobs that finished.
+    pub latency_ms: Latency,
+    /// Times its callers ejected it, added up over callers.
+    pub ejections: Num,
+    /// Seconds it spent ejected, added up over callers.
+    pub ejected_s: Num,
+}
+
+/// What a service's autoscaler did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoscaleMetrics {
+    /// Replicas in service, time-weighted mean.
+    pub replicas_mean: Num,
+    /// Fewest replicas in service at once.
+    pub replicas_min: Num,
+    /// Most replicas in service at once.
+    pub replicas_max: Num,
+    /// Replicas in service at the end.
+    pub replicas_final: Num,
+    /// Decisions that added replicas.
+    pub scale_outs: Num,
+    /// Decisions that removed replicas.
+    pub scale_ins: Num,
 }
 
 /// What a caller's hedge policy did.
@@ -474,6 +532,16 @@ pub struct ServiceMetrics {
     /// What DAGOR's priority admission did (absent without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_admission: Option<AdmissionMetrics>,
+    /// Jobs dropped when the deadline they arrived with passed (absent
+    /// unless the service propagates deadlines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_expired: Option<Num>,
+    /// What its autoscaler did (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscaleMetrics>,
+    /// Each replica, in order (absent for a service of one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaMetrics>,
     /// Its downstream calls, in order.
     pub calls: Vec<CallMetrics>,
 }
@@ -672,6 +740,12 @@ pub struct ServiceSeries {
     /// DAGOR's admission level (mean; absent without it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub admission_level: Vec<f64>,
+    /// Replicas in service (mean; absent for a service of one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<f64>,
+    /// Arrivals at each replica (absent for a service of one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_arrivals: Vec<Vec<u64>>,
     /// Its downstream calls, in the order of `services.NAME.calls` (absent
     /// for a service that calls nothing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

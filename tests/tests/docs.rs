@@ -62,8 +62,14 @@ fn every_scenario_field_is_in_the_reference() {
         ),
         (
             "sim-models/src/scenario/service.rs",
-            &["ServiceSpec", "OverloadSpec"],
+            &["ServiceSpec", "OverloadSpec", "DeadlinePropagationSpec"],
         ),
+        (
+            "sim-models/src/balancer.rs",
+            &["OutlierEjectionSpec", "FailurePercentageSpec"],
+        ),
+        ("sim-models/src/autoscale.rs", &["AutoscaleSpec"]),
+        ("sim-models/src/policy/hedge.rs", &["HedgeSpec"]),
         (
             "sim-models/src/scenario/client.rs",
             &["WorkloadSpec", "RateStep"],

@@ -43,6 +43,13 @@ impl TimeWeighted {
         self.max
     }
 
+    /// The area under the curve over [start, now], in count x nanoseconds
+    /// (a mean over any span is the difference of two areas over its
+    /// length).
+    pub fn area(&self, now: SimTime) -> u128 {
+        self.area + u128::from(self.value) * u128::from(now.since(self.last).as_nanos())
+    }
+
     /// Mean over [start, now]; the current value if no time has passed.
     pub fn mean(&self, now: SimTime) -> f64 {
         let span = now.since(self.start).as_nanos();

@@ -183,6 +183,11 @@ impl GaugeSeries {
         self.buckets.maxima[i] = self.buckets.maxima[i].max(value);
     }
 
+    /// The current value.
+    pub fn value(&self) -> u64 {
+        self.value
+    }
+
     /// Adds the area of the current value from `last` up to `now`.
     fn accumulate(&mut self, now: SimTime) {
         let mut t = self.last.as_nanos();

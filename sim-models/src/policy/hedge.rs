@@ -36,6 +36,12 @@ pub struct HedgeSpec {
     /// the next hedge goes at once. Default none: any failure ends the call.
     #[serde(default)]
     pub non_fatal: Vec<RetryOn>,
+    /// gRPC's retry throttling, which hedges count against (gRFC A6): a
+    /// hedge is sent only while the budget allows a retry; every attempt's
+    /// success refills it and every non-fatal failure drains it. Any
+    /// budget of `retry.budget` (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::budget::BudgetSpec>,
 }
 
 /// A validated hedging policy and its counters.
@@ -47,7 +53,10 @@ pub struct Hedge {
     pub delay: SimDuration,
     /// Failures that do not stop hedging.
     pub non_fatal: Vec<RetryOn>,
+    /// The throttling budget, if any.
+    pub budget: Option<super::budget::RetryBudget>,
     hedges: u64,
+    budget_denied: u64,
     hedges_won: u64,
     cancelled: u64,
 }
@@ -64,6 +73,8 @@ pub struct HedgeState {
     first: u32,
     /// The pending hedging delay.
     timer: Option<EventId>,
+    /// The budget refused a hedge: no more are sent.
+    stopped: bool,
 }
 
 impl FromSpec for Hedge {
@@ -86,11 +97,17 @@ impl FromSpec for Hedge {
             );
             return None;
         }
+        let budget = match &h.budget {
+            None => None,
+            Some(b) => Some(cx.check(&format!("{path}.budget"), b.validate())?),
+        };
         Some(Hedge {
             max_attempts: h.max_attempts,
             delay: h.delay,
             non_fatal: h.non_fatal.clone(),
+            budget,
             hedges: 0,
+            budget_denied: 0,
             hedges_won: 0,
             cancelled: 0,
         })
@@ -98,17 +115,28 @@ impl FromSpec for Hedge {
 }
 
 impl Hedge {
-    /// Sends the next attempt, and arms the delay for the one after.
-    fn send(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Step {
+    /// Sends the next attempt, and arms the delay for the one after. A
+    /// hedge the budget refuses is not sent, nor any later one (`None`).
+    fn send(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Option<Step> {
+        cx.clear_timer(&mut st.timer);
         if st.sent > 0 {
+            if !self.budget.as_mut().is_none_or(|b| b.try_retry(cx.now())) {
+                self.budget_denied += 1;
+                st.stopped = true;
+                return None;
+            }
             self.hedges += 1;
         }
         st.sent += 1;
-        cx.clear_timer(&mut st.timer);
         if st.sent < self.max_attempts {
             st.timer = Some(cx.set_fixed_timer(self.delay));
         }
-        Step::Inward
+        Some(Step::Inward)
+    }
+
+    /// Whether another hedge may go.
+    fn may_send(&self, st: &HedgeState) -> bool {
+        !st.stopped && st.sent < self.max_attempts
     }
 
     /// Ends the call with `outcome`, cancelling the attempts still out.
@@ -136,24 +164,32 @@ impl Layer for Hedge {
             first: cx.attempts_sent(),
             ..HedgeState::default()
         };
-        self.send(cx, st)
+        if let Some(b) = &mut self.budget {
+            b.on_request(cx.now());
+        }
+        self.send(cx, st).unwrap_or(Step::Hold)
     }
 
     fn on_result(&mut self, cx: &mut Cx, st: &mut HedgeState, outcome: Outcome) -> Step {
         st.answered += 1;
+        let non_fatal = RetryOn::any(&self.non_fatal, outcome);
+        if let Some(b) = &mut self.budget {
+            b.on_attempt_result(outcome.is_success(), non_fatal);
+        }
         if outcome.is_success() {
             if cx.answered_attempt() > st.first {
                 self.hedges_won += 1;
             }
             return self.end(cx, st, outcome);
         }
-        let non_fatal = RetryOn::any(&self.non_fatal, outcome);
         if !non_fatal {
             return self.end(cx, st, outcome);
         }
-        if st.sent < self.max_attempts {
+        if self.may_send(st)
+            && let Some(step) = self.send(cx, st)
+        {
             // gRPC: a non-fatal failure sends the next hedge at once.
-            return self.send(cx, st);
+            return step;
         }
         if st.answered == st.sent {
             return self.end(cx, st, outcome);
@@ -163,7 +199,7 @@ impl Layer for Hedge {
 
     fn on_timer(&mut self, cx: &mut Cx, st: &mut HedgeState) -> Step {
         st.timer = None;
-        self.send(cx, st)
+        self.send(cx, st).unwrap_or(Step::Hold)
     }
 
     fn on_abort(&mut self, cx: &mut Cx, st: &mut HedgeState) {
@@ -174,5 +210,6 @@ impl Layer for Hedge {
         c.hedges += self.hedges;
         c.hedges_won += self.hedges_won;
         c.attempts_cancelled += self.cancelled;
+        c.budget_denied += self.budget_denied;
     }
 }

@@ -248,6 +248,14 @@ pub trait Layer: Clone + Debug + Send + Sync + 'static {
         let _ = (cx, state);
     }
 
+    /// When this layer gives up on the call, if it has a deadline running
+    /// for it (a timeout, a deadline): what the attempts carry to services
+    /// that propagate deadlines.
+    fn expiry(&self, state: &Self::State) -> Option<SimTime> {
+        let _ = state;
+        None
+    }
+
     /// The run ended at `end` (settle time-weighted state).
     fn finish(&mut self, end: SimTime) {
         let _ = end;

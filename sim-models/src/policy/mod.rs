@@ -296,6 +296,14 @@ macro_rules! define_policies {
                 }
             }
 
+            /// When the layer gives up on the call ([`Layer::expiry`]).
+            pub(crate) fn expiry(&self, st: &FrameState) -> Option<sim_core::SimTime> {
+                match (self, st) {
+                    $( (Policy::$kind(l), FrameState::$kind(s)) => l.expiry(s), )*
+                    _ => None,
+                }
+            }
+
             /// The run ended at `end`.
             pub fn finish(&mut self, end: sim_core::SimTime) {
                 match self {

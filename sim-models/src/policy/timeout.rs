@@ -7,7 +7,7 @@
 //! at the service is cancelled or orphaned, by the service's `on_abandon`)
 //! and the call ends here with `Timeout`.
 
-use sim_core::{EventId, SimDuration};
+use sim_core::{EventId, SimDuration, SimTime};
 
 use super::{Cx, FromSpec, Layer, LayerCounters, SpecCx, Step};
 use crate::world::Outcome;
@@ -24,6 +24,8 @@ struct Expiry {
 #[derive(Clone, Debug, Default)]
 pub struct TimerState {
     timer: Option<EventId>,
+    /// When it fires.
+    expires: SimTime,
 }
 
 impl Expiry {
@@ -38,6 +40,7 @@ impl Expiry {
 
     fn enter(&mut self, cx: &mut Cx, st: &mut TimerState) -> Step {
         st.timer = Some(cx.set_fixed_timer(self.after));
+        st.expires = cx.now() + self.after;
         Step::Inward
     }
 
@@ -98,6 +101,9 @@ macro_rules! expiry_layer {
             }
             fn on_abort(&mut self, cx: &mut Cx, st: &mut TimerState) {
                 self.0.on_abort(cx, st)
+            }
+            fn expiry(&self, st: &TimerState) -> Option<SimTime> {
+                st.timer.map(|_| st.expires)
             }
             fn report(&self, c: &mut LayerCounters) {
                 c.$counter += self.0.fired;

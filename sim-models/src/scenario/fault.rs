@@ -35,6 +35,9 @@ pub enum FaultSpec {
         start: SimDuration,
         /// When it ends (after the start).
         end: SimDuration,
+        /// Which replicas of the service it hits (default all of them).
+        #[serde(default, skip_serializing_if = "ReplicaSelection::is_all")]
+        replicas: ReplicaSelection,
         #[serde(default)]
         /// Whether requests fail fast or hang (default `FailFast`).
         mode: OutageMode,
@@ -47,6 +50,9 @@ pub enum FaultSpec {
         start: SimDuration,
         /// When it ends.
         end: SimDuration,
+        /// Which replicas of the service it hits (default all of them).
+        #[serde(default, skip_serializing_if = "ReplicaSelection::is_all")]
+        replicas: ReplicaSelection,
         #[serde(default)]
         /// Added to each service time (default 0).
         add: SimDuration,
@@ -63,6 +69,9 @@ pub enum FaultSpec {
         start: SimDuration,
         /// When it ends.
         end: SimDuration,
+        /// Which replicas of the service it hits (default all of them).
+        #[serde(default, skip_serializing_if = "ReplicaSelection::is_all")]
+        replicas: ReplicaSelection,
         /// Chance that a job fails, besides its own failures.
         failure_probability: f64,
     },
@@ -75,6 +84,9 @@ pub enum FaultSpec {
         start: SimDuration,
         /// When it ends.
         end: SimDuration,
+        /// Which replicas of the service it hits (default all of them).
+        #[serde(default, skip_serializing_if = "ReplicaSelection::is_all")]
+        replicas: ReplicaSelection,
         /// Workers left (at least 1).
         workers: u32,
     },
@@ -99,6 +111,15 @@ impl FaultSpec {
             | FaultSpec::CapacityDrop { start, end, .. } => (*start, *end),
         }
     }
+    /// Which replicas it hits.
+    pub fn replicas(&self) -> &ReplicaSelection {
+        match self {
+            FaultSpec::Outage { replicas, .. }
+            | FaultSpec::LatencySpike { replicas, .. }
+            | FaultSpec::ErrorSpike { replicas, .. }
+            | FaultSpec::CapacityDrop { replicas, .. } => replicas,
+        }
+    }
     /// Its kind, as written in results (`outage`, `latency_spike`...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -107,6 +128,28 @@ impl FaultSpec {
             FaultSpec::ErrorSpike { .. } => "error_spike",
             FaultSpec::CapacityDrop { .. } => "capacity_drop",
         }
+    }
+}
+
+/// Which replicas of a service a fault hits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum ReplicaSelection {
+    /// Every replica slot (a zone outage of a one-zone service, or a
+    /// service without replicas).
+    #[default]
+    All,
+    /// One replica (numbered from 0).
+    One(u32),
+    /// These replicas.
+    List(Vec<u32>),
+    /// The first `ceil(fraction * replicas)` of the replicas at the start
+    /// (a zone's share), between 0 (excluded) and 1.
+    Fraction(f64),
+}
+
+impl ReplicaSelection {
+    fn is_all(&self) -> bool {
+        *self == ReplicaSelection::All
     }
 }
 
@@ -130,6 +173,8 @@ pub struct Fault {
     pub spec: FaultSpec,
     /// What it hits.
     pub target: FaultTarget,
+    /// The replica slots it hits (of a service target; `[0]` otherwise).
+    pub replicas: Vec<u32>,
     /// When it starts.
     pub start: SimTime,
     /// When it ends.
@@ -137,6 +182,56 @@ pub struct Fault {
 }
 
 // Validation.
+
+/// The slots a selection names, of a service with `slots` slots and
+/// `initial` replicas at the start.
+fn select_replicas(
+    e: &mut Errors,
+    path: &str,
+    sel: &ReplicaSelection,
+    slots: u32,
+    initial: u32,
+) -> Vec<u32> {
+    let path = format!("{path}.replicas");
+    let check = |e: &mut Errors, r: u32| {
+        if r >= slots {
+            e.push(
+                path.clone(),
+                format!(
+                    "replica {r} does not exist: the service has {slots} replica slot(s), 0 to {}",
+                    slots - 1
+                ),
+            );
+        }
+    };
+    match sel {
+        ReplicaSelection::All => (0..slots).collect(),
+        ReplicaSelection::One(r) => {
+            check(e, *r);
+            vec![*r]
+        }
+        ReplicaSelection::List(list) => {
+            if list.is_empty() {
+                e.push(path.clone(), "lists no replica");
+            }
+            for (i, r) in list.iter().enumerate() {
+                check(e, *r);
+                if list[..i].contains(r) {
+                    e.push(path.clone(), format!("replica {r} is listed twice"));
+                }
+            }
+            list.clone()
+        }
+        ReplicaSelection::Fraction(f) => {
+            if !(f.is_finite() && *f > 0.0 && *f <= 1.0) {
+                e.push(path, format!("must be in (0, 1], got {f}"));
+                return Vec::new();
+            }
+            let n = ((f64::from(initial) * f) - 1e-9).ceil().max(1.0) as u32;
+            (0..n.min(slots)).collect()
+        }
+    }
+}
 
 pub(super) fn validate_fault(
     e: &mut Errors,
@@ -208,8 +303,22 @@ pub(super) fn validate_fault(
     if e.0.len() > before {
         return None;
     }
+    let replicas = match target? {
+        FaultTarget::Service(s) => {
+            select_replicas(e, path, f.replicas(), names.slots[s], names.initial[s])
+        }
+        _ if !f.replicas().is_all() => {
+            e.push(format!("{path}.replicas"), "only a service has replicas");
+            Vec::new()
+        }
+        _ => vec![0],
+    };
+    if e.0.len() > before {
+        return None;
+    }
     Some(Fault {
         spec: f.clone(),
+        replicas,
         target: target?,
         start: SimTime::at(start),
         end: SimTime::at(end),

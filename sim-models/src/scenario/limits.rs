@@ -66,6 +66,10 @@ pub const MAX_COUNT: u64 = 100_000;
 /// own copy of the group's policies and three time series of its own.
 pub const MAX_INSTANCES: u64 = 1_000;
 
+/// Most replica slots of one service (`replicas`, an autoscaler's
+/// `max_replicas`): each is a station with its own state and streams.
+pub const MAX_REPLICAS: u32 = 1_000;
+
 /// Most outcomes in a breaker's count window, and most buckets of a time
 /// window: the window is allocated whole when the scenario is loaded.
 pub const MAX_WINDOW: u64 = 1_000_000;

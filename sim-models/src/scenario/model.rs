@@ -124,4 +124,10 @@ pub struct Caller {
     /// The policies, outermost first. A scenario built in Rust may add its
     /// own layers here ([`Policy::custom`]).
     pub layers: Vec<Policy>,
+    /// How attempts are spread over the target's replicas.
+    pub load_balancer: crate::balancer::LoadBalancerSpec,
+    /// Retries avoid the replica of the attempt before.
+    pub avoid_previous_replica: bool,
+    /// Outlier ejection, if configured.
+    pub outlier_ejection: Option<crate::balancer::OutlierEjection>,
 }

@@ -126,6 +126,21 @@ pub struct ServiceSpec {
     /// of this service succeeded between its start and its end.
     #[serde(default)]
     pub write_conflicts: bool,
+    /// Copies of the service (default 1), each with its own workers, queue,
+    /// overload, admission control and faults, and its own downstream
+    /// calls' policies; callers spread their attempts with their
+    /// `load_balancer`. With `autoscale`, the replicas at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Target-tracking autoscaling of the replicas (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<crate::autoscale::AutoscaleSpec>,
+    /// Honour the deadline a request arrives with (gRPC style): the job is
+    /// dropped when its caller's deadline passes, and its downstream calls
+    /// carry the same deadline less `margin` (default none: work goes on
+    /// whatever the caller does, as in round 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagate_deadline: Option<DeadlinePropagationSpec>,
     /// Downstream calls made in order after the service's own work, each
     /// through its own policies; the worker is held meanwhile. A failed call
     /// fails the job.
@@ -135,6 +150,16 @@ pub struct ServiceSpec {
 
 fn half() -> f64 {
     0.5
+}
+
+/// Deadline propagation at a service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlinePropagationSpec {
+    /// Taken off the deadline passed to downstream calls, for the answer's
+    /// way back (default 0).
+    #[serde(default)]
+    pub margin: SimDuration,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -254,6 +279,14 @@ pub struct Service {
     pub write_conflicts: bool,
     /// Downstream calls, in order.
     pub calls: Vec<Caller>,
+    /// Replicas in service at the start.
+    pub replicas: u32,
+    /// Replica slots: `replicas`, or the autoscaler's maximum.
+    pub slots: u32,
+    /// The autoscaler, in its initial state.
+    pub autoscale: Option<crate::autoscale::Autoscaler>,
+    /// Deadline propagation: the margin taken off for downstream calls.
+    pub propagate_deadline: Option<SimDuration>,
 }
 
 #[derive(Clone, Debug)]
@@ -435,9 +468,31 @@ pub(super) fn validate_service(
         .enumerate()
         .filter_map(|(i, c)| validate_caller(e, &format!("{path}.calls[{i}]"), c, names))
         .collect();
+    let max = super::limits::MAX_REPLICAS;
+    match s.replicas {
+        Some(0) => e.push(
+            format!("{path}.replicas"),
+            "must be >= 1 (a service with no replica answers nothing)",
+        ),
+        Some(n) if n > max => e.push(
+            format!("{path}.replicas"),
+            super::limits::message(n.into(), max.into()),
+        ),
+        _ => {}
+    }
+    let autoscale = s.autoscale.as_ref().and_then(|a| {
+        e.check(
+            &format!("{path}.autoscale"),
+            a.validate(s.replicas.filter(|&n| n > 0), s.workers),
+        )
+    });
     if e.0.len() > before {
         return None;
     }
+    let replicas = s
+        .replicas
+        .or(autoscale.as_ref().map(|a| a.cfg.min_replicas))
+        .unwrap_or(1);
     Some(Service {
         name: s.name.clone(),
         workers: s.workers.map(|w| w as usize),
@@ -455,6 +510,10 @@ pub(super) fn validate_service(
         priority_admission,
         write_conflicts: s.write_conflicts,
         calls,
+        replicas,
+        slots: autoscale.as_ref().map_or(replicas, |a| a.cfg.max_replicas),
+        autoscale,
+        propagate_deadline: s.propagate_deadline.as_ref().map(|d| d.margin),
     })
 }
 

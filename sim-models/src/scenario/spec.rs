@@ -152,6 +152,18 @@ crate::for_each_policy!(
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
         pub network: Option<DistSpec>,
+        /// How attempts are spread over the target's replicas (default
+        /// round robin; only matters with `replicas` or `autoscale`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub load_balancer: Option<crate::balancer::LoadBalancerSpec>,
+        /// A retry goes to another replica than the attempt before it, when
+        /// one can take it (Envoy's `previous_hosts` retry predicate).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub avoid_previous_replica: bool,
+        /// Envoy's outlier ejection over the target's replicas, as this
+        /// caller sees them (default none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub outlier_ejection: Option<crate::balancer::OutlierEjectionSpec>,
     }
 );
 
@@ -194,6 +206,18 @@ crate::for_each_policy!(
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
         pub network: Option<DistSpec>,
+        /// How attempts are spread over the target's replicas (default
+        /// round robin; only matters with `replicas` or `autoscale`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub load_balancer: Option<crate::balancer::LoadBalancerSpec>,
+        /// A retry goes to another replica than the attempt before it, when
+        /// one can take it (Envoy's `previous_hosts` retry predicate).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub avoid_previous_replica: bool,
+        /// Envoy's outlier ejection over the target's replicas, as this
+        /// caller sees them (default none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub outlier_ejection: Option<crate::balancer::OutlierEjectionSpec>,
     }
 );
 
@@ -205,6 +229,9 @@ macro_rules! client_call {
                 CallSpec {
                     target: self.target.clone(),
                     network: self.network.clone(),
+                    load_balancer: self.load_balancer.clone(),
+                    avoid_previous_replica: self.avoid_previous_replica,
+                    outlier_ejection: self.outlier_ejection.clone(),
                     $( $field: self.$field.clone(), )*
                     order: self.order.clone(),
                 }
@@ -216,6 +243,15 @@ macro_rules! client_call {
                 let mut set = Vec::new();
                 if self.network.is_some() {
                     set.push("network");
+                }
+                if self.load_balancer.is_some() {
+                    set.push("load_balancer");
+                }
+                if self.avoid_previous_replica {
+                    set.push("avoid_previous_replica");
+                }
+                if self.outlier_ejection.is_some() {
+                    set.push("outlier_ejection");
                 }
                 $(
                     if <$layer as $crate::policy::FromSpec>::configured(&self.$field) {

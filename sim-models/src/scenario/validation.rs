@@ -168,8 +168,30 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
             );
         }
     }
+    let slots: Vec<u32> = file
+        .services
+        .iter()
+        .map(|s| {
+            s.autoscale
+                .as_ref()
+                .map(|a| a.max_replicas)
+                .or(s.replicas)
+                .unwrap_or(1)
+        })
+        .collect();
+    let initial: Vec<u32> = file
+        .services
+        .iter()
+        .map(|s| {
+            s.replicas
+                .or(s.autoscale.as_ref().map(|a| a.min_replicas))
+                .unwrap_or(1)
+        })
+        .collect();
     let ctx = Names {
         services: &service_names,
+        slots: &slots,
+        initial: &initial,
         limiters: &limiter_names,
         buses: &bus_names,
         logs: &log_names,
@@ -293,6 +315,10 @@ pub(super) fn name_list(names: &[&str]) -> String {
 
 pub(crate) struct Names<'a> {
     pub(super) services: &'a [&'a str],
+    /// Each service's replica slots, in the same order.
+    pub(super) slots: &'a [u32],
+    /// Each service's replicas at the start.
+    pub(super) initial: &'a [u32],
     pub(super) limiters: &'a [&'a str],
     pub(super) buses: &'a [&'a str],
     pub(super) logs: &'a [&'a str],
@@ -354,6 +380,17 @@ pub(super) fn validate_caller(
         .network
         .as_ref()
         .and_then(|d| dist(e, &format!("{path}.network"), d));
+    let load_balancer = c.load_balancer.clone().unwrap_or_default();
+    if let Some(t) = target {
+        e.check(
+            &format!("{path}.load_balancer"),
+            crate::balancer::validate_balancer(&load_balancer, names.slots[t] as usize),
+        );
+    }
+    let outlier_ejection = c
+        .outlier_ejection
+        .as_ref()
+        .and_then(|o| e.check(&format!("{path}.outlier_ejection"), o.validate()));
     // Each configured policy validates its own field, in file order.
     let mut cx = SpecCx {
         errors: e,
@@ -424,5 +461,8 @@ pub(super) fn validate_caller(
         target: Target::Service(target?),
         network,
         layers,
+        load_balancer,
+        avoid_previous_replica: c.avoid_previous_replica,
+        outlier_ejection,
     })
 }

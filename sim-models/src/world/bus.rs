@@ -597,9 +597,9 @@ impl World {
     pub(crate) fn bus_metrics(&self, b: usize, end: SimTime) -> crate::metrics::BusMetrics {
         let bus = &self.buses[b];
         let s = &bus.stats;
-        let timeouts = bus
-            .pipeline
-            .map_or(0, |p| self.pipelines[p as usize].counters().timeouts);
+        let timeouts = bus.pipeline.map_or(0, |p| {
+            super::Pipeline::counters_of(&[&self.pipelines[p as usize]]).timeouts
+        });
         crate::metrics::BusMetrics {
             published: s.published.into(),
             ok: s.acked.into(),

@@ -35,7 +35,89 @@ fn sum_counts(series: impl Iterator<Item = Vec<u64>>) -> Vec<u64> {
     out
 }
 
+/// Means per bucket added up across series (exact for one series).
+fn sum_means(series: impl Iterator<Item = Vec<f64>>) -> Vec<f64> {
+    let mut out: Vec<f64> = Vec::new();
+    for (k, means) in series.enumerate() {
+        if k == 0 {
+            out = means;
+            continue;
+        }
+        if out.len() < means.len() {
+            out.resize(means.len(), 0.0);
+        }
+        for (o, m) in out.iter_mut().zip(means) {
+            *o += m;
+        }
+    }
+    out
+}
+
+/// What the replicas' DAGOR admission did, together (one replica's as
+/// it is).
+fn admission_metrics(reps: &[super::ServiceRt], end: SimTime) -> Option<AdmissionMetrics> {
+    let all: Vec<AdmissionMetrics> = reps
+        .iter()
+        .filter_map(|r| {
+            r.dagor.as_ref().map(|d| {
+                let (windows, overloaded) = d.windows();
+                AdmissionMetrics {
+                    rejected: d.rejected().into(),
+                    level_mean: d.track.mean(end).into(),
+                    level_min: u64::from(d.track.min()).into(),
+                    windows: windows.into(),
+                    overloaded_windows: overloaded.into(),
+                }
+            })
+        })
+        .collect();
+    let (first, rest) = all.split_first()?;
+    if rest.is_empty() {
+        return Some(first.clone());
+    }
+    let whole = |f: fn(&AdmissionMetrics) -> f64| all.iter().map(move |m| f(m) as u64);
+    Some(AdmissionMetrics {
+        rejected: whole(|m| m.rejected.get()).sum::<u64>().into(),
+        level_mean: (all.iter().map(|m| m.level_mean.get()).sum::<f64>() / all.len() as f64).into(),
+        level_min: whole(|m| m.level_min.get()).min().unwrap_or(0).into(),
+        windows: whole(|m| m.windows.get()).sum::<u64>().into(),
+        overloaded_windows: whole(|m| m.overloaded_windows.get()).sum::<u64>().into(),
+    })
+}
+
 impl World {
+    /// Each replica of service `g`, with what its callers' outlier
+    /// detectors did to it.
+    fn replica_metrics(&self, g: usize, end: SimTime) -> Vec<ReplicaMetrics> {
+        let group = &self.groups[g];
+        (0..group.slots as usize)
+            .map(|k| {
+                let r = &self.services[group.first as usize + k];
+                let (mut ejections, mut ejected) = (0u64, 0.0f64);
+                for p in &self.pipelines {
+                    if p.target.service() == g
+                        && let Some(o) = p.balancer.as_ref().and_then(|b| b.outlier.as_ref())
+                    {
+                        let (n, t) = o.host_ejected(k, end);
+                        ejections += n;
+                        ejected += t.as_secs_f64();
+                    }
+                }
+                ReplicaMetrics {
+                    arrivals: r.stats.arrivals.into(),
+                    ok: r.stats.ok.into(),
+                    errors: r.stats.errors.into(),
+                    rejected: r.stats.rejected.into(),
+                    in_flight_mean: r.station.stats.in_service.mean(end).into(),
+                    queue_mean: r.station.stats.queue_len.mean(end).into(),
+                    latency_ms: crate::metrics::latency(r.latency.summary()),
+                    ejections: ejections.into(),
+                    ejected_s: ejected.into(),
+                }
+            })
+            .collect()
+    }
+
     /// The common bucket width of every series: the widest any of them
     /// reached (they all start from the configured width and double), and
     /// at least wide enough that [0, end] takes no more than the bound on
@@ -68,6 +150,9 @@ impl World {
                 w = w.max(d.track.width());
             }
         }
+        for g in &self.groups {
+            w = w.max(g.replicas_series.width());
+        }
         for p in &self.pipelines {
             w = w
                 .max(p.attempts_series.width())
@@ -98,13 +183,13 @@ impl World {
             ClientTarget::Log(_) => None,
         };
         let reaches = |from: usize| {
-            let mut seen = vec![false; self.services.len()];
+            let mut seen = vec![false; self.groups.len()];
             let mut stack = vec![from];
             while let Some(v) = stack.pop() {
                 if std::mem::replace(&mut seen[v], true) {
                     continue;
                 }
-                for &p in &self.services[v].calls {
+                for &p in &self.services[self.groups[v].first as usize].calls {
                     stack.push(self.pipelines[p as usize].target.service());
                 }
             }
@@ -120,9 +205,7 @@ impl World {
     /// The name of what a client's requests go to.
     fn client_target_name(&self, c: &super::ClientRt) -> String {
         match &c.cfg.target {
-            ClientTarget::Service(caller) => {
-                self.services[caller.target.service()].cfg.name.clone()
-            }
+            ClientTarget::Service(caller) => self.groups[caller.target.service()].name.clone(),
             ClientTarget::Bus(b) => self.buses[*b].cfg.name.clone(),
             ClientTarget::Log(l) => self.logs[*l].cfg.name.clone(),
         }
@@ -154,6 +237,9 @@ impl World {
                 d.track.coarsen_to(width);
             }
         }
+        for g in &mut self.groups {
+            g.replicas_series.coarsen_to(width);
+        }
         for p in &mut self.pipelines {
             p.attempts_series.coarsen_to(width);
             p.calls_series.coarsen_to(width);
@@ -176,13 +262,15 @@ impl World {
         for c in &self.clients {
             // A group of several instances reports them added up (its
             // breaker's states: the first instance's).
-            let pls: &[super::Pipeline] = match c.pipeline {
-                Some(p) => &self.pipelines[p as usize..(p + c.instances) as usize],
-                None => &[],
+            let pls: Vec<&super::Pipeline> = match c.pipeline {
+                Some(p) => self.pipelines[p as usize..(p + c.instances) as usize]
+                    .iter()
+                    .collect(),
+                None => Vec::new(),
             };
-            let pl = pls.first();
+            let pl = pls.first().copied();
             let summed;
-            let st = match pls {
+            let st = match pls.as_slice() {
                 [] => &no_pipeline,
                 [one] => &one.stats,
                 many => {
@@ -216,7 +304,7 @@ impl World {
             let healthy_at_end = final_success_rate
                 .map(|f| f >= pre.unwrap_or(1.0) * (1.0 - self.metrics.recovery_tolerance) - 1e-12);
             let breaker = pl.and_then(|p| p.breaker());
-            let lc = super::Pipeline::counters_of(pls);
+            let lc = super::Pipeline::counters_of(&pls);
             clients.0.push((
                 c.cfg.name.clone(),
                 ClientMetrics {
@@ -253,7 +341,8 @@ impl World {
                     peak_attempts_per_bucket: (attempts_counts.iter().copied().max().unwrap_or(0))
                         .into(),
                     hedging: pl.and_then(|p| p.hedging(&lc)),
-                    concurrency_limit: super::Pipeline::limit_metrics_of(pls, end),
+                    outlier_ejection: super::Pipeline::ejection_metrics_of(&pls),
+                    concurrency_limit: super::Pipeline::limit_metrics_of(&pls, end),
                     retry_after_honoured: lc.retry_after_honoured.into(),
                     retry_after_refused: lc.retry_after_refused.into(),
                     custom: crate::metrics::Named(
@@ -273,7 +362,7 @@ impl World {
                     failed: failed_counts,
                     attempts: attempts_counts,
                     in_flight: c.in_flight_series.means(end),
-                    concurrency_limit: super::Pipeline::limit_series_of(pls, end),
+                    concurrency_limit: super::Pipeline::limit_series_of(&pls, end),
                 },
             ));
             if let Some(b) = breaker {
@@ -283,34 +372,82 @@ impl World {
 
         let mut services = Named::default();
         let mut service_series = Named::default();
-        for (s_idx, s) in self.services.iter().enumerate() {
-            let calls = s
-                .calls
-                .iter()
-                .map(|&p| {
-                    let pl = &self.pipelines[p as usize];
-                    let lc = pl.counters();
+        for g in 0..self.groups.len() {
+            let group = &self.groups[g];
+            let reps = &self.services[group.first as usize..(group.first + group.slots) as usize];
+            let s = &reps[0];
+            let replicated = group.replicated();
+            // Each replica's pipelines for the downstream call `i`.
+            let call_pipelines = |i: usize| -> Vec<&super::Pipeline> {
+                reps.iter()
+                    .map(|r| &self.pipelines[r.calls[i] as usize])
+                    .collect()
+            };
+            let calls = (0..s.calls.len())
+                .map(|i| {
+                    let slice = call_pipelines(i);
+                    let pl = slice[0];
+                    let st = super::PipelineStats::sum(slice.iter().map(|p| &p.stats));
+                    let lc = super::Pipeline::counters_of(&slice);
                     CallMetrics {
-                        target: self.services[pl.target.service()].cfg.name.clone(),
-                        calls: pl.stats.calls.into(),
-                        attempts: pl.stats.attempts.into(),
+                        target: self.groups[pl.target.service()].name.clone(),
+                        calls: st.calls.into(),
+                        attempts: st.attempts.into(),
                         retries: lc.retries.into(),
                         timeouts: lc.timeouts.into(),
                         cb_open: lc.cb_open.into(),
-                        failed: pl.stats.failed.into(),
-                        retry_amplification: (ratio(pl.stats.attempts, pl.stats.calls))
-                            .map(Num::from),
-                        retries_per_request: (ratio(lc.retries, pl.stats.calls)).map(Num::from),
+                        failed: st.failed.into(),
+                        retry_amplification: (ratio(st.attempts, st.calls)).map(Num::from),
+                        retries_per_request: (ratio(lc.retries, st.calls)).map(Num::from),
                         hedging: pl.hedging(&lc),
-                        concurrency_limit: pl.limit_metrics(end),
+                        outlier_ejection: super::Pipeline::ejection_metrics_of(&slice),
+                        concurrency_limit: super::Pipeline::limit_metrics_of(&slice, end),
                         retry_after_honoured: lc.retry_after_honoured.into(),
                         retry_after_refused: lc.retry_after_refused.into(),
                     }
                 })
                 .collect();
-            let st = &s.stats;
+            let mut st = super::ServiceStats::default();
+            for r in reps {
+                st.add(&r.stats);
+            }
+            let sum = |f: &dyn Fn(&super::ServiceRt) -> f64| reps.iter().map(f).sum::<f64>();
+            let merged_latency;
+            let merged_wait;
+            let (latency, wait) = if replicated {
+                let mut l = reps[0].latency.clone();
+                let mut w = reps[0].station.stats.wait.clone();
+                for r in &reps[1..] {
+                    l.merge(&r.latency);
+                    w.merge(&r.station.stats.wait);
+                }
+                merged_latency = l;
+                merged_wait = w;
+                (&merged_latency, &merged_wait)
+            } else {
+                (&s.latency, &s.station.stats.wait)
+            };
+            let (in_flight_max, queue_max) = if replicated {
+                (group.busy.max(), group.queue.max())
+            } else {
+                (
+                    s.station.stats.in_service.max(),
+                    s.station.stats.queue_len.max(),
+                )
+            };
+            let waited: u64 = reps.iter().map(|r| r.station.stats.waited).sum();
+            let started: u64 = reps.iter().map(|r| r.station.stats.started).sum();
+            let shed: u64 = reps.iter().map(|r| r.station.stats.shed).sum();
+            let limits: Vec<LimitMetrics> = reps
+                .iter()
+                .filter_map(|r| {
+                    r.gradient
+                        .as_ref()
+                        .map(|g| g.track.metrics(end, g.rejected()))
+                })
+                .collect();
             services.0.push((
-                s.cfg.name.clone(),
+                group.name.clone(),
                 ServiceMetrics {
                     arrivals: st.arrivals.into(),
                     ok: st.ok.into(),
@@ -320,66 +457,80 @@ impl World {
                     cancelled: st.cancelled.into(),
                     orphaned: st.orphaned.into(),
                     conflicts: st.conflicts.into(),
-                    amplification: (ratio(st.arrivals, self.offered_reaching(s_idx)))
-                        .map(Num::from),
-                    in_flight_mean: s.station.stats.in_service.mean(end).into(),
-                    in_flight_max: s.station.stats.in_service.max().into(),
-                    queue_mean: s.station.stats.queue_len.mean(end).into(),
-                    queue_max: s.station.stats.queue_len.max().into(),
-                    latency_ms: crate::metrics::latency(s.latency.summary()),
-                    wait_ms: crate::metrics::latency(s.station.stats.wait.summary()),
-                    shed: s.station.stats.shed.into(),
-                    waited_fraction: ratio(s.station.stats.waited, s.station.stats.started)
-                        .map(Num::from),
-                    adaptive_concurrency: s
-                        .gradient
-                        .as_ref()
-                        .map(|g| g.track.metrics(end, g.rejected())),
-                    priority_admission: s.dagor.as_ref().map(|d| {
-                        let (windows, overloaded) = d.windows();
-                        AdmissionMetrics {
-                            rejected: d.rejected().into(),
-                            level_mean: d.track.mean(end).into(),
-                            level_min: u64::from(d.track.min()).into(),
-                            windows: windows.into(),
-                            overloaded_windows: overloaded.into(),
-                        }
+                    amplification: (ratio(st.arrivals, self.offered_reaching(g))).map(Num::from),
+                    in_flight_mean: sum(&|r| r.station.stats.in_service.mean(end)).into(),
+                    in_flight_max: in_flight_max.into(),
+                    queue_mean: sum(&|r| r.station.stats.queue_len.mean(end)).into(),
+                    queue_max: queue_max.into(),
+                    latency_ms: crate::metrics::latency(latency.summary()),
+                    wait_ms: crate::metrics::latency(wait.summary()),
+                    shed: shed.into(),
+                    waited_fraction: ratio(waited, started).map(Num::from),
+                    adaptive_concurrency: super::merge_limit_metrics(limits),
+                    priority_admission: admission_metrics(reps, end),
+                    deadline_expired: s.cfg.propagate_deadline.map(|_| st.expired.into()),
+                    autoscaling: group.autoscaler.as_ref().map(|a| AutoscaleMetrics {
+                        replicas_mean: group.in_service_tw.mean(end).into(),
+                        replicas_min: group.replicas_series_min().into(),
+                        replicas_max: group.in_service_tw.max().into(),
+                        replicas_final: group.in_service_tw.value().into(),
+                        scale_outs: a.scale_outs.into(),
+                        scale_ins: a.scale_ins.into(),
                     }),
+                    replicas: if replicated {
+                        self.replica_metrics(g, end)
+                    } else {
+                        Vec::new()
+                    },
                     calls,
                 },
             ));
             let mut call_series = Vec::new();
-            for &p in &s.calls {
-                let pl = &self.pipelines[p as usize];
-                let target = self.services[pl.target.service()].cfg.name.clone();
+            for i in 0..s.calls.len() {
+                let slice = call_pipelines(i);
+                let pl = slice[0];
+                let target = self.groups[pl.target.service()].name.clone();
                 if let Some(b) = pl.breaker() {
                     breakers
                         .0
-                        .push((format!("{} -> {target}", s.cfg.name), state_changes(b)));
+                        .push((format!("{} -> {target}", group.name), state_changes(b)));
                 }
                 call_series.push(CallSeries {
                     target,
-                    calls: pl.calls_series.counts(end),
-                    attempts: pl.attempts_series.counts(end),
-                    failed: pl.failed_series.counts(end),
-                    concurrency_limit: pl.limit_series(end),
+                    calls: sum_counts(slice.iter().map(|p| p.calls_series.counts(end))),
+                    attempts: sum_counts(slice.iter().map(|p| p.attempts_series.counts(end))),
+                    failed: sum_counts(slice.iter().map(|p| p.failed_series.counts(end))),
+                    concurrency_limit: super::Pipeline::limit_series_of(&slice, end),
                 });
             }
+            let mean_series = super::mean_series;
             service_series.0.push((
-                s.cfg.name.clone(),
+                group.name.clone(),
                 ServiceSeries {
-                    arrivals: s.arrivals_series.counts(end),
-                    completed: s.completed_series.counts(end),
-                    in_flight: s.in_flight_series.means(end),
-                    queue: s.queue_series.means(end),
-                    concurrency_limit: s
-                        .gradient
-                        .as_ref()
-                        .map_or_else(Vec::new, |g| g.track.series(end)),
-                    admission_level: s
-                        .dagor
-                        .as_ref()
-                        .map_or_else(Vec::new, |d| d.track.series(end)),
+                    arrivals: sum_counts(reps.iter().map(|r| r.arrivals_series.counts(end))),
+                    completed: sum_counts(reps.iter().map(|r| r.completed_series.counts(end))),
+                    in_flight: sum_means(reps.iter().map(|r| r.in_flight_series.means(end))),
+                    queue: sum_means(reps.iter().map(|r| r.queue_series.means(end))),
+                    concurrency_limit: mean_series(
+                        reps.iter()
+                            .filter_map(|r| r.gradient.as_ref().map(|g| g.track.series(end)))
+                            .collect(),
+                    ),
+                    admission_level: mean_series(
+                        reps.iter()
+                            .filter_map(|r| r.dagor.as_ref().map(|d| d.track.series(end)))
+                            .collect(),
+                    ),
+                    replicas: if replicated {
+                        group.replicas_series.means(end)
+                    } else {
+                        Vec::new()
+                    },
+                    replica_arrivals: if replicated {
+                        reps.iter().map(|r| r.arrivals_series.counts(end)).collect()
+                    } else {
+                        Vec::new()
+                    },
                     calls: call_series,
                 },
             ));

@@ -17,6 +17,7 @@ mod collect;
 mod lock;
 mod log;
 mod pipeline;
+mod replicas;
 mod service;
 pub mod slab;
 mod trace;
@@ -178,6 +179,11 @@ pub enum CallEvent {
         /// How it ended.
         outcome: Outcome,
     },
+    /// A caller's outlier-ejection sweep (Envoy's interval timer).
+    OutlierSweep {
+        /// The caller's pipeline.
+        pipeline: u32,
+    },
 }
 
 /// What happens at a service.
@@ -187,6 +193,21 @@ pub enum ServiceEvent {
     WorkDone {
         /// The job.
         job: Ref,
+    },
+    /// The deadline a job arrived with has passed (deadline propagation).
+    Deadline {
+        /// The job (gone already if it finished).
+        job: Ref,
+    },
+    /// A replica scaled out is provisioned and takes traffic.
+    ReplicaReady {
+        /// The replica (index into the world's replicas).
+        replica: u32,
+    },
+    /// A service's autoscaler decides.
+    Autoscale {
+        /// The service (index into the scenario's services).
+        service: u16,
     },
 }
 
@@ -275,6 +296,8 @@ pub(crate) struct Call {
     /// The outcome being handled is the service's answer (so it may carry
     /// the service's retry-after); false from the next attempt on.
     pub(crate) answered_by_server: bool,
+    /// The replica of the call's latest attempt (to avoid on a retry).
+    last_replica: u16,
     /// What the call remembers per layer of its pipeline (only those).
     pub(crate) frames: Vec<FrameState>,
     /// The call's attempts in flight (the first of a list through
@@ -296,6 +319,8 @@ pub(crate) struct Attempt {
     next: Option<Ref>,
     /// Which of the call's attempts it is (0: the first sent).
     nth: u32,
+    /// The replica of the target it went to (0 without replicas).
+    replica: u16,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -347,10 +372,56 @@ impl PipelineStats {
     }
 }
 
+/// Limit metrics of several limiters together: refusals added up, the
+/// mean and final limit averaged, the extremes over all of them (one
+/// limiter's as they are).
+pub(crate) fn merge_limit_metrics(
+    all: Vec<crate::metrics::LimitMetrics>,
+) -> Option<crate::metrics::LimitMetrics> {
+    let (first, rest) = all.split_first()?;
+    if rest.is_empty() {
+        return Some(first.clone());
+    }
+    let n = all.len() as f64;
+    // Counts and extremes stay whole numbers, as one limiter's are.
+    let whole = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(move |m| f(m) as u64);
+    let mean = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(f).sum::<f64>() / n;
+    Some(crate::metrics::LimitMetrics {
+        rejected: whole(|m| m.rejected.get()).sum::<u64>().into(),
+        limit_mean: mean(|m| m.limit_mean.get()).into(),
+        limit_min: whole(|m| m.limit_min.get()).min().unwrap_or(0).into(),
+        limit_max: whole(|m| m.limit_max.get()).max().unwrap_or(0).into(),
+        limit_final: mean(|m| m.limit_final.get()).into(),
+    })
+}
+
+/// The mean per bucket of several series (one series as it is; none:
+/// empty).
+pub(crate) fn mean_series(all: Vec<Vec<f64>>) -> Vec<f64> {
+    match all.as_slice() {
+        [] => Vec::new(),
+        [one] => one.clone(),
+        many => (0..many[0].len())
+            .map(|i| {
+                many.iter()
+                    .map(|s| s.get(i).copied().unwrap_or(0.0))
+                    .sum::<f64>()
+                    / many.len() as f64
+            })
+            .collect(),
+    }
+}
+
 /// A caller's policies with their running state.
 #[derive(Clone)]
 pub(crate) struct Pipeline {
     target: crate::scenario::Target,
+    /// The target's first replica in `World::services`.
+    first_replica: u32,
+    /// The load balancer over the target's replicas (when it has several).
+    balancer: Option<crate::balancer::Balancer>,
+    /// Retries avoid the replica of the attempt before.
+    avoid_previous_replica: bool,
     /// The target's retry-after delays (`Service::retry_after`).
     retry_after: Vec<(crate::policy::retry::RetryOn, Option<sim_core::SimDuration>)>,
     network: Option<sim_core::Dist>,
@@ -376,14 +447,10 @@ impl Pipeline {
         }
     }
 
-    /// The counters of every layer, added up.
-    fn counters(&self) -> LayerCounters {
-        Pipeline::counters_of(std::slice::from_ref(self))
-    }
-
-    /// The counters of every layer of every instance of a client group,
-    /// added up (a custom counter once per name).
-    fn counters_of(instances: &[Pipeline]) -> LayerCounters {
+    /// The counters of every layer of several pipelines (a client group's
+    /// instances, a service's replicas), added up (a custom counter once
+    /// per name).
+    fn counters_of(instances: &[&Pipeline]) -> LayerCounters {
         let mut c = LayerCounters::default();
         for p in instances {
             for l in &p.layers {
@@ -403,50 +470,45 @@ impl Pipeline {
         c
     }
 
-    /// What the adaptive concurrency limits of a group's instances did:
-    /// refusals added up, the mean and final limit averaged, the extremes
-    /// over all of them.
+    /// What the adaptive concurrency limits of several pipelines did.
     fn limit_metrics_of(
-        instances: &[Pipeline],
+        instances: &[&Pipeline],
         end: SimTime,
     ) -> Option<crate::metrics::LimitMetrics> {
-        let all: Vec<_> = instances
-            .iter()
-            .filter_map(|p| p.limit_metrics(end))
-            .collect();
-        let (first, rest) = all.split_first()?;
-        if rest.is_empty() {
-            return Some(first.clone());
-        }
-        let n = all.len() as f64;
-        // Counts and extremes stay whole numbers, as one instance's are.
-        let whole =
-            |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(move |m| f(m) as u64);
-        let mean = |f: fn(&crate::metrics::LimitMetrics) -> f64| all.iter().map(f).sum::<f64>() / n;
-        Some(crate::metrics::LimitMetrics {
-            rejected: whole(|m| m.rejected.get()).sum::<u64>().into(),
-            limit_mean: mean(|m| m.limit_mean.get()).into(),
-            limit_min: whole(|m| m.limit_min.get()).min().unwrap_or(0).into(),
-            limit_max: whole(|m| m.limit_max.get()).max().unwrap_or(0).into(),
-            limit_final: mean(|m| m.limit_final.get()).into(),
-        })
+        merge_limit_metrics(
+            instances
+                .iter()
+                .filter_map(|p| p.limit_metrics(end))
+                .collect(),
+        )
     }
 
-    /// The mean limit per bucket across a group's instances.
-    fn limit_series_of(instances: &[Pipeline], end: SimTime) -> Vec<f64> {
-        let all: Vec<Vec<f64>> = instances.iter().map(|p| p.limit_series(end)).collect();
-        match all.as_slice() {
-            [] => Vec::new(),
-            [one] => one.clone(),
-            many => (0..many[0].len())
-                .map(|i| {
-                    many.iter()
-                        .map(|s| s.get(i).copied().unwrap_or(0.0))
-                        .sum::<f64>()
-                        / many.len() as f64
-                })
-                .collect(),
+    /// The mean limit per bucket across several pipelines.
+    fn limit_series_of(instances: &[&Pipeline], end: SimTime) -> Vec<f64> {
+        mean_series(instances.iter().map(|p| p.limit_series(end)).collect())
+    }
+
+    /// What the outlier ejection of several pipelines did; `None` without
+    /// one.
+    fn ejection_metrics_of(instances: &[&Pipeline]) -> Option<crate::metrics::EjectionMetrics> {
+        let mut any = false;
+        let (mut ejections, mut overflow, mut panic) = (0u64, 0u64, 0u64);
+        for p in instances {
+            if let Some(b) = &p.balancer
+                && let Some(o) = &b.outlier
+            {
+                any = true;
+                let (e, f) = o.ejections();
+                ejections += e;
+                overflow += f;
+                panic += b.panic_picks;
+            }
         }
+        any.then(|| crate::metrics::EjectionMetrics {
+            ejections: ejections.into(),
+            overflow: overflow.into(),
+            panic_picks: panic.into(),
+        })
     }
 
     /// What its hedge policy did; `None` without one.
@@ -487,6 +549,14 @@ impl Pipeline {
 #[derive(Clone)]
 pub(crate) struct ServiceRt {
     cfg: Service,
+    /// Its service (index into the scenario's services): a replica of it.
+    group: u16,
+    /// Its number among the service's replicas.
+    replica: u16,
+    /// Whether it takes traffic.
+    state: replicas::ReplicaState,
+    /// Its service has several replica slots.
+    replicated: bool,
     station: Station<Ref>,
     rng: RngStream,
     /// Envoy's adaptive concurrency filter, if configured.
@@ -523,6 +593,23 @@ pub(crate) struct ServiceStats {
     cancelled: u64,
     orphaned: u64,
     conflicts: u64,
+    /// Jobs dropped because their caller's deadline passed.
+    expired: u64,
+}
+
+impl ServiceStats {
+    /// Adds another replica's counts.
+    fn add(&mut self, o: &ServiceStats) {
+        self.arrivals += o.arrivals;
+        self.ok += o.ok;
+        self.errors += o.errors;
+        self.rejected += o.rejected;
+        self.lost += o.lost;
+        self.cancelled += o.cancelled;
+        self.orphaned += o.orphaned;
+        self.conflicts += o.conflicts;
+        self.expired += o.expired;
+    }
 }
 
 #[derive(Clone)]
@@ -608,7 +695,11 @@ pub struct World {
     /// (everything else skips the bookkeeping).
     by_priority: bool,
     clients: Vec<ClientRt>,
+    /// Every replica of every service (a service without replicas is one),
+    /// service by service.
     services: Vec<ServiceRt>,
+    /// Per service of the scenario: its replicas.
+    groups: Vec<replicas::GroupRt>,
     pipelines: Vec<Pipeline>,
     limiters: Vec<TokenBucket>,
     faults: Vec<Fault>,
@@ -619,6 +710,10 @@ pub struct World {
     logs: Vec<log::LogRt>,
     locks: Vec<lock::LockRt>,
     messages: Slab<bus::Message>,
+    /// The deadline each job arrived with, at services that honour
+    /// deadlines (kept apart so that jobs elsewhere pay nothing for it; an
+    /// entry leaves when its deadline event fires).
+    job_deadlines: std::collections::BTreeMap<Ref, SimTime>,
     metrics: MetricsConfig,
     trace: Option<trace::TraceSink>,
     /// The first error writing the trace (the run goes on; it is reported
@@ -720,8 +815,24 @@ fn pipeline(
     for l in &mut layers {
         l.set_series_bucket(bucket);
     }
+    let target = &scenario.services[caller.target.service()];
+    let balancer = (target.slots > 1).then(|| {
+        crate::balancer::Balancer::new(
+            caller.load_balancer.clone(),
+            target.slots as usize,
+            seeds.stream(&format!("{name}/balancer")),
+            caller.outlier_ejection.as_ref(),
+        )
+    });
+    let first_replica = scenario.services[..caller.target.service()]
+        .iter()
+        .map(|s| s.slots)
+        .sum();
     Pipeline {
         target: caller.target.clone(),
+        first_replica,
+        balancer,
+        avoid_previous_replica: caller.avoid_previous_replica,
         retry_after: scenario.services[caller.target.service()]
             .retry_after
             .clone(),
@@ -742,17 +853,24 @@ impl World {
     pub fn new(scenario: &Scenario, seeds: &Seeds, options: &RunOptions) -> Self {
         let bucket = scenario.metrics.bucket;
         let mut pipelines = Vec::new();
-        let services = scenario
-            .services
-            .iter()
-            .map(|s| {
+        let mut services = Vec::new();
+        let mut groups = Vec::new();
+        for (g, s) in scenario.services.iter().enumerate() {
+            groups.push(replicas::GroupRt::new(s, services.len() as u32, bucket));
+            for k in 0..s.slots {
+                // Replica 0 keeps the service's stream names, so a service
+                // of one replica draws what it always drew.
+                let name = match k {
+                    0 => s.name.clone(),
+                    k => format!("{}#{k}", s.name),
+                };
                 let calls = s
                     .calls
                     .iter()
                     .enumerate()
                     .map(|(i, c)| {
                         pipelines.push(pipeline(
-                            format!("services.{}.calls[{i}]", s.name),
+                            format!("services.{name}.calls[{i}]"),
                             c,
                             scenario,
                             seeds,
@@ -761,7 +879,15 @@ impl World {
                         (pipelines.len() - 1) as u32
                     })
                     .collect();
-                ServiceRt {
+                services.push(ServiceRt {
+                    group: g as u16,
+                    replica: k as u16,
+                    replicated: s.slots > 1,
+                    state: if k < s.replicas {
+                        replicas::ReplicaState::InService
+                    } else {
+                        replicas::ReplicaState::Off
+                    },
                     // Kendall's K is workers plus waiting room; with unlimited
                     // workers nothing ever waits.
                     station: Station::new(
@@ -770,7 +896,7 @@ impl World {
                         s.discipline,
                     )
                     .with_shedding(s.shed),
-                    rng: seeds.stream(&format!("services.{}", s.name)),
+                    rng: seeds.stream(&format!("services.{name}")),
                     gradient: s.adaptive_concurrency.clone().map(|mut g| {
                         g.track.set_bucket(bucket);
                         g
@@ -779,8 +905,8 @@ impl World {
                         d.track.set_bucket(bucket);
                         d
                     }),
-                    admission_rng: seeds.stream(&format!("services.{}/admission", s.name)),
-                    errors_rng: seeds.stream(&format!("services.{}/errors", s.name)),
+                    admission_rng: seeds.stream(&format!("services.{name}/admission")),
+                    errors_rng: seeds.stream(&format!("services.{name}/errors")),
                     calls,
                     fail_fast: 0,
                     hang: 0,
@@ -793,9 +919,9 @@ impl World {
                     in_flight_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     queue_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     cfg: s.clone(),
-                }
-            })
-            .collect();
+                });
+            }
+        }
         let by_priority = scenario
             .services
             .iter()
@@ -891,10 +1017,12 @@ impl World {
             by_priority,
             clients,
             services,
+            groups,
             buses,
             logs,
             locks,
             messages: Slab::default(),
+            job_deadlines: Default::default(),
             pipelines,
             limiters: scenario.limiters.iter().map(|(_, b)| b.clone()).collect(),
             faults: scenario.faults.clone(),
@@ -933,6 +1061,9 @@ impl World {
         for p in &mut self.pipelines {
             p.rng.fork(branch);
             p.net_rng.fork(branch);
+            if let Some(b) = &mut p.balancer {
+                b.fork(branch);
+            }
         }
         for b in &mut self.buses {
             b.rng.fork(branch);
@@ -949,13 +1080,22 @@ impl World {
     /// distance to collapse).
     pub fn level(&self, level: Level) -> u64 {
         match level {
-            Level::Queue(s) => self.services[s].station.queue_len() as u64,
-            Level::InSystem(s) => {
-                let st = &self.services[s].station;
-                (st.busy() + st.queue_len()) as u64
-            }
+            Level::Queue(s) => self
+                .replicas_of(s)
+                .map(|r| r.station.queue_len() as u64)
+                .sum(),
+            Level::InSystem(s) => self
+                .replicas_of(s)
+                .map(|r| (r.station.busy() + r.station.queue_len()) as u64)
+                .sum(),
             Level::ClientInFlight(c) => self.clients[c].in_flight.value(),
         }
+    }
+
+    /// The replicas of service `s` (one for a service without replicas).
+    pub(crate) fn replicas_of(&self, s: usize) -> impl Iterator<Item = &ServiceRt> {
+        let g = &self.groups[s];
+        self.services[g.first as usize..(g.first + g.slots) as usize].iter()
     }
 
     /// Schedules the first arrivals and the fault edges.
@@ -990,7 +1130,7 @@ impl World {
     /// The name of what a fault hits.
     pub(crate) fn fault_target_name(&self, f: usize) -> &str {
         match self.faults[f].target {
-            FaultTarget::Service(s) => &self.services[s].cfg.name,
+            FaultTarget::Service(s) => &self.groups[s].name,
             FaultTarget::Bus(b) => &self.buses[b].cfg.name,
             FaultTarget::Log(l) => &self.logs[l].cfg.name,
         }
@@ -1018,13 +1158,31 @@ impl World {
                 call: self.attempt_call(attempt),
                 outcome,
             },
-            Event::Service(ServiceEvent::WorkDone { job }) => T::WorkDone {
-                job,
-                service: self
+            Event::Service(ServiceEvent::WorkDone { job }) => {
+                let svc = self
                     .jobs
                     .get(job)
-                    .map_or("?", |j| self.services[j.service as usize].cfg.name.as_str()),
+                    .map(|j| &self.services[j.service as usize]);
+                T::WorkDone {
+                    job,
+                    service: svc.map_or("?", |s| s.cfg.name.as_str()),
+                    replica: svc
+                        .filter(|s| self.groups[s.group as usize].replicated())
+                        .map(|s| s.replica),
+                }
+            }
+            Event::Service(ServiceEvent::Deadline { job }) => T::JobDeadline { job },
+            Event::Service(ServiceEvent::ReplicaReady { replica }) => {
+                let svc = &self.services[replica as usize];
+                T::ReplicaReady {
+                    service: &svc.cfg.name,
+                    replica: svc.replica,
+                }
+            }
+            Event::Service(ServiceEvent::Autoscale { service }) => T::Autoscale {
+                service: &self.groups[service as usize].name,
             },
+            Event::Call(CallEvent::OutlierSweep { pipeline }) => T::OutlierSweep { pipeline },
             Event::Fault(FaultEdge { fault, begin }) => {
                 let f = fault.index();
                 let (fault, target) = (self.faults[f].spec.kind(), self.fault_target_name(f));
@@ -1126,7 +1284,17 @@ impl Model for World {
             Event::Call(CallEvent::Reply { attempt, outcome }) => {
                 self.on_reply(sched, attempt, outcome)
             }
+            Event::Call(CallEvent::OutlierSweep { pipeline }) => {
+                self.on_outlier_sweep(sched, pipeline as usize)
+            }
             Event::Service(ServiceEvent::WorkDone { job }) => self.on_work_done(sched, job),
+            Event::Service(ServiceEvent::Deadline { job }) => self.on_job_deadline(sched, job),
+            Event::Service(ServiceEvent::ReplicaReady { replica }) => {
+                self.on_replica_ready(sched, replica as usize)
+            }
+            Event::Service(ServiceEvent::Autoscale { service }) => {
+                self.on_autoscale(sched, service as usize)
+            }
             Event::Fault(FaultEdge { fault, begin }) => {
                 self.on_fault_edge(sched, fault.index(), begin)
             }
@@ -1193,5 +1361,15 @@ mod tests {
     #[test]
     fn a_frame_is_32_bytes() {
         assert_eq!(std::mem::size_of::<crate::policy::FrameState>(), 32);
+    }
+
+    /// The rows every call in flight holds: replicas and deadlines must
+    /// not make them grow past what they cost (a job's deadline lives in a
+    /// side table, only at services that honour deadlines).
+    #[test]
+    fn rows_of_a_call_in_flight_stay_small() {
+        assert_eq!(std::mem::size_of::<super::Job>(), 64);
+        assert_eq!(std::mem::size_of::<super::Call>(), 80);
+        assert_eq!(std::mem::size_of::<super::Attempt>(), 56);
     }
 }

@@ -64,6 +64,7 @@ impl World {
             answered: 0,
             priority,
             answered_by_server: false,
+            last_replica: 0,
             frames,
             attempts: None,
         });
@@ -109,7 +110,7 @@ impl World {
             Step::Hold => {}
             Step::Outward(outcome) => self.exit(sched, call, i, outcome),
             Step::Abort(outcome) => {
-                self.abort_from(sched, call, i + 1);
+                self.abort_from(sched, call, i + 1, Some(outcome));
                 self.exit(sched, call, i, outcome);
             }
         }
@@ -170,14 +171,21 @@ impl World {
 
     /// Releases every position from `keep` inwards, innermost first, leaving
     /// `keep` positions active. Nothing is reported to the released layers;
-    /// their frames start afresh.
-    pub(crate) fn abort_from(&mut self, sched: &mut Scheduler<Event>, call: Ref, keep: usize) {
+    /// their frames start afresh. `why`: the outcome the aborting layer
+    /// ends with (a timeout counts against the replicas left waiting).
+    pub(crate) fn abort_from(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        call: Ref,
+        keep: usize,
+        why: Option<Outcome>,
+    ) {
         let p = self.calls[call].pipeline as usize;
         let n = self.pipelines[p].layers.len();
         let depth = self.calls[call].depth as usize;
         for pos in (keep..depth).rev() {
             if pos == n {
-                self.abandon_attempts(sched, call);
+                self.abandon_attempts(sched, call, why);
                 continue;
             }
             self.act(sched, call, pos, |l, cx, st| {
@@ -192,8 +200,17 @@ impl World {
     /// Sends an attempt of the call to the pipeline's target.
     fn send_attempt(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         let now = sched.now();
-        let c = &mut self.calls[call];
+        let c = &self.calls[call];
         let p = c.pipeline as usize;
+        let replica = if self.pipelines[p].balancer.is_some() {
+            let avoid =
+                (c.sent > 0 && self.pipelines[p].avoid_previous_replica).then_some(c.last_replica);
+            self.pick_replica(p, avoid)
+        } else {
+            0
+        };
+        let c = &mut self.calls[call];
+        c.last_replica = replica;
         let attempt = self.attempts.insert(Attempt {
             call,
             pipeline: c.pipeline,
@@ -201,6 +218,7 @@ impl World {
             transit: None,
             next: c.attempts,
             nth: c.sent,
+            replica,
         });
         c.sent += 1;
         c.attempts = Some(attempt);
@@ -229,6 +247,9 @@ impl World {
     /// Takes `attempt` out of its call's list of attempts in flight.
     fn remove_attempt(&mut self, attempt: Ref) -> Attempt {
         let a = self.attempts.remove(attempt).expect("live attempt");
+        if let Some(b) = &mut self.pipelines[a.pipeline as usize].balancer {
+            b.done(a.replica as usize);
+        }
         let c = &mut self.calls[a.call];
         if c.attempts == Some(attempt) {
             c.attempts = a.next;
@@ -257,6 +278,9 @@ impl World {
             return;
         }
         let a = self.remove_attempt(attempt);
+        if self.pipelines[a.pipeline as usize].balancer.is_some() {
+            self.replica_answered(sched, a.pipeline as usize, a.replica, outcome);
+        }
         let call = a.call;
         self.calls[call].answered = a.nth;
         self.calls[call].answered_by_server = true;
@@ -269,9 +293,15 @@ impl World {
     /// The caller stops waiting for its attempts (a timeout fired outside
     /// them): each one's message or answer in the network is dropped, and
     /// its work at the service cancelled or orphaned.
-    fn abandon_attempts(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
+    fn abandon_attempts(&mut self, sched: &mut Scheduler<Event>, call: Ref, why: Option<Outcome>) {
         while let Some(attempt) = self.calls[call].attempts {
             let a = self.remove_attempt(attempt);
+            if why == Some(Outcome::Timeout)
+                && self.pipelines[a.pipeline as usize].balancer.is_some()
+            {
+                // Envoy counts a request timeout against the replica.
+                self.replica_answered(sched, a.pipeline as usize, a.replica, Outcome::Timeout);
+            }
             if let Some(t) = a.transit {
                 sched.cancel(t);
             }
@@ -307,7 +337,7 @@ impl World {
     /// Ends a call without telling its origin (its job was cancelled).
     pub(crate) fn cancel_call(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         if self.calls.contains(call) {
-            self.abort_from(sched, call, 0);
+            self.abort_from(sched, call, 0, None);
             let mut c = self.calls.remove(call).expect("live call");
             c.frames.clear();
             self.pipelines[c.pipeline as usize]

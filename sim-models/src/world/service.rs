@@ -8,7 +8,7 @@
 //! Answers always travel as events (`Reply`), after the caller's network
 //! delay if it has one.
 
-use sim_core::{Scheduler, SimDuration};
+use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::slab::Ref;
 use super::{
@@ -46,15 +46,35 @@ fn failure_kind(
 impl World {
     fn gauges(&mut self, s: usize, now: sim_core::SimTime) {
         let svc = &mut self.services[s];
+        let before = (
+            svc.in_flight_series.value() as usize,
+            svc.queue_series.value() as usize,
+        );
         svc.in_flight_series.set(now, svc.station.busy() as u64);
         svc.queue_series.set(now, svc.station.queue_len() as u64);
+        if svc.replicated {
+            self.replica_changed(now, s, before);
+        }
     }
 
     /// An attempt of `call` reaches its target.
     pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, attempt: Ref, call: Ref) {
         let now = sched.now();
-        let p = self.attempts[attempt].pipeline as usize;
-        let s = self.pipelines[p].target.pick();
+        let a = &self.attempts[attempt];
+        let p = a.pipeline as usize;
+        let pl = &self.pipelines[p];
+        let s = (pl.first_replica + u32::from(a.replica)) as usize;
+        if pl.balancer.is_some() {
+            self.wake_autoscaler(sched, pl.target.service());
+            if self.services[s].state == super::replicas::ReplicaState::Off {
+                // Sent before it was scaled in: it serves what reaches it.
+                self.services[s].state = super::replicas::ReplicaState::Draining;
+            }
+        }
+        let deadline = match self.services[s].cfg.propagate_deadline {
+            Some(_) => self.attempt_deadline(call),
+            None => SimTime::MAX,
+        };
         let svc = &mut self.services[s];
         svc.stats.arrivals += 1;
         svc.arrivals_series.add(now, 1);
@@ -83,6 +103,17 @@ impl World {
             message,
         });
         self.attempts[attempt].job = Some(job);
+        if deadline != SimTime::MAX {
+            if deadline <= now {
+                // Its caller has given up already: no work at all.
+                self.services[s].stats.expired += 1;
+                self.discard_job(now, job);
+                self.attempts[attempt].job = None;
+                return;
+            }
+            self.job_deadlines.insert(job, deadline);
+            sched.schedule_at(deadline, Event::Service(ServiceEvent::Deadline { job }));
+        }
         let svc = &mut self.services[s];
         if svc.fail_fast > 0 {
             svc.stats.lost += 1;
@@ -402,14 +433,88 @@ impl World {
         }
     }
 
+    /// The deadline `job` arrived with has passed: its caller has given up,
+    /// so the work stops (gRPC cancels the server's context): it leaves
+    /// the queue or its worker, its downstream call is cancelled (and that
+    /// cancellation reaches the tier below), and nothing is answered.
+    pub(crate) fn on_job_deadline(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
+        self.job_deadlines.remove(&job);
+        let Some(j) = self.jobs.get_mut(job) else {
+            return;
+        };
+        let s = j.service as usize;
+        if let Some(attempt) = j.caller.take()
+            && let Some(a) = self.attempts.get_mut(attempt)
+        {
+            a.job = None;
+        }
+        self.services[s].stats.expired += 1;
+        self.drop_job(sched, job);
+        self.start_queued(sched, s);
+    }
+
+    /// The deadline an attempt of `call` carries: the earliest of its
+    /// layers' deadlines and timeouts now running and the deadline its
+    /// origin passed down (`SimTime::MAX`: none).
+    fn attempt_deadline(&self, call: Ref) -> SimTime {
+        let c = &self.calls[call];
+        let pl = &self.pipelines[c.pipeline as usize];
+        let own = pl
+            .layers
+            .iter()
+            .zip(&c.frames)
+            .take(c.depth as usize)
+            .filter_map(|(l, f)| l.expiry(f))
+            .min()
+            .unwrap_or(SimTime::MAX);
+        own.min(self.inherited_deadline(c))
+    }
+
+    /// The deadline a call's origin passes down: its job's, less the
+    /// margin of the service it runs at.
+    pub(crate) fn inherited_deadline(&self, c: &super::Call) -> SimTime {
+        match c.origin {
+            Origin::Job(job) => match (self.jobs.get(job), self.job_deadlines.get(&job)) {
+                (Some(j), Some(deadline)) => {
+                    let margin = self.services[j.service as usize]
+                        .cfg
+                        .propagate_deadline
+                        .unwrap_or_default();
+                    SimTime::from_nanos(deadline.as_nanos().saturating_sub(margin.as_nanos()))
+                }
+                _ => SimTime::MAX,
+            },
+            _ => SimTime::MAX,
+        }
+    }
+
     /// A fault window opens or closes.
     pub(crate) fn on_fault_edge(&mut self, sched: &mut Scheduler<Event>, f: usize, begin: bool) {
-        let now = sched.now();
-        let s = match self.faults[f].target {
-            FaultTarget::Service(s) => s,
+        let g = match self.faults[f].target {
+            FaultTarget::Service(g) => g,
             FaultTarget::Bus(b) => return self.bus_outage(sched, b, begin),
             FaultTarget::Log(l) => return self.log_outage(sched, l, begin),
         };
+        let first = self.groups[g].first as usize;
+        for k in 0..self.faults[f].replicas.len() {
+            let r = first + self.faults[f].replicas[k] as usize;
+            self.replica_fault_edge(sched, f, r, begin);
+        }
+        let now = sched.now();
+        self.trace_record(
+            now,
+            super::trace::TraceEvent::FaultState { service: g, begin },
+        );
+    }
+
+    /// A fault window opens or closes at replica `s`.
+    fn replica_fault_edge(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        f: usize,
+        s: usize,
+        begin: bool,
+    ) {
         match self.faults[f].spec.clone() {
             FaultSpec::Outage { mode, .. } => {
                 let counter = match mode {
@@ -452,10 +557,6 @@ impl World {
                 self.start_queued(sched, s);
             }
         }
-        self.trace_record(
-            now,
-            super::trace::TraceEvent::FaultState { service: s, begin },
-        );
     }
 
     /// An outage begins: every job at the service is lost, answered with an

@@ -3,7 +3,7 @@
 //! live here, so stale events about them are recognised, not misapplied.
 
 /// A reference to a slab row.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ref {
     idx: u32,
     generation: u32,

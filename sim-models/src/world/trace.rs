@@ -99,6 +99,24 @@ pub(crate) enum TraceEvent<'a> {
     WorkDone {
         job: Ref,
         service: &'a str,
+        /// The replica, for a service with several.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        replica: Option<u16>,
+    },
+    /// The deadline a job arrived with passed (it is gone if it finished).
+    JobDeadline {
+        job: Ref,
+    },
+    ReplicaReady {
+        service: &'a str,
+        replica: u16,
+    },
+    Autoscale {
+        service: &'a str,
+    },
+    /// A caller's outlier-ejection sweep (`pipeline`: its index).
+    OutlierSweep {
+        pipeline: u32,
     },
     FaultBegin {
         fault: &'a str,
