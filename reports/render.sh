@@ -30,6 +30,9 @@ RUNS=(
     study3-metastable
     study4-layered
     study5-overload-control
+    study8-hedging
+    study9-slow-replica
+    study10-autoscaling
 )
 # Sweeps: experiments/NAME.sweep.ron -> reports/NAME/ (the studies).
 SWEEPS=(

@@ -6,7 +6,8 @@ use plotters::style::{Color, RGBColor};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use sim_results::run::{
-    BreakerState, BusMetrics, BusSeries, CallSeries, ClientMetrics, Named, Num, RunDocument, Series,
+    BreakerState, BusMetrics, BusSeries, CallSeries, ClientMetrics, Named, Num, RunDocument,
+    Series, ServiceSeries,
 };
 
 use crate::draw::{
@@ -88,6 +89,13 @@ pub fn page(doc: &RunDocument) -> Result<Page, ReportError> {
                 scope.as_deref(),
                 bucket_s,
             )?);
+        }
+    }
+    // A chart per service with replicas: where its attempts went, and
+    // how many replicas were in service.
+    for (svc, ss) in series.services.iter() {
+        if let Some(chart) = replica_timeseries(&info, series, svc, ss, bucket_s)? {
+            charts.push(chart);
         }
     }
     for b in &buses {
@@ -458,7 +466,12 @@ fn timeseries_chart(
     if !levels.is_empty() {
         panels.push(Panel {
             title: None,
-            y_label: "in flight / queued".into(),
+            y_label: if levels.iter().all(|l| l.column == "replicas") {
+                "replicas in service"
+            } else {
+                "in flight / queued"
+            }
+            .into(),
             kind: PanelKind::Lines {
                 scale: YScale::Linear { include_zero: true },
                 lines: levels.iter().map(line).collect(),
@@ -736,6 +749,68 @@ fn call_timeseries(
         scope,
         breaker,
     )
+}
+
+/// Most replicas drawn one line each.
+const MAX_REPLICA_LINES: usize = 12;
+
+/// Attempts per second at each replica of a service with several, and the
+/// replicas in service (a level); `None` for a service of one.
+fn replica_timeseries(
+    info: &Info,
+    series: &Series,
+    service: &str,
+    ss: &ServiceSeries,
+    bucket_s: f64,
+) -> Result<Option<Chart>, ReportError> {
+    if ss.replica_arrivals.is_empty() {
+        return Ok(None);
+    }
+    let total = floats(&ss.arrivals);
+    let n = total.len().max(ss.replicas.len());
+    if n == 0 {
+        return Ok(None);
+    }
+    let coarse = Coarse::new(n, bucket_s, &total);
+    let mut rates = Vec::new();
+    if ss.replica_arrivals.len() <= MAX_REPLICA_LINES {
+        for (k, a) in ss.replica_arrivals.iter().enumerate() {
+            rates.push(Plotted::rate(
+                &coarse,
+                &format!("attempts at #{k}"),
+                &format!("attempts_per_s.{k}"),
+                k % 6,
+                &floats(a),
+            ));
+        }
+    } else {
+        rates.push(Plotted::rate(
+            &coarse,
+            "attempts (all replicas)",
+            "attempts_per_s",
+            0,
+            &total,
+        ));
+    }
+    let levels = vec![Plotted {
+        dashed: true,
+        label: "replicas in service".into(),
+        column: "replicas".into(),
+        color: draw::PALETTE[7],
+        values: coarse.level(&ss.replicas),
+    }];
+    timeseries_chart(
+        info,
+        format!("timeseries-replicas-{}", slug(service)),
+        format!("Time series: replicas of {service}"),
+        &coarse,
+        rates,
+        levels,
+        series,
+        Some(&[service.to_string()]),
+        None,
+    )
+    .map(Some)
 }
 
 fn bus_timeseries(
