@@ -122,6 +122,15 @@ impl StationStats {
     }
 }
 
+impl<K> Station<K> {
+    /// The same station keeping its waits at `digits` significant digits
+    /// (see `LatencyHistogram::with_digits`).
+    pub fn with_wait_digits(mut self, digits: u8) -> Self {
+        self.stats.wait = LatencyHistogram::with_digits(digits);
+        self
+    }
+}
+
 /// The queueing core: admission, queue discipline, server occupancy.
 ///
 /// Jobs are named by keys of the owner's choosing. Cancelling a queued job is

@@ -291,6 +291,24 @@ fn the_autoscaler_follows_a_load_step() {
     assert!(num(&doc, "clients.c.success_rate") > 0.99);
 }
 
+/// Replicas cost memory (two histograms and the series each): the file
+/// cannot ask for more than the limits, however it spreads them.
+#[test]
+fn replica_counts_are_bounded() {
+    let e = rejection(
+        r#"(name: "big", duration: "1s",
+            services: [(name: "a", service_time: Constant("1ms"), replicas: 1001),
+                       (name: "b", service_time: Constant("1ms"), replicas: 1000),
+                       (name: "c", service_time: Constant("1ms"), replicas: 1000)],
+            clients: [(name: "x", workload: Poisson(rate_per_s: 1), target: "b")])"#,
+    );
+    assert!(
+        e.contains("services[0].replicas: must be at most 1000"),
+        "{e}"
+    );
+    assert!(e.contains("replica slots in all"), "{e}");
+}
+
 #[test]
 fn impossible_replica_values_are_located() {
     let e = rejection(

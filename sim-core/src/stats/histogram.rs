@@ -28,8 +28,15 @@ impl Default for LatencyHistogram {
 impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
+        Self::with_digits(SIGNIFICANT_DIGITS)
+    }
+
+    /// An empty histogram resolving `digits` significant digits (1 to 3):
+    /// two (percentiles within 1%) take about a seventh of the memory of
+    /// three, for the many small histograms of a service's replicas.
+    pub fn with_digits(digits: u8) -> Self {
         LatencyHistogram {
-            hist: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NS, SIGNIFICANT_DIGITS)
+            hist: Histogram::new_with_bounds(1, HIGHEST_TRACKABLE_NS, digits.clamp(1, 3))
                 .expect("static histogram bounds are valid"),
             sum_ns: 0,
             min_ns: u64::MAX,

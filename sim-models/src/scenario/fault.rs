@@ -193,6 +193,10 @@ fn select_replicas(
     initial: u32,
 ) -> Vec<u32> {
     let path = format!("{path}.replicas");
+    if slots == 0 {
+        // `replicas: 0` is reported at the service.
+        return Vec::new();
+    }
     let check = |e: &mut Errors, r: u32| {
         if r >= slots {
             e.push(

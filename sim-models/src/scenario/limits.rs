@@ -70,6 +70,11 @@ pub const MAX_INSTANCES: u64 = 1_000;
 /// `max_replicas`): each is a station with its own state and streams.
 pub const MAX_REPLICAS: u32 = 1_000;
 
+/// Most replica slots of all services with several together: each holds
+/// about 80 KiB (two histograms, series), so a replication stays under
+/// about 200 MiB of replicas however the file spreads them.
+pub const MAX_TOTAL_REPLICAS: u64 = 2_000;
+
 /// Most outcomes in a breaker's count window, and most buckets of a time
 /// window: the window is allocated whole when the scenario is loaded.
 pub const MAX_WINDOW: u64 = 1_000_000;

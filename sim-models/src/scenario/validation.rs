@@ -179,6 +179,20 @@ pub fn validate(file: &ScenarioFile, base_dir: &Path) -> Result<Scenario, Vec<Fi
                 .unwrap_or(1)
         })
         .collect();
+    let replicated: u64 = slots
+        .iter()
+        .filter(|&&n| n > 1)
+        .map(|&n| u64::from(n))
+        .sum();
+    let total = super::limits::MAX_TOTAL_REPLICAS;
+    if replicated > total {
+        e.push(
+            "services",
+            format!(
+                "{replicated} replica slots in all (replicas, autoscale.max_replicas): at most {total}"
+            ),
+        );
+    }
     let initial: Vec<u32> = file
         .services
         .iter()

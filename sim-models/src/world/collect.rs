@@ -412,20 +412,9 @@ impl World {
                 st.add(&r.stats);
             }
             let sum = |f: &dyn Fn(&super::ServiceRt) -> f64| reps.iter().map(f).sum::<f64>();
-            let merged_latency;
-            let merged_wait;
-            let (latency, wait) = if replicated {
-                let mut l = reps[0].latency.clone();
-                let mut w = reps[0].station.stats.wait.clone();
-                for r in &reps[1..] {
-                    l.merge(&r.latency);
-                    w.merge(&r.station.stats.wait);
-                }
-                merged_latency = l;
-                merged_wait = w;
-                (&merged_latency, &merged_wait)
-            } else {
-                (&s.latency, &s.station.stats.wait)
+            let (latency, wait) = match (&group.latency, &group.wait) {
+                (Some(l), Some(w)) => (l, w),
+                _ => (&s.latency, &s.station.stats.wait),
             };
             let (in_flight_max, queue_max) = if replicated {
                 (group.busy.max(), group.queue.max())

@@ -7,7 +7,7 @@
 //! service by service); a service without replicas is one, numbered like
 //! the service, so nothing here runs for it.
 
-use sim_core::stats::{GaugeSeries, TimeWeighted};
+use sim_core::stats::{GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{Scheduler, SimTime};
 
 use super::{CallEvent, Event, MAX_SERIES_BUCKETS, Outcome, Rejection, ServiceEvent, World};
@@ -43,6 +43,10 @@ pub(crate) struct GroupRt {
     /// Jobs in service and waiting across every replica (several only).
     pub(crate) busy: TimeWeighted,
     pub(crate) queue: TimeWeighted,
+    /// Time at the service and waits of every replica's jobs, at full
+    /// precision (several replicas only; each replica's own are coarser).
+    pub(crate) latency: Option<LatencyHistogram>,
+    pub(crate) wait: Option<LatencyHistogram>,
     /// Replicas in service over time.
     pub(crate) in_service_tw: TimeWeighted,
     /// Fewest replicas in service at once.
@@ -74,6 +78,8 @@ impl GroupRt {
             in_service_count: s.replicas,
             provisioning: 0,
             autoscaler: s.autoscale.clone(),
+            latency: (s.slots > 1).then(LatencyHistogram::new),
+            wait: (s.slots > 1).then(LatencyHistogram::new),
             busy: TimeWeighted::new(SimTime::ZERO, 0),
             queue: TimeWeighted::new(SimTime::ZERO, 0),
             in_service_tw: TimeWeighted::new(SimTime::ZERO, u64::from(s.replicas)),

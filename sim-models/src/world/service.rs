@@ -178,6 +178,13 @@ impl World {
             let now = sched.now();
             d.started(now, now.since(self.jobs[job].arrived));
         }
+        if svc.replicated {
+            let waited = sched.now().since(self.jobs[job].arrived);
+            if let Some(w) = &mut self.groups[svc.group as usize].wait {
+                w.record(waited);
+            }
+        }
+        let svc = &mut self.services[s];
         let mut duration = svc.cfg.service_time.sample(&mut svc.rng);
         let p_base = svc.cfg.failure_probability.get();
         let mut p_fail = p_base;
@@ -304,6 +311,12 @@ impl World {
         svc.station.finish(now, true);
         svc.completed_series.add(now, 1);
         svc.latency.record(now.since(j.arrived));
+        if svc.replicated
+            && let Some(l) = &mut self.groups[svc.group as usize].latency
+        {
+            l.record(now.since(j.arrived));
+        }
+        let svc = &mut self.services[s];
         if outcome == Outcome::Ok {
             svc.stats.ok += 1;
         } else {
