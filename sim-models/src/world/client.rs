@@ -195,7 +195,6 @@ impl World {
         let now = sched.now();
         let c = &mut self.clients[k];
         let latency = now.since(start);
-        c.latency_all.record(latency);
         let f = &mut c.stats.failures;
         match outcome {
             Outcome::Ok => c.stats.ok += 1,
@@ -214,6 +213,7 @@ impl World {
             c.latency_ok.record(latency);
             c.ok_series.add(now, 1);
         } else {
+            c.latency_failed.record(latency);
             c.failed_series.add(now, 1);
         }
         let in_flight = c.in_flight.value().saturating_sub(1);

@@ -331,7 +331,11 @@ impl World {
                     retries_per_request: (c.pipeline.and_then(|_| ratio(lc.retries, c.offered)))
                         .map(Num::from),
                     latency_ms: crate::metrics::latency(c.latency_ok.summary()),
-                    latency_all_ms: crate::metrics::latency(c.latency_all.summary()),
+                    latency_all_ms: crate::metrics::latency({
+                        let mut all = c.latency_ok.clone();
+                        all.merge(&c.latency_failed);
+                        all.summary()
+                    }),
                     makespan_s: c.last_completion.map(|t| t.as_secs_f64()).map(Num::from),
                     time_to_recover_s: ttr.map(Num::from),
                     recovered: recovered.map(Flag::from),

@@ -634,7 +634,9 @@ pub(crate) struct ClientRt {
     replay_next: usize,
     stats: ClientStats,
     latency_ok: LatencyHistogram,
-    latency_all: LatencyHistogram,
+    /// Latencies of failed requests: with `latency_ok`, every request's
+    /// (merged at the end: one record per request instead of two).
+    latency_failed: LatencyHistogram,
     in_flight: TimeWeighted,
     offered_series: CountSeries,
     ok_series: CountSeries,
@@ -973,7 +975,7 @@ impl World {
                     replay_next: 0,
                     stats: ClientStats::default(),
                     latency_ok: LatencyHistogram::new(),
-                    latency_all: LatencyHistogram::new(),
+                    latency_failed: LatencyHistogram::new(),
                     in_flight: TimeWeighted::new(SimTime::ZERO, 0),
                     offered_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     ok_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
