@@ -121,15 +121,29 @@ pub(crate) fn one_f() -> f64 {
     1.0
 }
 
-/// Declares a caller's spec struct: the given fields, then one field per
-/// policy of [`for_each_policy!`](crate::for_each_policy) (in its order),
-/// then `order`.
+/// Declares a caller's spec struct: the given fields, the fields about the
+/// target's replicas, then one field per policy of
+/// [`for_each_policy!`](crate::for_each_policy) (in its order), then
+/// `order`.
 macro_rules! with_policy_fields {
     ([ $(#[$m:meta])* pub struct $name:ident { $($pre:tt)* } ]
      $( $kind:ident $field:ident : $spec:ty, $layer:ty, $rank:literal, $doc:literal, $skip:literal; )*) => {
         $(#[$m])*
         pub struct $name {
             $($pre)*
+            /// How attempts are spread over the target's replicas (default
+            /// round robin; only matters with `replicas` or `autoscale`).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub load_balancer: Option<crate::balancer::LoadBalancerSpec>,
+            /// A retry goes to another replica than the attempt before it,
+            /// when one can take it (Envoy's `previous_hosts` retry
+            /// predicate).
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            pub avoid_previous_replica: bool,
+            /// Envoy's outlier ejection over the target's replicas, as this
+            /// caller sees them (default none).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub outlier_ejection: Option<crate::balancer::OutlierEjectionSpec>,
             $( #[doc = $doc] #[serde(default, skip_serializing_if = $skip)] pub $field: $spec, )*
             /// The configured policies, outermost first. Default: those
             /// configured, in [`PolicyKind::default_order`].
@@ -152,18 +166,6 @@ crate::for_each_policy!(
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
         pub network: Option<DistSpec>,
-        /// How attempts are spread over the target's replicas (default
-        /// round robin; only matters with `replicas` or `autoscale`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub load_balancer: Option<crate::balancer::LoadBalancerSpec>,
-        /// A retry goes to another replica than the attempt before it, when
-        /// one can take it (Envoy's `previous_hosts` retry predicate).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        pub avoid_previous_replica: bool,
-        /// Envoy's outlier ejection over the target's replicas, as this
-        /// caller sees them (default none).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub outlier_ejection: Option<crate::balancer::OutlierEjectionSpec>,
     }
 );
 
@@ -206,18 +208,6 @@ crate::for_each_policy!(
         /// One-way network latency, applied to the request and to the response.
         #[serde(default)]
         pub network: Option<DistSpec>,
-        /// How attempts are spread over the target's replicas (default
-        /// round robin; only matters with `replicas` or `autoscale`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub load_balancer: Option<crate::balancer::LoadBalancerSpec>,
-        /// A retry goes to another replica than the attempt before it, when
-        /// one can take it (Envoy's `previous_hosts` retry predicate).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        pub avoid_previous_replica: bool,
-        /// Envoy's outlier ejection over the target's replicas, as this
-        /// caller sees them (default none).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub outlier_ejection: Option<crate::balancer::OutlierEjectionSpec>,
     }
 );
 
