@@ -184,6 +184,12 @@ pub enum CallEvent {
         /// How it ended.
         outcome: Outcome,
     },
+    /// The deadline a call inherited from its job passed (deadline
+    /// propagation).
+    Expire {
+        /// The call (gone already if it ended).
+        call: Ref,
+    },
     /// A caller's outlier-ejection sweep (Envoy's interval timer).
     OutlierSweep {
         /// The caller's pipeline.
@@ -1201,6 +1207,7 @@ impl World {
                 service: &self.groups[service as usize].name,
             },
             Event::Call(CallEvent::OutlierSweep { pipeline }) => T::OutlierSweep { pipeline },
+            Event::Call(CallEvent::Expire { call }) => T::CallExpired { call },
             Event::Fault(FaultEdge { fault, begin }) => {
                 let f = fault.index();
                 let (fault, target) = (self.faults[f].spec.kind(), self.fault_target_name(f));
@@ -1305,6 +1312,7 @@ impl Model for World {
             Event::Call(CallEvent::OutlierSweep { pipeline }) => {
                 self.on_outlier_sweep(sched, pipeline as usize)
             }
+            Event::Call(CallEvent::Expire { call }) => self.on_call_expired(sched, call),
             Event::Service(ServiceEvent::WorkDone { job }) => self.on_work_done(sched, job),
             Event::Service(ServiceEvent::Deadline { job }) => self.on_job_deadline(sched, job),
             Event::Service(ServiceEvent::ReplicaReady { replica }) => {

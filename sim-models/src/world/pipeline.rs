@@ -68,8 +68,29 @@ impl World {
             frames,
             attempts: None,
         });
+        if matches!(origin, Origin::Job(_)) && !self.job_deadlines.is_empty() {
+            // A deadline passed down is enforced on the caller's side too
+            // (gRPC fails the call with DEADLINE_EXCEEDED): its job can
+            // still answer before its own deadline, the margin's purpose.
+            let deadline = self.inherited_deadline(&self.calls[call]);
+            if deadline != sim_core::SimTime::MAX {
+                sched.schedule_at(
+                    deadline.max(sched.now()),
+                    Event::Call(CallEvent::Expire { call }),
+                );
+            }
+        }
         self.enter(sched, call, 0);
         call
+    }
+
+    /// The deadline a call inherited passed: it ends with a timeout,
+    /// every layer and attempt released (unless it ended before).
+    pub(crate) fn on_call_expired(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
+        if self.calls.contains(call) {
+            self.abort_from(sched, call, 0, Some(Outcome::Timeout));
+            self.finish_call(sched, call, Outcome::Timeout);
+        }
     }
 
     /// Lets layer `i` of the call act (`f`) on the call's frame for it, and

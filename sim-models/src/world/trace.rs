@@ -114,6 +114,10 @@ pub(crate) enum TraceEvent<'a> {
     Autoscale {
         service: &'a str,
     },
+    /// The deadline a downstream call inherited passed.
+    CallExpired {
+        call: Ref,
+    },
     /// A caller's outlier-ejection sweep (`pipeline`: its index).
     OutlierSweep {
         pipeline: u32,
