@@ -25,9 +25,11 @@ pub enum LoadBalancerSpec {
     /// The replica with the fewest attempts of this caller outstanding;
     /// ties go to the first after the last pick, in replica order.
     LeastOutstanding,
-    /// Power of two choices: two distinct replicas drawn at random, the
-    /// one with fewer outstanding attempts (the first drawn on a tie), as
-    /// Envoy's least-request balancer with its default choice count of 2.
+    /// Power of two choices: two replicas drawn independently at random
+    /// (the same one may come twice), the one with fewer outstanding
+    /// attempts (the first drawn on a tie), as Envoy's least-request
+    /// balancer with its default choice count of 2 and the supermarket
+    /// model draw them.
     P2C,
     /// Smooth weighted round robin (nginx's): one weight per replica slot,
     /// each replica getting its share of attempts, evenly spread.
@@ -481,15 +483,11 @@ impl Balancer {
             }
             LoadBalancerSpec::Random => get(self.rng.index(len)),
             LoadBalancerSpec::P2C => {
-                if len == 1 {
-                    return get(0);
-                }
-                let a = self.rng.index(len);
-                let mut b = self.rng.index(len - 1);
-                if b >= a {
-                    b += 1;
-                }
-                let (a, b) = (get(a), get(b));
+                // Two independent draws, as Envoy's least-request balancer
+                // and Mitzenmacher's model make them (the same replica may
+                // come twice).
+                let a = get(self.rng.index(len));
+                let b = get(self.rng.index(len));
                 if self.outstanding[b] < self.outstanding[a] {
                     b
                 } else {
@@ -601,18 +599,20 @@ mod tests {
         assert_eq!(picks, [0, 1, 2, 3], "ties in turn");
         b.done(2);
         assert_eq!(b.pick(&all, None), 2, "the only one with fewer");
-        // P2C never picks the busiest of two: with one replica far busier,
-        // it gets a pick only when... never, since any pair containing it
-        // has a less busy partner.
+        // P2C never prefers the busier of two: a replica far busier than
+        // the others gets a pick only when both draws land on it, 1 in 16
+        // with 4 replicas.
         let mut p = balancer(LoadBalancerSpec::P2C, 4);
         for _ in 0..10 {
             p.outstanding[3] += 1;
         }
-        for _ in 0..200 {
+        let mut busiest = 0;
+        for _ in 0..16_000 {
             let r = p.pick(&all, None);
-            assert_ne!(r, 3);
+            busiest += u32::from(r == 3);
             p.done(r);
         }
+        assert!((850..1150).contains(&busiest), "{busiest} of 16000");
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn random_assignment_gives_each_replica_an_mm1_queue() {
 /// sum_{i>=1} lambda^((2^i - 2)/(2 - 1)) service times: 2.6136 at lambda =
 /// 0.9. P2C over outstanding attempts is that choice when one caller sends
 /// all the traffic. At n = 500 the simulated mean lies within 2% of the
-/// limit (finite-n gap measured in docs/replicas.md: about +1.7% at n =
+/// limit (finite-n gap measured in docs/replicas.md: about +2.4% at n =
 /// 100, within noise at 500).
 #[test]
 fn p2c_approaches_the_supermarket_limit() {
