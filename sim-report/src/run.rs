@@ -775,13 +775,19 @@ fn replica_timeseries(
     let mut rates = Vec::new();
     if ss.replica_arrivals.len() <= MAX_REPLICA_LINES {
         for (k, a) in ss.replica_arrivals.iter().enumerate() {
-            rates.push(Plotted::rate(
+            // Six colours, solid then dashed: no two replicas look alike.
+            let line = Plotted::rate(
                 &coarse,
                 &format!("attempts at #{k}"),
                 &format!("attempts_per_s.{k}"),
                 k % 6,
                 &floats(a),
-            ));
+            );
+            rates.push(if (k / 6) % 2 == 1 {
+                line.dashed()
+            } else {
+                line
+            });
         }
     } else {
         rates.push(Plotted::rate(
