@@ -29,6 +29,13 @@ impl SimTime {
     /// "Never": later than every reachable instant.
     pub const MAX: SimTime = SimTime(u64::MAX);
 
+    /// The first whole multiple of `step` (> 0) strictly after this
+    /// instant: where a periodic timer started at time 0 fires next.
+    pub fn next_multiple_of(self, step: SimDuration) -> SimTime {
+        let i = step.as_nanos().max(1);
+        SimTime((self.0 / i + 1).saturating_mul(i))
+    }
+
     /// The instant `ns` nanoseconds after the start.
     pub const fn from_nanos(ns: u64) -> Self {
         SimTime(ns)

@@ -179,8 +179,7 @@ impl Autoscaler {
     /// The decision grid: whole multiples of the interval from time 0; the
     /// next point strictly after `now`.
     pub fn next_decision(&self, now: SimTime) -> SimTime {
-        let i = self.cfg.interval.as_nanos();
-        SimTime::from_nanos((now.as_nanos() / i + 1).saturating_mul(i))
+        now.next_multiple_of(self.cfg.interval)
     }
 
     /// The replica count wanted at `now`. `per_replica`: the metric's mean

@@ -250,8 +250,7 @@ impl OutlierDetector {
     /// time 0, as Envoy's interval timer does from the cluster's start. The
     /// next one strictly after `now`.
     pub fn next_sweep(&self, now: SimTime) -> SimTime {
-        let i = self.cfg.interval.as_nanos();
-        SimTime::from_nanos((now.as_nanos() / i + 1).saturating_mul(i))
+        now.next_multiple_of(self.cfg.interval)
     }
 
     /// Tries to eject `r` (Envoy's `ejectHost`): allowed while the ejected
