@@ -37,10 +37,20 @@ use crate::time::SimTime;
 /// Ids are never reused in a way that matters: cancelling an id whose event
 /// already fired or was cancelled returns `false` and does nothing, even if
 /// its slot now holds a newer event.
+///
+/// The slot is kept plus one, as a `NonZeroU32`, so that an
+/// `Option<EventId>` is 8 bytes (models keep one per timer, per call).
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub struct EventId {
-    slot: u32,
+    slot_plus_one: std::num::NonZeroU32,
     generation: u32,
+}
+
+impl EventId {
+    #[inline]
+    fn slot(self) -> usize {
+        self.slot_plus_one.get() as usize - 1
+    }
 }
 
 #[derive(Clone)]
@@ -200,6 +210,8 @@ impl<E> EventQueue<E> {
             Some(slot) => slot,
             None => {
                 let slot = u32::try_from(self.generations.len())
+                    .ok()
+                    .filter(|&s| s < u32::MAX)
                     .expect("more than 4 billion simultaneously pending events");
                 self.generations.push(0);
                 slot
@@ -215,7 +227,14 @@ impl<E> EventQueue<E> {
             generation,
             event,
         };
-        (entry, EventId { slot, generation })
+        let slot_plus_one = std::num::NonZeroU32::new(slot + 1).expect("slot below u32::MAX");
+        (
+            entry,
+            EventId {
+                slot_plus_one,
+                generation,
+            },
+        )
     }
 
     /// Where the next entry in (time, seq) order is, live or stale: the
@@ -309,10 +328,10 @@ impl<E> EventQueue<E> {
     /// cancelled event never pops.
     #[inline]
     pub fn cancel(&mut self, id: EventId) -> bool {
-        match self.generations.get_mut(id.slot as usize) {
+        match self.generations.get_mut(id.slot()) {
             Some(generation) if *generation == id.generation => {
                 *generation = generation.wrapping_add(1);
-                self.free_slots.push(id.slot);
+                self.free_slots.push(id.slot() as u32);
                 self.stale += 1;
                 if self.stale >= MIN_STALE_FOR_COMPACTION && self.stale > self.len() {
                     self.compact();
@@ -325,7 +344,7 @@ impl<E> EventQueue<E> {
 
     /// Whether the event is still pending (scheduled, not fired or cancelled).
     pub fn is_pending(&self, id: EventId) -> bool {
-        self.generations.get(id.slot as usize) == Some(&id.generation)
+        self.generations.get(id.slot()) == Some(&id.generation)
     }
 
     /// Number of live (not cancelled) pending events.

@@ -3,16 +3,37 @@
 //! live here, so stale events about them are recognised, not misapplied.
 
 /// A reference to a slab row.
+///
+/// The row's index is kept plus one, as a `NonZeroU32`, so that an
+/// `Option<Ref>` (a call's attempts, a job's caller) is 8 bytes, not 12:
+/// every call in flight holds several.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ref {
-    idx: u32,
+    idx_plus_one: std::num::NonZeroU32,
     generation: u32,
+}
+
+impl Ref {
+    #[inline]
+    fn new(idx: u32, generation: u32) -> Ref {
+        Ref {
+            idx_plus_one: std::num::NonZeroU32::new(idx.wrapping_add(1))
+                .expect("fewer than 4 billion rows"),
+            generation,
+        }
+    }
+
+    /// The row's index.
+    #[inline]
+    fn idx(self) -> usize {
+        self.idx_plus_one.get() as usize - 1
+    }
 }
 
 impl std::fmt::Display for Ref {
     /// `index.generation`, as written in traces.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.idx, self.generation)
+        write!(f, "{}.{}", self.idx(), self.generation)
     }
 }
 
@@ -49,18 +70,18 @@ impl<T> Slab<T> {
             Some(idx) => {
                 let row = &mut self.rows[idx as usize];
                 row.value = Some(value);
-                Ref {
-                    idx,
-                    generation: row.generation,
-                }
+                Ref::new(idx, row.generation)
             }
             None => {
-                let idx = u32::try_from(self.rows.len()).expect("more than 4 billion live rows");
+                let idx = u32::try_from(self.rows.len())
+                    .ok()
+                    .filter(|&i| i < u32::MAX)
+                    .expect("more than 4 billion live rows");
                 self.rows.push(Row {
                     generation: 0,
                     value: Some(value),
                 });
-                Ref { idx, generation: 0 }
+                Ref::new(idx, 0)
             }
         }
     }
@@ -68,7 +89,7 @@ impl<T> Slab<T> {
     /// The row, if `r` still names it.
     #[inline]
     pub fn get(&self, r: Ref) -> Option<&T> {
-        let row = self.rows.get(r.idx as usize)?;
+        let row = self.rows.get(r.idx())?;
         if row.generation == r.generation {
             row.value.as_ref()
         } else {
@@ -79,7 +100,7 @@ impl<T> Slab<T> {
     /// The row, if `r` still names it.
     #[inline]
     pub fn get_mut(&mut self, r: Ref) -> Option<&mut T> {
-        let row = self.rows.get_mut(r.idx as usize)?;
+        let row = self.rows.get_mut(r.idx())?;
         if row.generation == r.generation {
             row.value.as_mut()
         } else {
@@ -96,13 +117,13 @@ impl<T> Slab<T> {
     /// Takes the row out; `r` and copies of it no longer resolve.
     #[inline]
     pub fn remove(&mut self, r: Ref) -> Option<T> {
-        let row = self.rows.get_mut(r.idx as usize)?;
+        let row = self.rows.get_mut(r.idx())?;
         if row.generation != r.generation {
             return None;
         }
         let value = row.value.take()?;
         row.generation = row.generation.wrapping_add(1);
-        self.free.push(r.idx);
+        self.free.push(r.idx() as u32);
         self.live -= 1;
         Some(value)
     }
@@ -120,15 +141,9 @@ impl<T> Slab<T> {
     /// Live rows in index order (deterministic).
     pub fn iter(&self) -> impl Iterator<Item = (Ref, &T)> {
         self.rows.iter().enumerate().filter_map(|(i, row)| {
-            row.value.as_ref().map(|v| {
-                (
-                    Ref {
-                        idx: i as u32,
-                        generation: row.generation,
-                    },
-                    v,
-                )
-            })
+            row.value
+                .as_ref()
+                .map(|v| (Ref::new(i as u32, row.generation), v))
         })
     }
 }
