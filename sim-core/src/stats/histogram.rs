@@ -172,7 +172,8 @@ impl Default for LatencyHistogram {
 impl Clone for LatencyHistogram {
     fn clone(&self) -> Self {
         let mut counts = take_counts(self.shape);
-        counts.copy_from_slice(&self.counts);
+        let used = self.used();
+        counts[used.clone()].copy_from_slice(&self.counts[used]);
         LatencyHistogram {
             shape: self.shape,
             counts,
@@ -219,19 +220,23 @@ impl LatencyHistogram {
         }
     }
 
-    /// Zeroes the counters recording or merging may have touched: those of
-    /// the least to the greatest value seen (counters grow with values, and
-    /// a value past the last counter is counted at one hour's).
-    fn zero_used(&self, counts: &mut [u64]) {
+    /// The counters recording or merging may have touched: those of the
+    /// least to the greatest value seen (counters grow with values, and a
+    /// value past the last counter is counted at one hour's). Every counter
+    /// outside is zero.
+    fn used(&self) -> std::ops::Range<usize> {
         if self.total == 0 && self.min_ns == u64::MAX {
-            return;
+            return 0..0;
         }
+        let last = self.shape.len - 1;
         let from = self.shape.index(self.min_ns.min(self.max_ns));
-        let to = match self.shape.index_unchecked(self.max_ns) {
-            i if i < counts.len() => i,
-            _ => counts.len() - 1,
-        };
-        if let Some(used) = counts.get_mut(from.min(to)..=to) {
+        let to = self.shape.index_unchecked(self.max_ns).min(last);
+        from.min(to)..to + 1
+    }
+
+    /// Zeroes the counters in use (see `used`).
+    fn zero_used(&self, counts: &mut [u64]) {
+        if let Some(used) = counts.get_mut(self.used()) {
             used.fill(0);
         }
     }
@@ -301,7 +306,11 @@ impl LatencyHistogram {
             return;
         }
         if other.shape == self.shape {
-            for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            let used = other.used();
+            for (c, o) in self.counts[used.clone()]
+                .iter_mut()
+                .zip(&other.counts[used])
+            {
                 *c = c.saturating_add(*o);
             }
         } else {
@@ -361,7 +370,9 @@ impl LatencyHistogram {
         // running count reaches ceil(q x total) (at least 1), at its highest
         // equivalent value (its lowest for q = 0).
         let mut out = [SimDuration::ZERO; N];
-        let mut counters = self.counts.iter().enumerate();
+        // Counters before the first in use are zero: the walk starts there.
+        let used = self.used();
+        let mut counters = self.counts[used.clone()].iter().enumerate();
         let (mut running, mut at) = (0u64, 0usize);
         for (slot, &q) in out.iter_mut().zip(&qs) {
             let q = q.clamp(0.0, 1.0);
@@ -373,7 +384,7 @@ impl LatencyHistogram {
                 at = i;
                 running += n;
             }
-            let v = self.shape.value_at(at);
+            let v = self.shape.value_at(used.start + at);
             let v = if q == 0.0 {
                 self.shape.lowest_equivalent(v)
             } else {
@@ -535,6 +546,12 @@ mod tests {
                     bins += 1;
                 }
                 assert_eq!(bins, ours.counts.len());
+                // A clone and a merge into an empty one copy every counter
+                // (they touch only the range in use).
+                assert_eq!(ours.clone().counts, ours.counts);
+                let mut merged = LatencyHistogram::with_digits(digits);
+                merged.merge(&ours);
+                assert_eq!(merged.counts, ours.counts);
                 let qs = [
                     0.0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0,
                 ];
