@@ -97,7 +97,13 @@ impl SimDuration {
         } else if ns >= u64::MAX as f64 {
             SimDuration(u64::MAX)
         } else {
-            SimDuration(ns.round() as u64)
+            // `ns.round() as u64` without the call to libm's `round` (one
+            // per sampled duration): below 2^53 the integer and fractional
+            // parts are exact, so adding one at a fraction of 0.5 or more
+            // is rounding half away from zero; from 2^53 on, every f64 is
+            // an integer and the fraction is 0 (tested against `round`).
+            let whole = ns as u64;
+            SimDuration(whole + u64::from(ns - whole as f64 >= 0.5))
         }
     }
     /// In nanoseconds.
@@ -470,5 +476,42 @@ mod tests {
         assert!(e.to_string().contains("no unit"), "{e}");
         let e = ron::from_str::<SimDuration>("\"-3s\"").unwrap_err();
         assert!(e.to_string().contains("negative"), "{e}");
+    }
+
+    /// Rounding to nanoseconds is `f64::round`, half away from zero, at
+    /// every magnitude, halves and neighbours of halves included.
+    #[test]
+    fn nanosecond_rounding_is_rounds() {
+        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        let mut values = vec![
+            0.5,
+            1.5,
+            2.5,
+            0.49999999999999994,
+            4503599627370495.5,
+            9007199254740993.0,
+        ];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x >> 2); // positive, all exponents
+            let half = (x % 1_000_000) as f64 + 0.5;
+            values.extend([
+                v,
+                half,
+                f64::from_bits(half.to_bits() - 1),
+                f64::from_bits(half.to_bits() + 1),
+            ]);
+        }
+        for v in values {
+            if v > 0.0 && v < u64::MAX as f64 {
+                assert_eq!(
+                    SimDuration::from_nanos_f64(v).as_nanos(),
+                    v.round() as u64,
+                    "{v:e}"
+                );
+            }
+        }
     }
 }
