@@ -33,9 +33,7 @@ pub fn metric_leaves(doc: &Value) -> Vec<(String, Option<f64>)> {
     let mut out = Vec::new();
     for group in METRIC_GROUPS.iter().filter(|g| **g != "engine") {
         if let Some(v) = doc.get(*group) {
-            let mut wrapper = Map::new();
-            wrapper.insert(group.to_string(), v.clone());
-            out.extend(flatten(&Value::Object(wrapper)));
+            out.extend(sim_results::flatten_under(group, v));
         }
     }
     out

@@ -116,31 +116,43 @@ fn located<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> String {
 /// objects by key (`a.b`), arrays by index (`a[0]`), booleans as 0/1,
 /// nulls as `None`; strings are skipped.
 pub fn flatten(v: &Value) -> Vec<(String, Option<f64>)> {
-    fn walk(v: &Value, path: &str, out: &mut Vec<(String, Option<f64>)>) {
+    flatten_under("", v)
+}
+
+/// [`flatten`] of `{prefix: v}` (paths start with `prefix`), without
+/// building that object. Paths grow in one buffer: a sweep flattens every
+/// replication's document, and a string per level of every leaf was most
+/// of its allocations.
+pub fn flatten_under(prefix: &str, v: &Value) -> Vec<(String, Option<f64>)> {
+    fn walk(v: &Value, path: &mut String, out: &mut Vec<(String, Option<f64>)>) {
+        let len = path.len();
         match v {
             Value::Object(map) => {
                 for (k, child) in map {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(child, &p, out);
+                    if len > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    walk(child, path, out);
+                    path.truncate(len);
                 }
             }
             Value::Array(items) => {
                 for (i, child) in items.iter().enumerate() {
-                    walk(child, &format!("{path}[{i}]"), out);
+                    use std::fmt::Write;
+                    let _ = write!(path, "[{i}]");
+                    walk(child, path, out);
+                    path.truncate(len);
                 }
             }
-            Value::Number(n) => out.push((path.to_string(), n.as_f64())),
-            Value::Null => out.push((path.to_string(), None)),
-            Value::Bool(b) => out.push((path.to_string(), Some(f64::from(u8::from(*b))))),
+            Value::Number(n) => out.push((path.clone(), n.as_f64())),
+            Value::Null => out.push((path.clone(), None)),
+            Value::Bool(b) => out.push((path.clone(), Some(f64::from(u8::from(*b))))),
             Value::String(_) => {}
         }
     }
     let mut out = Vec::new();
-    walk(v, "", &mut out);
+    walk(v, &mut prefix.to_string(), &mut out);
     out
 }
 
@@ -148,6 +160,19 @@ pub fn flatten(v: &Value) -> Vec<(String, Option<f64>)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn flatten_under_a_prefix_is_flatten_of_the_wrapped_value() {
+        for v in [
+            json!({"a": {"b": 1, "c": [{"d": 2.5}, 3], "": {"e": null}}, "t": true}),
+            json!([1, {"x": [2, [3]]}]),
+            json!(4),
+            json!(null),
+        ] {
+            assert_eq!(flatten_under("g", &v), flatten(&json!({"g": v.clone()})));
+            assert_eq!(flatten_under("", &v), flatten(&v));
+        }
+    }
 
     #[test]
     fn flatten_walks_objects_and_arrays_in_order() {
