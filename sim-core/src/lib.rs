@@ -45,6 +45,19 @@ pub mod sim;
 pub mod stats;
 pub mod time;
 
+/// Cheap reproducible draws for randomized tests (xorshift64): not the
+/// simulation's streams, which are ChaCha (`rng`).
+#[cfg(test)]
+pub(crate) fn test_draws(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 pub use dist::{Dist, DistSpec};
 pub use error::FieldError;
 pub use queue::EventId;

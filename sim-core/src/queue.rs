@@ -482,13 +482,7 @@ mod tests {
     /// against a plain sort, with cancellations, over random schedules.
     #[test]
     fn the_current_instant_lane_keeps_time_then_insertion_order() {
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = crate::test_draws(0x9E37_79B9_7F4A_7C15u64);
         for _ in 0..50 {
             let mut q = EventQueue::new();
             // Reference: every (time, seq) ever pushed and not cancelled.

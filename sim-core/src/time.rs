@@ -482,7 +482,7 @@ mod tests {
     /// every magnitude, halves and neighbours of halves included.
     #[test]
     fn nanosecond_rounding_is_rounds() {
-        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = crate::test_draws(0x1234_5678_9ABC_DEF1);
         let mut values = vec![
             0.5,
             1.5,
@@ -492,9 +492,7 @@ mod tests {
             9007199254740993.0,
         ];
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             let v = f64::from_bits(x >> 2); // positive, all exponents
             let half = (x % 1_000_000) as f64 + 0.5;
             values.extend([

@@ -503,13 +503,7 @@ mod tests {
     /// magnitude: zero, bucket edges, past the one-hour limit.
     #[test]
     fn buckets_and_percentiles_are_hdrhistograms() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_draws(0x9E37_79B9_7F4A_7C15u64);
         for digits in 1..=3u8 {
             for round in 0..20 {
                 let mut ours = LatencyHistogram::with_digits(digits);

@@ -339,13 +339,7 @@ mod tests {
     /// repeated instants and unchanged values.
     #[test]
     fn the_fast_path_of_a_gauge_equals_the_general_one() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_draws(0x2545_F491_4F6C_DD1Du64);
         for max_buckets in [4, 64] {
             let mut fast = GaugeSeries::with_max_buckets(SimDuration::from_micros(50), max_buckets);
             let mut general = fast.clone();
