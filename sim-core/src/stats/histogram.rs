@@ -187,8 +187,8 @@ impl Clone for LatencyHistogram {
 
 impl Drop for LatencyHistogram {
     fn drop(&mut self) {
-        let mut counts = std::mem::take(&mut self.counts);
-        self.zero_used(&mut counts);
+        self.zero_used();
+        let counts = std::mem::take(&mut self.counts);
         let digits = usize::from(self.shape.digits);
         let _ = POOL.try_with(|p| {
             let pool = &mut p.borrow_mut()[digits - 1];
@@ -225,20 +225,23 @@ impl LatencyHistogram {
     /// value past the last counter is counted at one hour's). Every counter
     /// outside is zero.
     fn used(&self) -> std::ops::Range<usize> {
-        if self.total == 0 && self.min_ns == u64::MAX {
+        if self.is_empty() {
             return 0..0;
         }
-        let last = self.shape.len - 1;
-        let from = self.shape.index(self.min_ns.min(self.max_ns));
-        let to = self.shape.index_unchecked(self.max_ns).min(last);
-        from.min(to)..to + 1
+        // min <= max once anything is recorded; a min past the last counter
+        // is counted at one hour's, which is below the last.
+        let from = self.shape.index(self.min_ns);
+        let to = self
+            .shape
+            .index_unchecked(self.max_ns)
+            .min(self.shape.len - 1);
+        from..to + 1
     }
 
     /// Zeroes the counters in use (see `used`).
-    fn zero_used(&self, counts: &mut [u64]) {
-        if let Some(used) = counts.get_mut(self.used()) {
-            used.fill(0);
-        }
+    fn zero_used(&mut self) {
+        let used = self.used();
+        self.counts[used].fill(0);
     }
 
     /// Records one duration.
@@ -329,9 +332,7 @@ impl LatencyHistogram {
 
     /// Clears all observations (used at the end of a warm-up period).
     pub fn reset(&mut self) {
-        let mut counts = std::mem::take(&mut self.counts);
-        self.zero_used(&mut counts);
-        self.counts = counts;
+        self.zero_used();
         self.total = 0;
         self.sum_ns = 0;
         self.min_ns = u64::MAX;
