@@ -39,6 +39,7 @@
 pub mod analytic;
 pub mod dist;
 pub mod error;
+mod heap;
 pub mod queue;
 pub mod rng;
 pub mod sim;

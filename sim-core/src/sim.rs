@@ -41,7 +41,7 @@ impl<E> Scheduler<E> {
     /// Schedules `event` at `at`. An instant in the past is a model bug; it
     /// is clamped to now (and asserted in debug builds) so time never runs
     /// backwards.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_at(&mut self, at: SimTime, event: E) -> EventId {
         debug_assert!(
             at >= self.now,
@@ -52,7 +52,7 @@ impl<E> Scheduler<E> {
     }
 
     /// Schedules `event` after `delay` from now.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_in(&mut self, delay: SimDuration, event: E) -> EventId {
         self.queue.push(self.now + delay, event)
     }
@@ -68,7 +68,7 @@ impl<E> Scheduler<E> {
     }
 
     /// Schedules `event` now, after every event already scheduled for now.
-    #[inline]
+    #[inline(always)]
     pub fn schedule_now(&mut self, event: E) -> EventId {
         self.queue.push(self.now, event)
     }
