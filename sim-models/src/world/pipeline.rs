@@ -54,7 +54,7 @@ impl World {
             Origin::Job(job) => self.jobs[job].priority,
             Origin::Consumer { .. } => crate::admission::Priority::default(),
         };
-        let call = self.calls.insert(Call {
+        let call = self.calls.insert_with(|| Call {
             pipeline: p,
             origin,
             start: sched.now(),

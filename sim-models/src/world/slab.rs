@@ -63,15 +63,22 @@ impl<T> Default for Slab<T> {
 
 impl<T> Slab<T> {
     /// Stores `value` in a free row.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, value: T) -> Ref {
+        self.insert_with(|| value)
+    }
+
+    /// Stores what `make` builds in a free row, building it where it goes:
+    /// the row is found first, so that the value's fields are written into
+    /// it directly. Built first and then moved in, a row was assembled on
+    /// the stack in narrow stores and copied 16 bytes at a time, a
+    /// store-forwarding stall per row (perf: 70% of `start_call`'s samples
+    /// on M/M/1).
+    #[inline(always)]
+    pub fn insert_with(&mut self, make: impl FnOnce() -> T) -> Ref {
         self.live += 1;
-        match self.free.pop() {
-            Some(idx) => {
-                let row = &mut self.rows[idx as usize];
-                row.value = Some(value);
-                Ref::new(idx, row.generation)
-            }
+        let idx = match self.free.pop() {
+            Some(idx) => idx,
             None => {
                 let idx = u32::try_from(self.rows.len())
                     .ok()
@@ -79,11 +86,18 @@ impl<T> Slab<T> {
                     .expect("more than 4 billion live rows");
                 self.rows.push(Row {
                     generation: 0,
-                    value: Some(value),
+                    value: None,
                 });
-                Ref::new(idx, 0)
+                idx
             }
-        }
+        };
+        let row = &mut self.rows[idx as usize];
+        debug_assert!(row.value.is_none(), "a free row holds nothing");
+        // SAFETY: writing over a valid `Option<T>` without dropping it is
+        // sound; it is `None` (the row is free), so nothing is leaked. (An
+        // assignment would read it first, for its drop glue.)
+        unsafe { std::ptr::write(&mut row.value, Some(make())) };
+        Ref::new(idx, row.generation)
     }
 
     /// The row, if `r` still names it.
