@@ -22,6 +22,7 @@ use std::fmt::Debug;
 
 use sim_core::{EventId, RngStream, Scheduler, SimDuration, SimTime};
 
+use super::FrameState;
 use crate::metrics::Named;
 use crate::world::slab::{Ref, Slab};
 use crate::world::{Call, CallEvent, Event, Outcome};
@@ -50,6 +51,19 @@ pub struct Cx<'a> {
     pub(crate) rng: &'a mut RngStream,
     pub(crate) limiters: &'a mut [crate::policy::limiter::TokenBucket],
     pub(crate) retry_after: &'a [(super::retry::RetryOn, Option<SimDuration>)],
+    /// The frames of the caller's other calls.
+    pub(crate) frames: OtherFrames<'a>,
+}
+
+/// The frames of a caller's calls around the one a layer is acting on
+/// (which the layer holds): the arena split at it.
+pub(crate) struct OtherFrames<'a> {
+    /// Frames per call.
+    pub(crate) width: usize,
+    /// Where the held frame is.
+    pub(crate) at: usize,
+    pub(crate) before: &'a mut [FrameState],
+    pub(crate) after: &'a mut [FrameState],
 }
 
 impl Cx<'_> {
@@ -153,11 +167,14 @@ impl Cx<'_> {
     /// The state of this same layer in another call of the same caller (a
     /// bulkhead handing its slot to a waiter); `None` once that call ended.
     pub(crate) fn peer<L: super::Builtin>(&mut self, call: Ref) -> Option<&mut L::State> {
-        let frame = self
-            .calls
-            .get_mut(call)?
-            .frames
-            .get_mut(self.layer as usize)?;
+        let f = &mut self.frames;
+        let at = self.calls.get(call)?.frames as usize * f.width + self.layer as usize;
+        let frame = match at.cmp(&f.at) {
+            std::cmp::Ordering::Less => f.before.get_mut(at)?,
+            std::cmp::Ordering::Greater => f.after.get_mut(at - f.at - 1)?,
+            // The call being acted on is not its own peer.
+            std::cmp::Ordering::Equal => return None,
+        };
         L::state_mut(frame)
     }
 

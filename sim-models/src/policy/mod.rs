@@ -31,6 +31,7 @@ pub mod window;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use layer::OtherFrames;
 pub use layer::{CustomLayer, Cx, Layer, LayerCounters, Step};
 
 use crate::scenario::{CallSpec, Errors};
@@ -201,11 +202,8 @@ macro_rules! define_policies {
         }
 
         /// What a call remembers about one of its layers.
-        #[derive(Clone, Debug, Default)]
+        #[derive(Clone, Debug)]
         pub(crate) enum FrameState {
-            /// Out of the call while its layer acts on it.
-            #[default]
-            Taken,
             $( $kind(<$layer as Layer>::State), )*
             Custom(<CustomLayer as Layer>::State),
         }

@@ -309,8 +309,10 @@ pub(crate) struct Call {
     pub(crate) answered_by_server: bool,
     /// The replica of the call's latest attempt (to avoid on a retry).
     last_replica: u16,
-    /// What the call remembers per layer of its pipeline (only those).
-    pub(crate) frames: Vec<FrameState>,
+    /// Its block of frames in its pipeline's [`FrameArena`]: what the
+    /// call remembers per layer (meaningless for a pipeline without
+    /// layers).
+    pub(crate) frames: u32,
     /// The call's attempts in flight (the first of a list through
     /// [`Attempt::next`]): rows of their own, so several may be out at once.
     attempts: Option<Ref>,
@@ -437,11 +439,8 @@ pub(crate) struct Pipeline {
     retry_after: Vec<(crate::policy::retry::RetryOn, Option<sim_core::SimDuration>)>,
     network: Option<sim_core::Dist>,
     layers: Vec<Policy>,
-    /// A new call's frames, one per layer, built once: copying them is
-    /// cheaper than building each state afresh per call (which compiled to
-    /// partial stack writes read back whole, a store-forwarding stall:
-    /// 12% of S1's RPC path, where most calls end at the open breaker).
-    fresh_frames: Vec<FrameState>,
+    /// The frames of its calls in flight.
+    frames: FrameArena,
     rng: RngStream,
     net_rng: RngStream,
     stats: PipelineStats,
@@ -450,19 +449,91 @@ pub(crate) struct Pipeline {
     /// calls only (a client group has its own request series).
     calls_series: CountSeries,
     failed_series: CountSeries,
-    /// Frames of ended calls, reused so a call costs no allocation.
-    spare_frames: Vec<Vec<FrameState>>,
 }
 
-impl Pipeline {
-    /// Keeps an ended call's frames for the next call (no allocation).
-    fn keep_frames(&mut self, mut frames: Vec<FrameState>) {
-        if frames.capacity() > 0 {
-            frames.clear();
-            self.spare_frames.push(frames);
+/// The frames of one pipeline's calls: a block of one frame per layer for
+/// each call in flight, in one vector, blocks of ended calls reused. A
+/// call holds its block's number (4 bytes) instead of a vector of its own
+/// (24 bytes, and moved through the stack when a call starts and ends, a
+/// store-forwarding stall each time).
+#[derive(Clone)]
+pub(crate) struct FrameArena {
+    /// A new call's frames, one per layer, built once: copying them is
+    /// cheaper than building each state afresh per call (which compiled to
+    /// partial stack writes read back whole, a store-forwarding stall:
+    /// 12% of S1's RPC path, where most calls end at the open breaker).
+    fresh: Vec<FrameState>,
+    /// Every block, in use or free.
+    frames: Vec<FrameState>,
+    /// Blocks of ended calls.
+    free: Vec<u32>,
+}
+
+impl FrameArena {
+    fn new(fresh: Vec<FrameState>) -> Self {
+        FrameArena {
+            fresh,
+            frames: Vec::new(),
+            free: Vec::new(),
         }
     }
 
+    /// Frames per block: the pipeline's layers.
+    #[inline]
+    pub(crate) fn width(&self) -> usize {
+        self.fresh.len()
+    }
+
+    /// A block of fresh frames for a new call (none without layers).
+    #[inline]
+    fn alloc(&mut self) -> u32 {
+        let w = self.width();
+        if w == 0 {
+            return 0;
+        }
+        match self.free.pop() {
+            Some(b) => {
+                let at = b as usize * w;
+                self.frames[at..at + w].clone_from_slice(&self.fresh);
+                b
+            }
+            None => {
+                let b = u32::try_from(self.frames.len() / w).expect("fewer than 4 billion calls");
+                self.frames.extend_from_slice(&self.fresh);
+                b
+            }
+        }
+    }
+
+    /// An ended call's block, for the next call (its frames are reset when
+    /// it is taken again).
+    #[inline]
+    fn release(&mut self, block: u32) {
+        if self.width() > 0 {
+            self.free.push(block);
+        }
+    }
+
+    /// Where frame `layer` of `block` is.
+    #[inline]
+    pub(crate) fn index(&self, block: u32, layer: usize) -> usize {
+        block as usize * self.width() + layer
+    }
+
+    /// Frame `layer` of `block` starts afresh.
+    fn reset(&mut self, block: u32, layer: usize) {
+        let at = self.index(block, layer);
+        self.frames[at] = self.fresh[layer].clone();
+    }
+
+    /// The first `depth` frames of `block`.
+    pub(crate) fn block(&self, block: u32, depth: usize) -> &[FrameState] {
+        let at = self.index(block, 0);
+        &self.frames[at..at + depth.min(self.width())]
+    }
+}
+
+impl Pipeline {
     /// The counters of every layer of several pipelines (a client group's
     /// instances, a service's replicas), added up (a custom counter once
     /// per name).
@@ -855,7 +926,7 @@ fn pipeline(
             .retry_after
             .clone(),
         network: caller.network.clone(),
-        fresh_frames: layers.iter().map(Policy::fresh_state).collect(),
+        frames: FrameArena::new(layers.iter().map(Policy::fresh_state).collect()),
         layers,
         rng: seeds.stream(&format!("{name}/policies")),
         net_rng: seeds.stream(&format!("{name}/network")),
@@ -863,7 +934,6 @@ fn pipeline(
         attempts_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
         calls_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
         failed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
-        spare_frames: Vec::new(),
     }
 }
 
@@ -1401,7 +1471,7 @@ mod tests {
     #[test]
     fn rows_of_a_call_in_flight_stay_small() {
         assert_eq!(std::mem::size_of::<super::Job>(), 56);
-        assert_eq!(std::mem::size_of::<super::Call>(), 80);
+        assert_eq!(std::mem::size_of::<super::Call>(), 56);
         assert_eq!(std::mem::size_of::<super::Attempt>(), 44);
         // References and event ids have a niche: an absent one costs nothing.
         assert_eq!(std::mem::size_of::<Option<super::Ref>>(), 8);

@@ -34,11 +34,7 @@ impl World {
         if matches!(origin, Origin::Job(_)) {
             pl.calls_series.add(sched.now(), 1);
         }
-        let mut frames = Vec::new();
-        if !pl.layers.is_empty() {
-            frames = pl.spare_frames.pop().unwrap_or_default();
-            frames.extend_from_slice(&pl.fresh_frames);
-        }
+        let frames = pl.frames.alloc();
         let priority = match origin {
             _ if !self.by_priority => crate::admission::Priority::default(),
             Origin::Client { client, .. } => {
@@ -94,13 +90,12 @@ impl World {
     }
 
     /// Lets layer `i` of the call act (`f`) on the call's frame for it, and
-    /// returns its answer. The call's frames are out of the call meanwhile
-    /// (as a `Vec`: three words, the frame itself stays where it is), so
-    /// the layer may look at other calls' frames (a bulkhead's waiters).
-    /// Moving the one frame out and back instead cost a store-forwarding
-    /// stall per layer step: the layer writes the frame's fields one by one
-    /// and the move back read them 16 bytes at a time (a quarter of
-    /// `enter`'s samples on S1's RPC path).
+    /// returns its answer. The frame stays where it is, in its pipeline's
+    /// arena; the layer may reach the frames around it, other calls' (a
+    /// bulkhead's waiters), through `Cx`. Moving the frame out and back
+    /// instead cost a store-forwarding stall per layer step: the layer
+    /// writes the frame's fields one by one and the move back read them 16
+    /// bytes at a time (a quarter of `enter`'s samples on S1's RPC path).
     #[inline]
     fn act(
         &mut self,
@@ -109,10 +104,11 @@ impl World {
         i: usize,
         f: impl FnOnce(&mut Policy, &mut Cx, &mut FrameState) -> Step,
     ) -> Step {
-        let c = &mut self.calls[call];
-        let p = c.pipeline as usize;
-        let mut frames = std::mem::take(&mut c.frames);
-        let pl = &mut self.pipelines[p];
+        let c = &self.calls[call];
+        let pl = &mut self.pipelines[c.pipeline as usize];
+        let at = pl.frames.index(c.frames, i);
+        let (before, rest) = pl.frames.frames.split_at_mut(at);
+        let (frame, after) = rest.split_first_mut().expect("the call's frame");
         let mut cx = Cx {
             sched,
             calls: &mut self.calls,
@@ -121,11 +117,14 @@ impl World {
             rng: &mut pl.rng,
             limiters: &mut self.limiters,
             retry_after: &pl.retry_after,
+            frames: crate::policy::OtherFrames {
+                width: pl.layers.len(),
+                at,
+                before,
+                after,
+            },
         };
-        let step = f(&mut pl.layers[i], &mut cx, &mut frames[i]);
-        // A layer cannot end the call, so its row is still there.
-        self.calls[call].frames = frames;
-        step
+        f(&mut pl.layers[i], &mut cx, frame)
     }
 
     /// Carries out what layer `i` answered.
@@ -218,7 +217,8 @@ impl World {
                 l.on_abort(cx, st);
                 Step::Hold
             });
-            self.calls[call].frames[pos] = self.pipelines[p].fresh_frames[pos].clone();
+            let block = self.calls[call].frames;
+            self.pipelines[p].frames.reset(block, pos);
         }
         self.calls[call].depth = keep as u8;
     }
@@ -348,7 +348,7 @@ impl World {
                 pl.failed_series.add(sched.now(), 1);
             }
         }
-        pl.keep_frames(c.frames);
+        pl.frames.release(c.frames);
         match c.origin {
             Origin::Client { client, user } => {
                 self.finish_request(sched, client.index(), user, c.start, outcome)
@@ -364,11 +364,8 @@ impl World {
     pub(crate) fn cancel_call(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         if self.calls.contains(call) {
             self.abort_from(sched, call, 0, None);
-            let mut c = self.calls.remove(call).expect("live call");
-            c.frames.clear();
-            self.pipelines[c.pipeline as usize]
-                .spare_frames
-                .push(c.frames);
+            let c = self.calls.remove(call).expect("live call");
+            self.pipelines[c.pipeline as usize].frames.release(c.frames);
         }
     }
 }

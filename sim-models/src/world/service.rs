@@ -475,8 +475,7 @@ impl World {
         let own = pl
             .layers
             .iter()
-            .zip(&c.frames)
-            .take(c.depth as usize)
+            .zip(pl.frames.block(c.frames, c.depth as usize))
             .filter_map(|(l, f)| l.expiry(f))
             .min()
             .unwrap_or(SimTime::MAX);
