@@ -22,7 +22,12 @@ use super::{Attempt, Call, CallEvent, Event, Origin, Outcome, World};
 use crate::policy::{Cx, FrameState, Policy, Step};
 
 impl World {
-    /// Starts a call through pipeline `p` on behalf of `origin`.
+    /// Starts a call through pipeline `p` on behalf of `origin`. Always
+    /// inlined: each caller knows its origin's kind, and out of line the
+    /// origin was assembled on the stack and copied into the call's row
+    /// 16 bytes at a time, a store-forwarding stall per call (perf: 58% of
+    /// `start_call`'s samples on S1's RPC path).
+    #[inline(always)]
     pub(crate) fn start_call(
         &mut self,
         sched: &mut Scheduler<Event>,
