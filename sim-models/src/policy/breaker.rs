@@ -560,7 +560,7 @@ impl Breaker {
 }
 
 /// What a call remembers at the breaker.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct BreakerCallState {
     /// When the breaker let the call through (its duration, for slow calls).
     started: SimTime,

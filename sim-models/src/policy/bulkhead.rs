@@ -44,7 +44,7 @@ pub struct Bulkhead {
 }
 
 /// A call's place at the bulkhead.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct BulkheadState {
     /// The wait's deadline, or the pending grant.
     timer: Option<EventId>,

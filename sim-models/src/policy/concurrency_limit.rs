@@ -571,7 +571,7 @@ pub struct ConcurrencyLimit {
 }
 
 /// What the limiter remembers about one attempt inside it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ConcurrencyLimitState {
     started: Option<SimTime>,
     in_flight_at_start: u32,

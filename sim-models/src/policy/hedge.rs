@@ -62,7 +62,7 @@ pub struct Hedge {
 }
 
 /// What a call remembers of its hedging.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct HedgeState {
     /// Attempts sent so far.
     sent: u32,

@@ -55,6 +55,15 @@ pub struct Cx<'a> {
     pub(crate) frames: OtherFrames<'a>,
 }
 
+/// A call's frame for the layer acting on it: a built-in layer's state
+/// where it lies in the arena, and the state of a custom layer (kept
+/// beside the frames, since it is boxed: the frames themselves are plain
+/// data).
+pub(crate) struct Frame<'a> {
+    pub(crate) state: &'a mut FrameState,
+    pub(crate) custom: &'a mut Option<AnyState>,
+}
+
 /// The frames of a caller's calls around the one a layer is acting on
 /// (which the layer holds): the arena split at it.
 pub(crate) struct OtherFrames<'a> {

@@ -31,7 +31,7 @@ pub mod window;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use layer::OtherFrames;
+pub(crate) use layer::{AnyState, Frame, OtherFrames};
 pub use layer::{CustomLayer, Cx, Layer, LayerCounters, Step};
 
 use crate::scenario::{CallSpec, Errors};
@@ -201,11 +201,14 @@ macro_rules! define_policies {
             Custom(CustomLayer),
         }
 
-        /// What a call remembers about one of its layers.
-        #[derive(Clone, Debug)]
+        /// What a call remembers about one of its layers: a built-in
+        /// layer's state, plain data (`Copy`, so a new call's frames are
+        /// one copy), or a mark for a custom layer, whose state is kept
+        /// beside the frames ([`Frame::custom`]).
+        #[derive(Clone, Copy, Debug)]
         pub(crate) enum FrameState {
             $( $kind(<$layer as Layer>::State), )*
-            Custom(<CustomLayer as Layer>::State),
+            Custom,
         }
 
         $(
@@ -240,15 +243,15 @@ macro_rules! define_policies {
             pub(crate) fn fresh_state(&self) -> FrameState {
                 match self {
                     $( Policy::$kind(_) => FrameState::$kind(Default::default()), )*
-                    Policy::Custom(_) => FrameState::Custom(None),
+                    Policy::Custom(_) => FrameState::Custom,
                 }
             }
 
             #[inline]
-            pub(crate) fn enter(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
-                match (self, st) {
+            pub(crate) fn enter(&mut self, cx: &mut Cx, fr: Frame) -> Step {
+                match (self, fr.state) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.enter(cx, s), )*
-                    (Policy::Custom(l), FrameState::Custom(s)) => l.enter(cx, s),
+                    (Policy::Custom(l), FrameState::Custom) => l.enter(cx, fr.custom),
                     _ => unreachable!("a call's frame matches its layer"),
                 }
             }
@@ -257,39 +260,39 @@ macro_rules! define_policies {
             pub(crate) fn on_result(
                 &mut self,
                 cx: &mut Cx,
-                st: &mut FrameState,
+                fr: Frame,
                 outcome: crate::world::Outcome,
             ) -> Step {
-                match (self, st) {
+                match (self, fr.state) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_result(cx, s, outcome), )*
-                    (Policy::Custom(l), FrameState::Custom(s)) => l.on_result(cx, s, outcome),
+                    (Policy::Custom(l), FrameState::Custom) => l.on_result(cx, fr.custom, outcome),
                     _ => unreachable!("a call's frame matches its layer"),
                 }
             }
 
             #[inline]
-            pub(crate) fn on_timer(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
-                match (self, st) {
+            pub(crate) fn on_timer(&mut self, cx: &mut Cx, fr: Frame) -> Step {
+                match (self, fr.state) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_timer(cx, s), )*
-                    (Policy::Custom(l), FrameState::Custom(s)) => l.on_timer(cx, s),
+                    (Policy::Custom(l), FrameState::Custom) => l.on_timer(cx, fr.custom),
                     _ => unreachable!("a call's frame matches its layer"),
                 }
             }
 
             #[inline]
-            pub(crate) fn on_grant(&mut self, cx: &mut Cx, st: &mut FrameState) -> Step {
-                match (self, st) {
+            pub(crate) fn on_grant(&mut self, cx: &mut Cx, fr: Frame) -> Step {
+                match (self, fr.state) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_grant(cx, s), )*
-                    (Policy::Custom(l), FrameState::Custom(s)) => l.on_grant(cx, s),
+                    (Policy::Custom(l), FrameState::Custom) => l.on_grant(cx, fr.custom),
                     _ => unreachable!("a call's frame matches its layer"),
                 }
             }
 
             #[inline]
-            pub(crate) fn on_abort(&mut self, cx: &mut Cx, st: &mut FrameState) {
-                match (self, st) {
+            pub(crate) fn on_abort(&mut self, cx: &mut Cx, fr: Frame) {
+                match (self, fr.state) {
                     $( (Policy::$kind(l), FrameState::$kind(s)) => l.on_abort(cx, s), )*
-                    (Policy::Custom(l), FrameState::Custom(s)) => l.on_abort(cx, s),
+                    (Policy::Custom(l), FrameState::Custom) => l.on_abort(cx, fr.custom),
                     _ => unreachable!("a call's frame matches its layer"),
                 }
             }

@@ -29,7 +29,7 @@ pub struct RateLimit {
 }
 
 /// A call waiting for its reserved token.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RateLimitState {
     timer: Option<EventId>,
 }

@@ -117,7 +117,7 @@ pub struct Retry {
 }
 
 /// A call's tries through the retry layer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RetryState {
     /// Tries so far, the first included.
     tries: u32,

@@ -21,7 +21,7 @@ struct Expiry {
 }
 
 /// A call's pending timer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct TimerState {
     timer: Option<EventId>,
     /// When it fires.

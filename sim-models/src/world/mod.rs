@@ -455,7 +455,10 @@ pub(crate) struct Pipeline {
 /// each call in flight, in one vector, blocks of ended calls reused. A
 /// call holds its block's number (4 bytes) instead of a vector of its own
 /// (24 bytes, and moved through the stack when a call starts and ends, a
-/// store-forwarding stall each time).
+/// store-forwarding stall each time). Frames are plain data, so a new
+/// call's block is one copy of `fresh`; custom layers' states, boxed, are
+/// kept in `custom`, one per frame, only where the pipeline has a custom
+/// layer.
 #[derive(Clone)]
 pub(crate) struct FrameArena {
     /// A new call's frames, one per layer, built once: copying them is
@@ -465,6 +468,10 @@ pub(crate) struct FrameArena {
     fresh: Vec<FrameState>,
     /// Every block, in use or free.
     frames: Vec<FrameState>,
+    /// Custom layers' states, at the same positions as `frames` (empty
+    /// when the pipeline has no custom layer).
+    custom: Vec<Option<crate::policy::AnyState>>,
+    has_custom: bool,
     /// Blocks of ended calls.
     free: Vec<u32>,
 }
@@ -472,8 +479,10 @@ pub(crate) struct FrameArena {
 impl FrameArena {
     fn new(fresh: Vec<FrameState>) -> Self {
         FrameArena {
+            has_custom: fresh.iter().any(|f| matches!(f, FrameState::Custom)),
             fresh,
             frames: Vec::new(),
+            custom: Vec::new(),
             free: Vec::new(),
         }
     }
@@ -491,18 +500,26 @@ impl FrameArena {
         if w == 0 {
             return 0;
         }
-        match self.free.pop() {
+        let b = match self.free.pop() {
             Some(b) => {
                 let at = b as usize * w;
-                self.frames[at..at + w].clone_from_slice(&self.fresh);
+                self.frames[at..at + w].copy_from_slice(&self.fresh);
                 b
             }
             None => {
                 let b = u32::try_from(self.frames.len() / w).expect("fewer than 4 billion calls");
                 self.frames.extend_from_slice(&self.fresh);
+                if self.has_custom {
+                    self.custom.resize(self.frames.len(), None);
+                }
                 b
             }
+        };
+        if self.has_custom {
+            let at = b as usize * w;
+            self.custom[at..at + w].fill(None);
         }
+        b
     }
 
     /// An ended call's block, for the next call (its frames are reset when
@@ -523,7 +540,10 @@ impl FrameArena {
     /// Frame `layer` of `block` starts afresh.
     fn reset(&mut self, block: u32, layer: usize) {
         let at = self.index(block, layer);
-        self.frames[at] = self.fresh[layer].clone();
+        self.frames[at] = self.fresh[layer];
+        if self.has_custom {
+            self.custom[at] = None;
+        }
     }
 
     /// The first `depth` frames of `block`.

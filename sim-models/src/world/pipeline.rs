@@ -19,7 +19,7 @@ use sim_core::Scheduler;
 
 use super::slab::Ref;
 use super::{Attempt, Call, CallEvent, Event, Origin, Outcome, World};
-use crate::policy::{Cx, FrameState, Policy, Step};
+use crate::policy::{Cx, Frame, Policy, Step};
 
 impl World {
     /// Starts a call through pipeline `p` on behalf of `origin`. Always
@@ -107,13 +107,18 @@ impl World {
         sched: &mut Scheduler<Event>,
         call: Ref,
         i: usize,
-        f: impl FnOnce(&mut Policy, &mut Cx, &mut FrameState) -> Step,
+        f: impl FnOnce(&mut Policy, &mut Cx, Frame) -> Step,
     ) -> Step {
         let c = &self.calls[call];
         let pl = &mut self.pipelines[c.pipeline as usize];
         let at = pl.frames.index(c.frames, i);
         let (before, rest) = pl.frames.frames.split_at_mut(at);
-        let (frame, after) = rest.split_first_mut().expect("the call's frame");
+        let (state, after) = rest.split_first_mut().expect("the call's frame");
+        let mut no_custom = None;
+        let custom = match pl.frames.custom.get_mut(at) {
+            Some(c) => c,
+            None => &mut no_custom,
+        };
         let mut cx = Cx {
             sched,
             calls: &mut self.calls,
@@ -129,7 +134,7 @@ impl World {
                 after,
             },
         };
-        f(&mut pl.layers[i], &mut cx, frame)
+        f(&mut pl.layers[i], &mut cx, Frame { state, custom })
     }
 
     /// Carries out what layer `i` answered.
