@@ -93,7 +93,7 @@ impl Cx<'_> {
 
     /// Retries the call has made so far (0 during its first attempt).
     pub fn retries(&self) -> u32 {
-        self.calls[self.call].retries
+        u32::from(self.calls[self.call].retries)
     }
 
     /// The caller's policy stream: every random draw of a policy comes from
@@ -141,13 +141,13 @@ impl Cx<'_> {
 
     /// Attempts the call has sent so far (retries and hedges included).
     pub fn attempts_sent(&self) -> u32 {
-        self.calls[self.call].sent
+        u32::from(self.calls[self.call].sent)
     }
 
     /// Which of the call's attempts (0: the first it sent) the result being
     /// handled came from.
     pub fn answered_attempt(&self) -> u32 {
-        self.calls[self.call].answered
+        u32::from(self.calls[self.call].answered)
     }
 
     /// The retry-after the service sent with `outcome`, its answer to the
@@ -166,7 +166,8 @@ impl Cx<'_> {
 
     /// Counts a retry of the call (what [`Cx::retries`] reports).
     pub(crate) fn count_retry(&mut self) {
-        self.calls[self.call].retries += 1;
+        let c = &mut self.calls[self.call];
+        c.retries = c.retries.saturating_add(1);
     }
 
     pub(crate) fn limiter(&mut self, i: usize) -> &mut crate::policy::limiter::TokenBucket {

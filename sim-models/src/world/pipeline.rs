@@ -256,7 +256,7 @@ impl World {
             nth: c.sent,
             replica,
         });
-        c.sent += 1;
+        c.sent = c.sent.saturating_add(1);
         c.attempts = Some(attempt);
         c.answered_by_server = false;
         let pl = &mut self.pipelines[p];

@@ -96,12 +96,13 @@ impl World {
             arrived: now,
             state: JobState::Queued,
             fail: None,
-            version: 0,
             next_call: 0,
             priority,
             admitted: false,
-            message,
         });
+        if let Some(msg) = message {
+            self.job_messages.insert(job, msg);
+        }
         self.attempts[attempt].job = Some(job);
         if deadline != SimTime::MAX {
             if deadline <= now {
@@ -216,11 +217,12 @@ impl World {
                 .find(|(_, p)| svc.errors_rng.bernoulli(p.get()))
                 .map(|&(kind, _)| kind)
         };
-        let version = svc.version;
+        if svc.cfg.write_conflicts {
+            self.job_versions.insert(job, svc.version);
+        }
         let done = sched.schedule_in(duration, Event::Service(ServiceEvent::WorkDone { job }));
         let j = &mut self.jobs[job];
         j.fail = fail;
-        j.version = version;
         j.state = JobState::Working(done);
     }
 
@@ -233,7 +235,7 @@ impl World {
         if let Some(kind) = j.fail {
             return self.finish_job(sched, job, Outcome::Error(kind));
         }
-        if svc.cfg.write_conflicts && svc.version != j.version {
+        if svc.cfg.write_conflicts && self.job_versions.get(&job) != Some(&svc.version) {
             svc.stats.conflicts += 1;
             return self.finish_job(sched, job, Outcome::Error(ErrorKind::Conflict));
         }
@@ -296,8 +298,8 @@ impl World {
     /// next waiting job.
     fn finish_job(&mut self, sched: &mut Scheduler<Event>, job: Ref, outcome: Outcome) {
         let now = sched.now();
-        let j = self.jobs.remove(job).expect("live job");
-        if let Some(msg) = j.message {
+        let (j, message) = self.remove_job(job).expect("live job");
+        if let Some(msg) = message {
             // A consumer's work takes effect at the service, answered or not.
             self.release_message(now, msg, outcome == Outcome::Ok);
         }
@@ -366,6 +368,21 @@ impl World {
         }
     }
 
+    /// Takes a job's row out, with what is kept apart for it: its version
+    /// (dropped) and its bus message (returned).
+    #[inline]
+    fn remove_job(&mut self, job: Ref) -> Option<(Job, Option<Ref>)> {
+        let j = self.jobs.remove(job)?;
+        if !self.job_versions.is_empty() {
+            self.job_versions.remove(&job);
+        }
+        let message = match self.job_messages.is_empty() {
+            true => None,
+            false => self.job_messages.remove(&job),
+        };
+        Some((j, message))
+    }
+
     /// A job counted by Envoy's filter leaves without an answer.
     fn cancel_admission(&mut self, now: sim_core::SimTime, j: &Job) {
         if j.admitted
@@ -415,9 +432,9 @@ impl World {
     /// from its worker (its work or downstream call cancelled).
     fn drop_job(&mut self, sched: &mut Scheduler<Event>, job: Ref) {
         let now = sched.now();
-        let j = self.jobs.remove(job).expect("live job");
+        let (j, message) = self.remove_job(job).expect("live job");
         self.cancel_admission(now, &j);
-        if let Some(msg) = j.message {
+        if let Some(msg) = message {
             self.release_message(now, msg, false);
         }
         let s = j.service as usize;
@@ -438,9 +455,9 @@ impl World {
 
     /// Frees a job that never held a worker.
     fn discard_job(&mut self, now: sim_core::SimTime, job: Ref) {
-        if let Some(j) = self.jobs.remove(job) {
+        if let Some((j, message)) = self.remove_job(job) {
             self.cancel_admission(now, &j);
-            if let Some(msg) = j.message {
+            if let Some(msg) = message {
                 self.release_message(now, msg, false);
             }
         }
