@@ -153,8 +153,7 @@ impl World {
         let c = &mut self.clients[k];
         c.offered += 1;
         c.offered_series.add(now, 1);
-        let in_flight = c.in_flight.value() + 1;
-        c.in_flight.set(now, in_flight);
+        let in_flight = c.in_flight_series.value() + 1;
         c.in_flight_series.set(now, in_flight);
         let client = ClientId(k as u16);
         match (&c.cfg.target, c.pipeline) {
@@ -216,8 +215,7 @@ impl World {
             c.latency_failed.record(latency);
             c.failed_series.add(now, 1);
         }
-        let in_flight = c.in_flight.value().saturating_sub(1);
-        c.in_flight.set(now, in_flight);
+        let in_flight = c.in_flight_series.value().saturating_sub(1);
         c.in_flight_series.set(now, in_flight);
         c.last_completion = Some(now);
         if let Workload::ClosedLoop { think, .. } = &c.cfg.workload {

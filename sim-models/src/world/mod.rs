@@ -26,7 +26,7 @@ pub use lock::LockWake;
 pub use log::LogWake;
 pub use trace::TraceSink;
 
-use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram, TimeWeighted};
+use sim_core::stats::{CountSeries, GaugeSeries, LatencyHistogram};
 use sim_core::{EventId, Model, RngStream, RunLimits, Scheduler, Seeds, SimError, SimTime};
 
 use crate::metrics::{RunMetrics, Series};
@@ -740,10 +740,10 @@ pub(crate) struct ClientRt {
     /// Latencies of failed requests: with `latency_ok`, every request's
     /// (merged at the end: one record per request instead of two).
     latency_failed: LatencyHistogram,
-    in_flight: TimeWeighted,
     offered_series: CountSeries,
     ok_series: CountSeries,
     failed_series: CountSeries,
+    /// Requests in flight, now (its value) and over time.
     in_flight_series: GaugeSeries,
     last_completion: Option<SimTime>,
 }
@@ -1086,7 +1086,6 @@ impl World {
                     stats: ClientStats::default(),
                     latency_ok: LatencyHistogram::new(),
                     latency_failed: LatencyHistogram::new(),
-                    in_flight: TimeWeighted::new(SimTime::ZERO, 0),
                     offered_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     ok_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     failed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
@@ -1218,7 +1217,7 @@ impl World {
                 .replicas_of(s)
                 .map(|r| (r.station.busy() + r.station.queue_len()) as u64)
                 .sum(),
-            Level::ClientInFlight(c) => self.clients[c].in_flight.value(),
+            Level::ClientInFlight(c) => self.clients[c].in_flight_series.value(),
         }
     }
 
