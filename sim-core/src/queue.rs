@@ -306,6 +306,18 @@ impl<E> EventQueue<E> {
                 *generation = generation.wrapping_add(1);
                 self.free_slots.push(id.slot() as u32);
                 self.stale += 1;
+                // Fixed-delay timers (timeouts) are mostly cancelled
+                // oldest first: stale entries at a lane's front leave now,
+                // not when they would have surfaced in a pop.
+                let generations = &self.generations;
+                for l in &mut self.delay_lanes {
+                    while let Some(e) = l.entries.front()
+                        && generations[e.slot as usize] != e.generation
+                    {
+                        l.entries.pop_front();
+                        self.stale -= 1;
+                    }
+                }
                 if self.stale >= MIN_STALE_FOR_COMPACTION && self.stale > self.len() {
                     self.compact();
                 }
