@@ -46,6 +46,31 @@ impl<E> Entry<E> {
 
 const ARITY: usize = 4;
 
+/// Moves the hole at `hole` up past every parent that does not come
+/// before (`time`, `seq`), each parent copied down into it, and returns
+/// where the hole ends: the place of the entry with that key.
+///
+/// # Safety
+/// `base` points to a heap's entries, valid up to `hole` (the hole itself
+/// may be past the initialized ones); the caller writes an entry into the
+/// returned position before anything reads it.
+#[inline(always)]
+unsafe fn hole_up<E>(base: *mut Entry<E>, mut hole: usize, time: SimTime, seq: u64) -> usize {
+    while hole > 0 {
+        let parent = (hole - 1) / ARITY;
+        // SAFETY: `parent < hole`, within the initialized entries; copying
+        // it into the hole leaves its old position as the hole.
+        unsafe {
+            if (*base.add(parent)).before(time, seq) {
+                break;
+            }
+            ptr::copy_nonoverlapping(base.add(parent), base.add(hole), 1);
+        }
+        hole = parent;
+    }
+    hole
+}
+
 /// A min-heap of entries on (time, seq).
 #[derive(Clone)]
 pub(crate) struct Heap<E> {
@@ -82,15 +107,7 @@ impl<E> Heap<E> {
         // between the first copy and `set_len`.
         unsafe {
             let base = self.data.as_mut_ptr();
-            let mut hole = len;
-            while hole > 0 {
-                let parent = (hole - 1) / ARITY;
-                if (*base.add(parent)).before(time, seq) {
-                    break;
-                }
-                ptr::copy_nonoverlapping(base.add(parent), base.add(hole), 1);
-                hole = parent;
-            }
+            let hole = hole_up(base, len, time, seq);
             ptr::write(base.add(hole), entry);
             self.data.set_len(len + 1);
         }
@@ -146,14 +163,7 @@ impl<E> Heap<E> {
                     hole = best;
                 }
                 let (time, seq) = ((*base.add(last)).time, (*base.add(last)).seq);
-                while hole > 0 {
-                    let parent = (hole - 1) / ARITY;
-                    if (*base.add(parent)).before(time, seq) {
-                        break;
-                    }
-                    ptr::copy_nonoverlapping(base.add(parent), base.add(hole), 1);
-                    hole = parent;
-                }
+                let hole = hole_up(base, hole, time, seq);
                 ptr::copy_nonoverlapping(base.add(last), base.add(hole), 1);
             }
             self.data.set_len(last);
