@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use sim_core::stats::{LatencyHistogram, TimeWeighted};
+use sim_core::stats::{GaugeSeries, LatencyHistogram, TimeWeighted};
 use sim_core::{
     Dist, Model, RngStream, RunLimits, Scheduler, Seeds, SimDuration, SimError, SimTime, Simulation,
 };
@@ -100,9 +100,73 @@ pub struct StationStats {
     /// Waits for a server, of the jobs that started.
     pub wait: LatencyHistogram,
     /// Jobs waiting, over time.
-    pub queue_len: TimeWeighted,
+    pub queue_len: Occupancy,
     /// Jobs in service, over time.
-    pub in_service: TimeWeighted,
+    pub in_service: Occupancy,
+}
+
+/// How a station keeps one of its levels (jobs waiting, jobs in service)
+/// over time: a time-weighted mean and maximum, or, where the station's
+/// owner reports the level per time bucket (a scenario's service), a
+/// series that gives the same mean and maximum over the run, so that one
+/// update per change serves both.
+#[derive(Clone, Debug)]
+pub enum Occupancy {
+    /// The time-weighted mean and maximum over the run.
+    Total(TimeWeighted),
+    /// The same, kept per time bucket too.
+    Series(GaugeSeries),
+}
+
+impl Occupancy {
+    /// The level becomes `value` at `now`.
+    #[inline]
+    pub fn set(&mut self, now: SimTime, value: u64) {
+        match self {
+            Occupancy::Total(t) => t.set(now, value),
+            Occupancy::Series(s) => s.set(now, value),
+        }
+    }
+
+    /// The level now.
+    pub fn value(&self) -> u64 {
+        match self {
+            Occupancy::Total(t) => t.value(),
+            Occupancy::Series(s) => s.value(),
+        }
+    }
+
+    /// The time-weighted mean from the start of the statistics to `now`.
+    pub fn mean(&self, now: SimTime) -> f64 {
+        match self {
+            Occupancy::Total(t) => t.mean(now),
+            Occupancy::Series(s) => s.total_mean(now),
+        }
+    }
+
+    /// The highest level so far.
+    pub fn max(&self) -> u64 {
+        match self {
+            Occupancy::Total(t) => t.max(),
+            Occupancy::Series(s) => s.peak(),
+        }
+    }
+
+    /// The level per time bucket, where it is kept.
+    pub fn series(&self) -> Option<&GaugeSeries> {
+        match self {
+            Occupancy::Total(_) => None,
+            Occupancy::Series(s) => Some(s),
+        }
+    }
+
+    /// The same, to coarsen it.
+    pub fn series_mut(&mut self) -> Option<&mut GaugeSeries> {
+        match self {
+            Occupancy::Total(_) => None,
+            Occupancy::Series(s) => Some(s),
+        }
+    }
 }
 
 impl StationStats {
@@ -116,8 +180,8 @@ impl StationStats {
             abandoned: 0,
             shed: 0,
             wait: LatencyHistogram::new(),
-            queue_len: TimeWeighted::new(now, 0),
-            in_service: TimeWeighted::new(now, 0),
+            queue_len: Occupancy::Total(TimeWeighted::new(now, 0)),
+            in_service: Occupancy::Total(TimeWeighted::new(now, 0)),
         }
     }
 }
@@ -127,6 +191,17 @@ impl<K> Station<K> {
     /// (see `LatencyHistogram::with_digits`).
     pub fn with_wait_digits(mut self, digits: u8) -> Self {
         self.stats.wait = LatencyHistogram::with_digits(digits);
+        self
+    }
+
+    /// The same station keeping its levels (jobs waiting, in service) per
+    /// time bucket of `width` too (merged in pairs past `max_buckets`), as
+    /// [`GaugeSeries`]: the mean and maximum over the run are the same.
+    /// For a new station (time 0, empty).
+    pub fn with_series(mut self, width: SimDuration, max_buckets: usize) -> Self {
+        self.stats.queue_len = Occupancy::Series(GaugeSeries::with_max_buckets(width, max_buckets));
+        self.stats.in_service =
+            Occupancy::Series(GaugeSeries::with_max_buckets(width, max_buckets));
         self
     }
 }
@@ -359,11 +434,13 @@ impl<K: Copy> Station<K> {
         keys
     }
 
-    /// Starts the statistics afresh at `now` (end of warm-up).
+    /// Starts the statistics afresh at `now` (end of warm-up), the levels
+    /// as time-weighted totals from `now` (a series, which starts at 0, is
+    /// not kept across a reset).
     pub fn reset_stats(&mut self, now: SimTime) {
         let mut fresh = StationStats::new(now);
-        fresh.queue_len = TimeWeighted::new(now, self.queue_len() as u64);
-        fresh.in_service = TimeWeighted::new(now, self.busy as u64);
+        fresh.queue_len = Occupancy::Total(TimeWeighted::new(now, self.queue_len() as u64));
+        fresh.in_service = Occupancy::Total(TimeWeighted::new(now, self.busy as u64));
         self.stats = fresh;
     }
 }

@@ -197,6 +197,8 @@ pub struct GaugeSeries {
     buckets: Buckets,
     last: SimTime,
     value: u64,
+    /// The highest value ever set.
+    peak: u64,
 }
 
 impl GaugeSeries {
@@ -211,12 +213,14 @@ impl GaugeSeries {
             buckets: Buckets::new(width, max_buckets),
             last: SimTime::ZERO,
             value: 0,
+            peak: 0,
         }
     }
 
     /// Sets the gauge to `value` at `now`.
     #[inline]
     pub fn set(&mut self, now: SimTime, value: u64) {
+        self.peak = self.peak.max(value);
         // Nearly always both the last change and `now` fall in the cached
         // bucket: then the update is one multiply-add and two maxima (what
         // `accumulate` and the general path below do in that case).
@@ -244,6 +248,24 @@ impl GaugeSeries {
     /// The current value.
     pub fn value(&self) -> u64 {
         self.value
+    }
+
+    /// The highest value set so far (0 before any).
+    pub fn peak(&self) -> u64 {
+        self.peak
+    }
+
+    /// The time-weighted mean over [0, end]: the same number as a
+    /// [`TimeWeighted`](super::TimeWeighted) from 0 given the same changes
+    /// (the buckets' areas are exact integers and add up to its area); the
+    /// current value if `end` is 0.
+    pub fn total_mean(&self, end: SimTime) -> f64 {
+        if end.as_nanos() == 0 {
+            return self.value as f64;
+        }
+        let tail = u128::from(self.value) * u128::from(end.since(self.last).as_nanos());
+        let area = self.buckets.sums.iter().sum::<u128>() + self.buckets.cur_sum + tail;
+        area as f64 / end.as_nanos() as f64
     }
 
     /// Adds the area of the current value from `last` up to `now`.
@@ -409,6 +431,38 @@ mod tests {
             let want: Vec<u64> = plain.chunks(factor).map(|c| c.iter().sum()).collect();
             assert_eq!(&got[..want.len()], &want[..]);
             assert!(got[want.len()..].iter().all(|&c| c == 0));
+        }
+    }
+
+    /// Over the whole run a gauge series gives a `TimeWeighted`'s mean and
+    /// maximum, to the bit, through coarsening and repeated instants.
+    #[test]
+    fn a_gauge_series_totals_like_a_time_weighted_gauge() {
+        let mut next = crate::test_draws(0xA076_1D64_78BD_642Fu64);
+        for max_buckets in [4, 64] {
+            let mut series =
+                GaugeSeries::with_max_buckets(SimDuration::from_micros(50), max_buckets);
+            let mut tw = crate::stats::TimeWeighted::new(SimTime::ZERO, 0);
+            let mut now = 0u64;
+            assert_eq!(series.total_mean(SimTime::ZERO), tw.mean(SimTime::ZERO));
+            for _ in 0..20_000 {
+                now += match next() % 4 {
+                    0 => 0,
+                    1 => next() % 1_000_000,
+                    _ => next() % 100,
+                };
+                let value = next() % 7;
+                series.set(SimTime::from_nanos(now), value);
+                tw.set(SimTime::from_nanos(now), value);
+                if next().is_multiple_of(1000) {
+                    let at = SimTime::from_nanos(now + next() % 1000);
+                    assert_eq!(series.total_mean(at).to_bits(), tw.mean(at).to_bits());
+                }
+            }
+            let end = SimTime::from_nanos(now + 12_345);
+            assert_eq!(series.total_mean(end).to_bits(), tw.mean(end).to_bits());
+            assert_eq!(series.peak(), tw.max());
+            assert_eq!(series.value(), tw.value());
         }
     }
 

@@ -141,8 +141,8 @@ impl World {
             w = w
                 .max(s.arrivals_series.width())
                 .max(s.completed_series.width())
-                .max(s.in_flight_series.width())
-                .max(s.queue_series.width());
+                .max(s.in_flight_series().width())
+                .max(s.queue_series().width());
             if let Some(g) = &s.gradient {
                 w = w.max(g.track.width());
             }
@@ -227,8 +227,7 @@ impl World {
         for s in &mut self.services {
             s.arrivals_series.coarsen_to(width);
             s.completed_series.coarsen_to(width);
-            s.in_flight_series.coarsen_to(width);
-            s.queue_series.coarsen_to(width);
+            s.series_mut(|g| g.coarsen_to(width));
             if let Some(g) = &mut s.gradient {
                 g.advance(end);
                 g.track.coarsen_to(width);
@@ -502,8 +501,8 @@ impl World {
                 ServiceSeries {
                     arrivals: sum_counts(reps.iter().map(|r| r.arrivals_series.counts(end))),
                     completed: sum_counts(reps.iter().map(|r| r.completed_series.counts(end))),
-                    in_flight: sum_means(reps.iter().map(|r| r.in_flight_series.means(end))),
-                    queue: sum_means(reps.iter().map(|r| r.queue_series.means(end))),
+                    in_flight: sum_means(reps.iter().map(|r| r.in_flight_series().means(end))),
+                    queue: sum_means(reps.iter().map(|r| r.queue_series().means(end))),
                     concurrency_limit: mean_series(
                         reps.iter()
                             .filter_map(|r| r.gradient.as_ref().map(|g| g.track.series(end)))

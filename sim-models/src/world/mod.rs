@@ -687,8 +687,37 @@ pub(crate) struct ServiceRt {
     latency: LatencyHistogram,
     arrivals_series: CountSeries,
     completed_series: CountSeries,
-    in_flight_series: GaugeSeries,
-    queue_series: GaugeSeries,
+    /// Its jobs in service and waiting as last added to its service's
+    /// totals (a replica of a service with several).
+    reported: (usize, usize),
+}
+
+impl ServiceRt {
+    /// Its jobs in service per time bucket (its station's series).
+    fn in_flight_series(&self) -> &GaugeSeries {
+        self.station
+            .stats
+            .in_service
+            .series()
+            .expect("a service's station keeps series")
+    }
+
+    /// Its jobs waiting per time bucket (its station's series).
+    fn queue_series(&self) -> &GaugeSeries {
+        self.station
+            .stats
+            .queue_len
+            .series()
+            .expect("a service's station keeps series")
+    }
+
+    /// Applies `f` to both of its station's series.
+    fn series_mut(&mut self, mut f: impl FnMut(&mut GaugeSeries)) {
+        let st = &mut self.station.stats;
+        for o in [&mut st.in_service, &mut st.queue_len] {
+            f(o.series_mut().expect("a service's station keeps series"));
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -1013,7 +1042,10 @@ impl World {
                             s.workers.zip(s.queue_capacity).map(|(w, q)| w + q),
                             s.discipline,
                         )
-                        .with_shedding(s.shed);
+                        .with_shedding(s.shed)
+                        // Its levels per bucket are the service's series
+                        // of in flight and queued.
+                        .with_series(bucket, MAX_SERIES_BUCKETS);
                         if s.slots > 1 {
                             st.with_wait_digits(REPLICA_DIGITS)
                         } else {
@@ -1044,8 +1076,7 @@ impl World {
                     },
                     arrivals_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
                     completed_series: CountSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
-                    in_flight_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
-                    queue_series: GaugeSeries::with_max_buckets(bucket, MAX_SERIES_BUCKETS),
+                    reported: (0, 0),
                     cfg: s.clone(),
                 });
             }

@@ -44,15 +44,15 @@ fn failure_kind(
 }
 
 impl World {
+    /// The station of replica `s` changed: its service's totals follow.
+    /// (Its levels over time are the station's own series, kept at every
+    /// change.)
+    #[inline]
     fn gauges(&mut self, s: usize, now: sim_core::SimTime) {
         let svc = &mut self.services[s];
-        let before = (
-            svc.in_flight_series.value() as usize,
-            svc.queue_series.value() as usize,
-        );
-        svc.in_flight_series.set(now, svc.station.busy() as u64);
-        svc.queue_series.set(now, svc.station.queue_len() as u64);
         if svc.replicated {
+            let now_levels = (svc.station.busy(), svc.station.queue_len());
+            let before = std::mem::replace(&mut svc.reported, now_levels);
             self.replica_changed(now, s, before);
         }
     }
