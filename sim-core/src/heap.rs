@@ -8,8 +8,9 @@
 //! its place is known: a push compares the new key with parents, moving
 //! them down, then writes the new entry once; a pop moves the least child
 //! up level by level to the bottom, then parents down until the last
-//! entry fits, and copies the last entry into the hole once. Keys are compared from
-//! registers, entries only ever copied whole from memory to memory.
+//! entry fits, and copies the last entry into the hole once. Keys are
+//! compared from registers, entries only ever copied whole from memory to
+//! memory.
 //!
 //! Four children per node, as before: fewer levels and cache misses than a
 //! binary heap with many events pending (ARCHITECTURE.md, "Event queue").
@@ -45,6 +46,18 @@ impl<E> Entry<E> {
 }
 
 const ARITY: usize = 4;
+
+/// Which of `kids` (siblings, at most `ARITY`) comes first.
+#[inline(always)]
+fn least<E>(kids: &[Entry<E>]) -> usize {
+    let (mut best, mut least) = (0, &kids[0]);
+    for (c, e) in kids.iter().enumerate().skip(1) {
+        if e.precedes(least) {
+            (best, least) = (c, e);
+        }
+    }
+    best
+}
 
 /// Moves the hole at `hole` up past every parent that does not come
 /// before (`time`, `seq`), each parent copied down into it, and returns
@@ -82,7 +95,7 @@ impl<E> Heap<E> {
         Heap { data: Vec::new() }
     }
 
-    /// The entries in heap order (the first is the least).
+    /// Entries held.
     pub(crate) fn len(&self) -> usize {
         self.data.len()
     }
@@ -151,13 +164,9 @@ impl<E> Heap<E> {
                         let b = first + 2 + usize::from(at(first + 3).precedes(at(first + 2)));
                         if at(b).precedes(at(a)) { b } else { a }
                     } else {
-                        let mut best = first;
-                        for c in first + 1..last {
-                            if (*base.add(c)).precedes(&*base.add(best)) {
-                                best = c;
-                            }
-                        }
-                        best
+                        // Fewer than four: positions `first..last` hold
+                        // entries (the hole is above them).
+                        first + least(std::slice::from_raw_parts(base.add(first), last - first))
                     };
                     ptr::copy_nonoverlapping(base.add(best), base.add(hole), 1);
                     hole = best;
@@ -194,15 +203,8 @@ impl<E> Heap<E> {
                 return;
             }
             let end = (first + ARITY).min(n);
-            let mut best = first;
-            for c in first + 1..end {
-                let b = &self.data[best];
-                if self.data[c].before(b.time, b.seq) {
-                    best = c;
-                }
-            }
-            let e = &self.data[i];
-            if !self.data[best].before(e.time, e.seq) {
+            let best = first + least(&self.data[first..end]);
+            if !self.data[best].precedes(&self.data[i]) {
                 return;
             }
             self.data.swap(i, best);

@@ -44,9 +44,19 @@ impl Buckets {
         }
     }
 
+    /// Whether a bucket is cached (its bounds are not empty).
+    fn has_cached(&self) -> bool {
+        self.cur_start <= self.cur_end
+    }
+
+    /// Everything added, the cached bucket's pending sum included.
+    fn total(&self) -> u128 {
+        self.sums.iter().sum::<u128>() + self.cur_sum
+    }
+
     /// Moves what the cached bucket holds beside it into the vectors.
     fn flush(&mut self) {
-        if self.cur_start <= self.cur_end {
+        if self.has_cached() {
             self.sums[self.cur] += self.cur_sum;
             let m = &mut self.maxima[self.cur];
             *m = (*m).max(self.cur_max);
@@ -171,7 +181,7 @@ impl CountSeries {
     /// Counts per bucket covering [0, end].
     pub fn counts(&self, end: SimTime) -> Vec<u64> {
         let mut out: Vec<u64> = self.buckets.sums.iter().map(|&s| s as u64).collect();
-        if self.buckets.cur_start <= self.buckets.cur_end {
+        if self.buckets.has_cached() {
             out[self.buckets.cur] += self.buckets.cur_sum as u64;
         }
         out.resize(self.buckets.covering(end), 0);
@@ -186,7 +196,7 @@ impl CountSeries {
 
     /// Everything counted.
     pub fn total(&self) -> u64 {
-        (self.buckets.sums.iter().sum::<u128>() + self.buckets.cur_sum) as u64
+        self.buckets.total() as u64
     }
 }
 
@@ -264,7 +274,7 @@ impl GaugeSeries {
             return self.value as f64;
         }
         let tail = u128::from(self.value) * u128::from(end.since(self.last).as_nanos());
-        let area = self.buckets.sums.iter().sum::<u128>() + self.buckets.cur_sum + tail;
+        let area = self.buckets.total() + tail;
         area as f64 / end.as_nanos() as f64
     }
 
