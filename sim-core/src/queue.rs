@@ -498,14 +498,18 @@ mod tests {
                     7 if !pending.is_empty() => {
                         let k = (next() % pending.len() as u64) as usize;
                         let (_, _, id) = pending.swap_remove(k);
+                        assert!(q.is_pending(id));
                         assert!(q.cancel(id));
+                        assert!(!q.is_pending(id) && !q.cancel(id));
                     }
                     _ => {
                         pending.sort_by_key(|&(at, s, _)| (at, s));
                         if !pending.is_empty() {
-                            let (at, s, _) = pending.remove(0);
+                            let (at, s, id) = pending.remove(0);
                             expected.push((at, s));
                             let (time, e) = q.pop().expect("an event is pending");
+                            // Fired: its id no longer names anything.
+                            assert!(!q.is_pending(id) && !q.cancel(id));
                             assert_eq!(q.peek_time().is_some(), !pending.is_empty());
                             popped.push((time.as_nanos(), e));
                             now = time.as_nanos();
