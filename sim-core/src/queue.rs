@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 
-use crate::heap::{Entry, Heap};
+use crate::heap::{Entry, Heap, key};
 
 use crate::time::SimTime;
 
@@ -214,20 +214,20 @@ impl<E> EventQueue<E> {
     /// least of the heap's top and the lanes' fronts.
     #[inline(always)]
     fn next_source(&self) -> Option<Source> {
-        let mut best: Option<(SimTime, u64, Source)> =
-            self.heap.peek().map(|e| (e.time, e.seq, Source::Heap));
+        let mut best: Option<(u128, Source)> =
+            self.heap.peek().map(|e| (key(e.time, e.seq), Source::Heap));
         let mut consider = |e: Option<&Entry<E>>, source: Source| {
             if let Some(e) = e
-                && best.is_none_or(|(t, q, _)| (e.time, e.seq) < (t, q))
+                && best.is_none_or(|(k, _)| key(e.time, e.seq) < k)
             {
-                best = Some((e.time, e.seq, source));
+                best = Some((key(e.time, e.seq), source));
             }
         };
         consider(self.lane.front(), Source::Lane);
         for (i, l) in self.delay_lanes.iter().enumerate() {
             consider(l.entries.front(), Source::Delay(i));
         }
-        best.map(|b| b.2)
+        best.map(|b| b.1)
     }
 
     #[inline(always)]
