@@ -46,9 +46,21 @@ bare=target/release/examples/mm1
 wall() {
     local t0 t1
     t0=$(date +%s%N)
-    "$@" > /dev/null 2>&1
+    "$@" > /dev/null 2> "$work/stderr" || { echo "fail"; return; }
     t1=$(date +%s%N)
     awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}'
+}
+# appends one timed run of "$@" to the array named $1; stops at a failure
+timed() {
+    local -n into=$1; shift
+    local t
+    t=$(wall "$@")
+    if [ "$t" = fail ]; then
+        echo "goals.sh: this run failed: $*" >&2
+        cat "$work/stderr" >&2
+        exit 1
+    fi
+    into+=("$t")
 }
 # min / median / max of the numbers given
 summary() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%s / %s / %s", a[1], a[int((NR+1)/2)], a[NR]}'; }
@@ -60,9 +72,9 @@ side_by_side() {
     local n=$1 with_bare=$2; shift 2
     T_BASE=(); T_NOW=(); T_BARE=()
     for _ in $(seq "$n"); do
-        T_BASE+=("$(wall "$base_sim" "$@")")
-        T_NOW+=("$(wall "$now_sim" "$@")")
-        if [ "$with_bare" = 1 ]; then T_BARE+=("$(wall "$bare" 10000000 1 --bare)"); fi
+        timed T_BASE "$base_sim" "$@"
+        timed T_NOW "$now_sim" "$@"
+        if [ "$with_bare" = 1 ]; then timed T_BARE "$bare" 10000000 1 --bare; fi
     done
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
@@ -93,8 +105,8 @@ if [ "$sweep_runs" -gt 0 ]; then
     rm -rf "$work/sweep"
     T_BASE=(); T_NOW=()
     for r in $(seq "$sweep_runs"); do
-        T_BASE+=("$(wall "$base_sim" sweep benches/sweeps/s1-1000.sweep.ron --threads 1 -o "$work/sweep/base-$r" -q)")
-        T_NOW+=("$(wall "$now_sim" sweep benches/sweeps/s1-1000.sweep.ron --threads 1 -o "$work/sweep/now-$r" -q)")
+        timed T_BASE "$base_sim" sweep benches/sweeps/s1-1000.sweep.ron --threads 1 -o "$work/sweep/base-$r" -q
+        timed T_NOW "$now_sim" sweep benches/sweeps/s1-1000.sweep.ron --threads 1 -o "$work/sweep/now-$r" -q
     done
     b=$(median "${T_BASE[@]}"); n=$(median "${T_NOW[@]}")
     printf '%-40s %-22s %-22s %sx cells/s, goal 1.3x: %s\n' "Sweep, 1,000 small cells, 1 thread" \
