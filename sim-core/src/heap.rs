@@ -40,10 +40,16 @@ pub(crate) fn key(time: SimTime, seq: u64) -> u128 {
 }
 
 impl<E> Entry<E> {
+    /// Its (time, seq) as one [`key`].
+    #[inline(always)]
+    pub(crate) fn key(&self) -> u128 {
+        key(self.time, self.seq)
+    }
+
     /// Whether `self` comes before (`time`, `seq`).
     #[inline(always)]
     fn before(&self, time: SimTime, seq: u64) -> bool {
-        key(self.time, self.seq) < key(time, seq)
+        self.key() < key(time, seq)
     }
 
     /// Whether `self` comes before `other`.

@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 
-use crate::heap::{Entry, Heap, key};
+use crate::heap::{Entry, Heap};
 
 use crate::time::SimTime;
 
@@ -214,13 +214,12 @@ impl<E> EventQueue<E> {
     /// least of the heap's top and the lanes' fronts.
     #[inline(always)]
     fn next_source(&self) -> Option<Source> {
-        let mut best: Option<(u128, Source)> =
-            self.heap.peek().map(|e| (key(e.time, e.seq), Source::Heap));
+        let mut best: Option<(u128, Source)> = self.heap.peek().map(|e| (e.key(), Source::Heap));
         let mut consider = |e: Option<&Entry<E>>, source: Source| {
             if let Some(e) = e
-                && best.is_none_or(|(k, _)| key(e.time, e.seq) < k)
+                && best.is_none_or(|(k, _)| e.key() < k)
             {
-                best = Some((key(e.time, e.seq), source));
+                best = Some((e.key(), source));
             }
         };
         consider(self.lane.front(), Source::Lane);
