@@ -64,13 +64,13 @@ pub(crate) struct Frame<'a> {
     pub(crate) custom: &'a mut Option<AnyState>,
 }
 
-/// The frames of a caller's calls around the one a layer is acting on
-/// (which the layer holds): the arena split at it.
+/// The frames of a caller's calls around the one its layers are acting on
+/// (whose block the walk holds): the arena split around that block.
 pub(crate) struct OtherFrames<'a> {
     /// Frames per call.
     pub(crate) width: usize,
-    /// Where the held frame is.
-    pub(crate) at: usize,
+    /// Where the held block starts.
+    pub(crate) start: usize,
     pub(crate) before: &'a mut [FrameState],
     pub(crate) after: &'a mut [FrameState],
 }
@@ -179,11 +179,13 @@ impl Cx<'_> {
     pub(crate) fn peer<L: super::Builtin>(&mut self, call: Ref) -> Option<&mut L::State> {
         let f = &mut self.frames;
         let at = self.calls.get(call)?.frames as usize * f.width + self.layer as usize;
-        let frame = match at.cmp(&f.at) {
-            std::cmp::Ordering::Less => f.before.get_mut(at)?,
-            std::cmp::Ordering::Greater => f.after.get_mut(at - f.at - 1)?,
+        let frame = if at < f.start {
+            f.before.get_mut(at)?
+        } else if at >= f.start + f.width {
+            f.after.get_mut(at - f.start - f.width)?
+        } else {
             // The call being acted on is not its own peer.
-            std::cmp::Ordering::Equal => return None,
+            return None;
         };
         L::state_mut(frame)
     }

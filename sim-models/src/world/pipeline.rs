@@ -19,7 +19,51 @@ use sim_core::Scheduler;
 
 use super::slab::Ref;
 use super::{Attempt, Call, CallEvent, Event, Origin, Outcome, World};
-use crate::policy::{Cx, Frame, Policy, Step};
+use crate::policy::{AnyState, Cx, Frame, FrameState, Policy, Step};
+
+/// What a walk asks of the first layer it reaches.
+#[derive(Clone, Copy)]
+enum Act {
+    Enter,
+    Result(Outcome),
+    Timer,
+    Grant,
+}
+
+/// Where a walk through a call's layers left them.
+enum Leave {
+    /// A layer holds the call (a timer or a grant will resume it).
+    Held,
+    /// The innermost layer let it through: send an attempt.
+    Send,
+    /// The outermost layer is done: the call ends.
+    Finish(Outcome),
+    /// Layer `.0` gave up: release the positions inside it, then exit it.
+    Abort(usize, Outcome),
+}
+
+/// A call's frames, one per layer of its pipeline.
+struct Block<'a> {
+    states: &'a mut [FrameState],
+    /// Custom layers' states (empty when the pipeline has none).
+    customs: &'a mut [Option<AnyState>],
+    /// Where a built-in layer's frame points for its (unused) custom state.
+    no_custom: Option<AnyState>,
+}
+
+impl Block<'_> {
+    /// Layer `i`'s frame.
+    #[inline(always)]
+    fn frame(&mut self, i: usize) -> Frame<'_> {
+        Frame {
+            state: &mut self.states[i],
+            custom: match self.customs.get_mut(i) {
+                Some(c) => c,
+                None => &mut self.no_custom,
+            },
+        }
+    }
+}
 
 impl World {
     /// Starts a call through pipeline `p` on behalf of `origin`. Always
@@ -94,57 +138,122 @@ impl World {
         }
     }
 
-    /// Lets layer `i` of the call act (`f`) on the call's frame for it, and
-    /// returns its answer. The frame stays where it is, in its pipeline's
-    /// arena; the layer may reach the frames around it, other calls' (a
-    /// bulkhead's waiters), through `Cx`. Moving the frame out and back
+    /// Lends the call's layers, its block of frames and a [`Cx`] to `f`.
+    /// The block stays where it is, in its pipeline's arena, split out of
+    /// it: the layers may reach the frames around it, other calls' (a
+    /// bulkhead's waiters), through `Cx`. Moving a frame out and back
     /// instead cost a store-forwarding stall per layer step: the layer
     /// writes the frame's fields one by one and the move back read them 16
     /// bytes at a time (a quarter of `enter`'s samples on S1's RPC path).
-    #[inline]
-    fn act(
+    #[inline(always)]
+    fn with_layers<R>(
         &mut self,
         sched: &mut Scheduler<Event>,
         call: Ref,
-        i: usize,
-        f: impl FnOnce(&mut Policy, &mut Cx, Frame) -> Step,
-    ) -> Step {
+        f: impl FnOnce(&mut Cx, &mut [Policy], Block) -> R,
+    ) -> R {
         let c = &self.calls[call];
         let pl = &mut self.pipelines[c.pipeline as usize];
-        let at = pl.frames.index(c.frames, i);
-        let (before, rest) = pl.frames.frames.split_at_mut(at);
-        let (state, after) = rest.split_first_mut().expect("the call's frame");
-        let mut no_custom = None;
-        let custom = match pl.frames.custom.get_mut(at) {
-            Some(c) => c,
-            None => &mut no_custom,
-        };
+        let width = pl.layers.len();
+        let start = pl.frames.index(c.frames, 0);
+        let (before, rest) = pl.frames.frames.split_at_mut(start);
+        let (states, after) = rest.split_at_mut(width);
+        let customs = pl
+            .frames
+            .custom
+            .get_mut(start..start + width)
+            .unwrap_or_default();
         let mut cx = Cx {
             sched,
             calls: &mut self.calls,
             call,
-            layer: i as u8,
+            layer: 0,
             rng: &mut pl.rng,
             limiters: &mut self.limiters,
             retry_after: &pl.retry_after,
             frames: crate::policy::OtherFrames {
-                width: pl.layers.len(),
-                at,
+                width,
+                start,
                 before,
                 after,
             },
         };
-        f(&mut pl.layers[i], &mut cx, Frame { state, custom })
+        f(
+            &mut cx,
+            &mut pl.layers,
+            Block {
+                states,
+                customs,
+                no_custom: None,
+            },
+        )
     }
 
-    /// Carries out what layer `i` answered.
-    #[inline]
-    fn follow(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize, step: Step) {
-        match step {
-            Step::Inward => self.enter(sched, call, i + 1),
-            Step::Hold => {}
-            Step::Outward(outcome) => self.exit(sched, call, i, outcome),
-            Step::Abort(outcome) => {
+    /// Runs what `first` asks of layer `i`, then carries out the layers'
+    /// answers for as long as they stay among the layers: one [`Cx`] and
+    /// one look-up of the call's row and frames for the whole walk, not
+    /// one per layer step. Returns where the walk left the layers.
+    fn walk_layers(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        call: Ref,
+        i: usize,
+        first: Act,
+    ) -> Leave {
+        self.with_layers(sched, call, |cx, layers, mut block| {
+            let n = layers.len();
+            let (mut i, mut act) = (i, first);
+            // The call's depth as the steps move it, written back to its
+            // row once, when the walk leaves the layers (nothing in a
+            // layer's step reads it).
+            let mut depth = None;
+            let leave = loop {
+                cx.layer = i as u8;
+                let fr = block.frame(i);
+                let l = &mut layers[i];
+                let step = match act {
+                    Act::Enter => l.enter(cx, fr),
+                    Act::Result(outcome) => l.on_result(cx, fr, outcome),
+                    Act::Timer => l.on_timer(cx, fr),
+                    Act::Grant => l.on_grant(cx, fr),
+                };
+                match step {
+                    Step::Inward => {
+                        // What `enter(i + 1)` sets: position i + 1 active.
+                        depth = Some(i + 2);
+                        if i + 1 == n {
+                            break Leave::Send;
+                        }
+                        i += 1;
+                        act = Act::Enter;
+                    }
+                    Step::Hold => break Leave::Held,
+                    Step::Outward(outcome) => {
+                        // What `exit(i)` sets below the attempt position.
+                        depth = Some(i);
+                        if i == 0 {
+                            break Leave::Finish(outcome);
+                        }
+                        i -= 1;
+                        act = Act::Result(outcome);
+                    }
+                    Step::Abort(outcome) => break Leave::Abort(i, outcome),
+                }
+            };
+            if let Some(d) = depth {
+                cx.calls[call].depth = d as u8;
+            }
+            leave
+        })
+    }
+
+    /// Lets layer `i` act (`first`) and follows the walk to its end.
+    fn walk(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize, first: Act) {
+        match self.walk_layers(sched, call, i, first) {
+            Leave::Held => {}
+            Leave::Send => self.send_attempt(sched, call),
+            Leave::Finish(outcome) => self.finish_call(sched, call, outcome),
+            Leave::Abort(i, outcome) => {
                 self.abort_from(sched, call, i + 1, Some(outcome));
                 self.exit(sched, call, i, outcome);
             }
@@ -152,6 +261,7 @@ impl World {
     }
 
     /// Activates position `i` of the call's pipeline.
+    #[inline]
     pub(crate) fn enter(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize) {
         let c = &mut self.calls[call];
         c.depth = (i + 1) as u8;
@@ -159,11 +269,11 @@ impl World {
         if i == self.pipelines[p].layers.len() {
             return self.send_attempt(sched, call);
         }
-        let step = self.act(sched, call, i, |l, cx, st| l.enter(cx, st));
-        self.follow(sched, call, i, step);
+        self.walk(sched, call, i, Act::Enter);
     }
 
     /// Position `i` is done with `outcome`; hands it to the layer outside.
+    #[inline]
     pub(crate) fn exit(
         &mut self,
         sched: &mut Scheduler<Event>,
@@ -183,24 +293,21 @@ impl World {
         if i == 0 {
             self.finish_call(sched, call, outcome);
         } else {
-            let step = self.act(sched, call, i - 1, |l, cx, st| l.on_result(cx, st, outcome));
-            self.follow(sched, call, i - 1, step);
+            self.walk(sched, call, i - 1, Act::Result(outcome));
         }
     }
 
     /// A layer's timer fired.
     pub(crate) fn on_timer(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize) {
         if self.calls.contains(call) {
-            let step = self.act(sched, call, i, |l, cx, st| l.on_timer(cx, st));
-            self.follow(sched, call, i, step);
+            self.walk(sched, call, i, Act::Timer);
         }
     }
 
     /// A grant a layer scheduled for the call arrived.
     pub(crate) fn on_grant(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize) {
         if self.calls.contains(call) {
-            let step = self.act(sched, call, i, |l, cx, st| l.on_grant(cx, st));
-            self.follow(sched, call, i, step);
+            self.walk(sched, call, i, Act::Grant);
         }
     }
 
@@ -223,9 +330,9 @@ impl World {
                 self.abandon_attempts(sched, call, why);
                 continue;
             }
-            self.act(sched, call, pos, |l, cx, st| {
-                l.on_abort(cx, st);
-                Step::Hold
+            self.with_layers(sched, call, |cx, layers, mut block| {
+                cx.layer = pos as u8;
+                layers[pos].on_abort(cx, block.frame(pos));
             });
             let block = self.calls[call].frames;
             self.pipelines[p].frames.reset(block, pos);
@@ -234,6 +341,7 @@ impl World {
     }
 
     /// Sends an attempt of the call to the pipeline's target.
+    #[inline(always)]
     fn send_attempt(&mut self, sched: &mut Scheduler<Event>, call: Ref) {
         let now = sched.now();
         let c = &self.calls[call];
