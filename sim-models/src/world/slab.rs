@@ -170,6 +170,7 @@ impl<T> std::ops::Index<Ref> for Slab<T> {
 }
 
 impl<T> std::ops::IndexMut<Ref> for Slab<T> {
+    #[inline]
     fn index_mut(&mut self, r: Ref) -> &mut T {
         self.get_mut(r).expect("stale slab reference")
     }
