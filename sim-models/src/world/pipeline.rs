@@ -261,7 +261,7 @@ impl World {
     }
 
     /// Activates position `i` of the call's pipeline.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&mut self, sched: &mut Scheduler<Event>, call: Ref, i: usize) {
         let c = &mut self.calls[call];
         c.depth = (i + 1) as u8;
