@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 use sim_core::{EventId, SimDuration};
 
-use super::retry::RetryOn;
+use super::retry::{Outcomes, RetryOn};
 use super::{Cx, FromSpec, Layer, LayerCounters, SpecCx, Step};
 use crate::world::Outcome;
 
@@ -52,7 +52,7 @@ pub struct Hedge {
     /// Time between one attempt and the next hedge.
     pub delay: SimDuration,
     /// Failures that do not stop hedging.
-    pub non_fatal: Vec<RetryOn>,
+    non_fatal: Outcomes,
     /// The throttling budget, if any.
     pub budget: Option<super::budget::RetryBudget>,
     hedges: u64,
@@ -104,7 +104,7 @@ impl FromSpec for Hedge {
         Some(Hedge {
             max_attempts: h.max_attempts,
             delay: h.delay,
-            non_fatal: h.non_fatal.clone(),
+            non_fatal: Outcomes::matching(&h.non_fatal),
             budget,
             hedges: 0,
             budget_denied: 0,
@@ -172,7 +172,7 @@ impl Layer for Hedge {
 
     fn on_result(&mut self, cx: &mut Cx, st: &mut HedgeState, outcome: Outcome) -> Step {
         st.answered += 1;
-        let non_fatal = RetryOn::any(&self.non_fatal, outcome);
+        let non_fatal = self.non_fatal.contains(outcome);
         if let Some(b) = &mut self.budget {
             b.on_attempt_result(outcome.is_success(), non_fatal);
         }

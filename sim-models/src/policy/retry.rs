@@ -97,6 +97,31 @@ impl RetryOn {
     }
 }
 
+/// The outcomes a list of [`RetryOn`] matches, worked out once for every
+/// outcome: a layer then tests an answer with one shift instead of a walk
+/// along the list (a retry asks on every answer, and on S1's RPC path
+/// nearly every answer is a refusal at the open breaker).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcomes(u16);
+
+impl Outcomes {
+    /// The outcomes some kind in `kinds` matches ([`RetryOn::any`]).
+    pub fn matching(kinds: &[RetryOn]) -> Outcomes {
+        Outcomes(
+            Outcome::ALL
+                .iter()
+                .filter(|&&o| RetryOn::any(kinds, o))
+                .fold(0, |bits, o| bits | 1 << o.index()),
+        )
+    }
+
+    /// Whether `outcome` is one of them.
+    #[inline]
+    pub fn contains(self, outcome: Outcome) -> bool {
+        self.0 >> outcome.index() & 1 != 0
+    }
+}
+
 /// A validated retry policy with its budget and counters.
 #[derive(Clone, Debug)]
 pub struct Retry {
@@ -104,8 +129,8 @@ pub struct Retry {
     pub max_attempts: Option<u32>,
     /// Delay before each retry.
     pub backoff: Backoff,
-    /// Outcomes retried.
-    pub retry_on: Vec<RetryOn>,
+    /// Outcomes retried (`retry_on`).
+    retried: Outcomes,
     /// The retry budget, if any.
     pub budget: Option<RetryBudget>,
     retries: u64,
@@ -152,7 +177,7 @@ impl Packed {
 
 impl Retry {
     fn handles(&self, outcome: Outcome) -> bool {
-        RetryOn::any(&self.retry_on, outcome)
+        self.retried.contains(outcome)
     }
 }
 
@@ -185,7 +210,7 @@ impl FromSpec for Retry {
         Some(Retry {
             max_attempts: r.max_attempts,
             backoff: backoff?,
-            retry_on: r.retry_on.clone(),
+            retried: Outcomes::matching(&r.retry_on),
             budget: budget?,
             retries: 0,
             budget_denied: 0,
@@ -272,5 +297,51 @@ impl Layer for Retry {
         c.budget_denied += self.budget_denied;
         c.retry_after_honoured += self.pushbacks;
         c.retry_after_refused += self.pushback_refused;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KINDS: [RetryOn; 9] = [
+        RetryOn::Error,
+        RetryOn::Timeout,
+        RetryOn::Rejection,
+        RetryOn::LocalRejection,
+        RetryOn::Unavailable,
+        RetryOn::Overloaded,
+        RetryOn::Internal,
+        RetryOn::InvalidRequest,
+        RetryOn::Conflict,
+    ];
+
+    #[test]
+    fn every_outcome_has_its_own_place() {
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(o.index() as usize, i, "{o:?}");
+        }
+    }
+
+    /// The set answers what the list answers, for every list of kinds (each
+    /// of the 512 subsets, in order) and every outcome.
+    #[test]
+    fn outcomes_agree_with_the_list_they_were_made_from() {
+        for subset in 0u32..1 << KINDS.len() {
+            let kinds: Vec<RetryOn> = (0..KINDS.len())
+                .filter(|&k| subset >> k & 1 != 0)
+                .map(|k| KINDS[k])
+                .collect();
+            let set = Outcomes::matching(&kinds);
+            for o in Outcome::ALL {
+                assert_eq!(set.contains(o), RetryOn::any(&kinds, o), "{kinds:?} {o:?}");
+            }
+        }
+        // Not vacuous: the default list retries errors and timeouts only.
+        let default = Outcomes::matching(&default_retry_on());
+        assert!(default.contains(Outcome::Error(ErrorKind::Conflict)));
+        assert!(default.contains(Outcome::Timeout));
+        assert!(!default.contains(Outcome::Rejected(Rejection::Breaker)));
+        assert!(!default.contains(Outcome::Ok));
     }
 }

@@ -86,6 +86,54 @@ impl Outcome {
     pub fn is_success(self) -> bool {
         matches!(self, Outcome::Ok | Outcome::Degraded)
     }
+
+    /// Every outcome, in the order of [`Outcome::index`].
+    pub const ALL: [Outcome; 15] = {
+        use crate::scenario::ErrorKind as E;
+        [
+            Outcome::Ok,
+            Outcome::Degraded,
+            Outcome::Error(E::Unavailable),
+            Outcome::Error(E::Overloaded),
+            Outcome::Error(E::Internal),
+            Outcome::Error(E::InvalidRequest),
+            Outcome::Error(E::Conflict),
+            Outcome::Timeout,
+            Outcome::Rejected(Rejection::Server),
+            Outcome::Rejected(Rejection::Breaker),
+            Outcome::Rejected(Rejection::Bulkhead),
+            Outcome::Rejected(Rejection::RateLimit),
+            Outcome::Rejected(Rejection::Throttle),
+            Outcome::Rejected(Rejection::ConcurrencyLimit),
+            Outcome::Rejected(Rejection::Policy),
+        ]
+    };
+
+    /// Its place in [`Outcome::ALL`] (a bit of
+    /// [`Outcomes`](crate::policy::retry::Outcomes)). Every variant is
+    /// named, so that a new one must be given its place here and in `ALL`
+    /// (a test checks that the two agree).
+    #[inline]
+    pub fn index(self) -> u32 {
+        use crate::scenario::ErrorKind as E;
+        match self {
+            Outcome::Ok => 0,
+            Outcome::Degraded => 1,
+            Outcome::Error(E::Unavailable) => 2,
+            Outcome::Error(E::Overloaded) => 3,
+            Outcome::Error(E::Internal) => 4,
+            Outcome::Error(E::InvalidRequest) => 5,
+            Outcome::Error(E::Conflict) => 6,
+            Outcome::Timeout => 7,
+            Outcome::Rejected(Rejection::Server) => 8,
+            Outcome::Rejected(Rejection::Breaker) => 9,
+            Outcome::Rejected(Rejection::Bulkhead) => 10,
+            Outcome::Rejected(Rejection::RateLimit) => 11,
+            Outcome::Rejected(Rejection::Throttle) => 12,
+            Outcome::Rejected(Rejection::ConcurrencyLimit) => 13,
+            Outcome::Rejected(Rejection::Policy) => 14,
+        }
+    }
 }
 
 /// Declares an id: an index into one of the world's tables, as a type of
