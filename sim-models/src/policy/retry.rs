@@ -235,6 +235,7 @@ impl Layer for Retry {
         Step::Inward
     }
 
+    #[inline]
     fn on_result(&mut self, cx: &mut Cx, st: &mut RetryState, outcome: Outcome) -> Step {
         let now = cx.now();
         let handled = self.handles(outcome);
