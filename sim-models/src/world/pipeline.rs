@@ -11,6 +11,11 @@
 //! slots returned, breaker probes freed, and the attempts' work at the
 //! service cancelled or orphaned.
 //!
+//! A walk ([`World::walk`]) carries these steps out: it asks one layer, then
+//! follows the answers from layer to layer in a loop, with one [`Cx`] for the
+//! whole walk, until they leave the layers (an attempt to send, the call's
+//! end, an abort) or a layer holds the call.
+//!
 //! Retries and bulkhead hand-overs always pass through an event, never a
 //! direct call, so an immediately failing retry loop cannot recurse: it
 //! shows up as a zero-delay storm instead.
