@@ -543,7 +543,7 @@ impl FrameArena {
     }
 
     /// A block of fresh frames for a new call (none without layers).
-    #[inline]
+    #[inline(always)]
     fn alloc(&mut self) -> u32 {
         let w = self.width();
         if w == 0 {
