@@ -326,6 +326,19 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Whether every entry held (cancelled ones included) is due after
+    /// `t`: something done at `t` before the next pop precedes all of them
+    /// in the (time, sequence) order.
+    #[inline]
+    pub fn all_due_after(&self, t: SimTime) -> bool {
+        self.lane.is_empty()
+            && self.heap.peek().is_none_or(|e| e.time > t)
+            && self
+                .delay_lanes
+                .iter()
+                .all(|l| l.entries.front().is_none_or(|e| e.time > t))
+    }
+
     /// Whether the event is still pending (scheduled, not fired or cancelled).
     pub fn is_pending(&self, id: EventId) -> bool {
         self.generations.get(id.slot()) == Some(&id.generation)

@@ -73,6 +73,17 @@ impl<E> Scheduler<E> {
         self.queue.push(self.now, event)
     }
 
+    /// Whether nothing is pending at the current instant (every pending
+    /// event, cancelled ones included, is due later). A follow-up made now
+    /// ([`Model::has_follow_up`]) then takes exactly the place an event
+    /// scheduled now would: it precedes every pending event and follows
+    /// the events this handler made before it; otherwise the model must
+    /// schedule an event instead.
+    #[inline]
+    pub fn nothing_due_now(&self) -> bool {
+        self.queue.all_due_after(self.now)
+    }
+
     /// Cancels a pending event; returns whether it was still pending.
     #[inline]
     pub fn cancel(&mut self, id: EventId) -> bool {
@@ -96,6 +107,27 @@ pub trait Model {
     type Event;
     /// Reacts to one event at `sched.now()`, scheduling or cancelling others.
     fn handle(&mut self, sched: &mut Scheduler<Self::Event>, event: Self::Event);
+
+    /// Whether the model holds a follow-up: an event of its own at the
+    /// current instant, kept by the model rather than in the queue (so it
+    /// may carry more than an event's bytes, and costs no push or pop).
+    /// A model makes one only while [`Scheduler::nothing_due_now`] holds,
+    /// so that it precedes every pending event, and keeps them in the
+    /// order made. The run loop handles each ([`Model::follow_up`]) as an
+    /// event of its own, counted, with the limits and the stop condition
+    /// checked before and after it, before it takes the next event from
+    /// the queue: the run is the one it would be had the model scheduled
+    /// an event now. None by default.
+    #[inline(always)]
+    fn has_follow_up(&self) -> bool {
+        false
+    }
+
+    /// Handles the oldest follow-up (only called while
+    /// [`Model::has_follow_up`] holds).
+    fn follow_up(&mut self, sched: &mut Scheduler<Self::Event>) {
+        let _ = sched;
+    }
 }
 
 /// When a run stops.
@@ -222,11 +254,17 @@ impl<M: Model> Simulation<M> {
 
     /// Handles the next event, if any, regardless of limits.
     pub fn step(&mut self) -> Option<SimTime> {
-        let (time, event) = self.sched.queue.pop()?;
-        self.advance_to(time);
-        self.model.handle(&mut self.sched, event);
+        if self.model.has_follow_up() {
+            let now = self.sched.now;
+            self.advance_to(now);
+            self.model.follow_up(&mut self.sched);
+        } else {
+            let (time, event) = self.sched.queue.pop()?;
+            self.advance_to(time);
+            self.model.handle(&mut self.sched, event);
+        }
         self.events_handled += 1;
-        Some(time)
+        Some(self.sched.now)
     }
 
     #[inline]
@@ -237,6 +275,18 @@ impl<M: Model> Simulation<M> {
             self.same_instant = 1;
             self.sched.now = time;
         }
+    }
+
+    /// The event about to be handled is one too many at this instant.
+    #[inline(always)]
+    fn check_storm(&self, storm: u64) -> Result<(), SimError> {
+        if self.same_instant > storm {
+            return Err(SimError::ZeroDelayStorm {
+                at: self.sched.now,
+                events: self.same_instant - 1,
+            });
+        }
+        Ok(())
     }
 
     /// Runs until a limit is reached. Can be called again to continue.
@@ -263,19 +313,22 @@ impl<M: Model> Simulation<M> {
             if self.events_handled >= max_events {
                 break StopReason::EventLimit;
             }
-            let (time, event) = match self.sched.queue.pop_until(until) {
-                Next::Event(time, event) => (time, event),
-                Next::Later(_) => break StopReason::TimeLimit,
-                Next::Empty => break StopReason::NoEvents,
-            };
-            self.advance_to(time);
-            if self.same_instant > storm {
-                return Err(SimError::ZeroDelayStorm {
-                    at: time,
-                    events: self.same_instant - 1,
-                });
+            if self.model.has_follow_up() {
+                // It precedes every pending event, at now (never after
+                // `until`).
+                self.advance_to(self.sched.now);
+                self.check_storm(storm)?;
+                self.model.follow_up(&mut self.sched);
+            } else {
+                let (time, event) = match self.sched.queue.pop_until(until) {
+                    Next::Event(time, event) => (time, event),
+                    Next::Later(_) => break StopReason::TimeLimit,
+                    Next::Empty => break StopReason::NoEvents,
+                };
+                self.advance_to(time);
+                self.check_storm(storm)?;
+                self.model.handle(&mut self.sched, event);
             }
-            self.model.handle(&mut self.sched, event);
             self.events_handled += 1;
             if stop(&self.model) {
                 break StopReason::Condition;
@@ -420,6 +473,149 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("zero-delay"));
+    }
+
+    /// Answers each event below 100 with a reply (the event plus 1000,
+    /// and for even events a second one, plus 2000); every third event
+    /// first schedules another event for now (plus 200). With `follow`,
+    /// a reply is a follow-up wherever [`Scheduler::nothing_due_now`]
+    /// allows (one kept at a time), else an event scheduled now.
+    struct Echo {
+        follow: bool,
+        fired: Vec<(u64, u32)>,
+        waiting: Option<u32>,
+        follow_ups: u64,
+        /// A follow-up makes another follow-up, forever.
+        endless: bool,
+    }
+
+    impl Echo {
+        fn new(follow: bool) -> Self {
+            Echo {
+                follow,
+                fired: vec![],
+                waiting: None,
+                follow_ups: 0,
+                endless: false,
+            }
+        }
+
+        fn reply(&mut self, sched: &mut Scheduler<u32>, r: u32) {
+            if self.follow && self.waiting.is_none() && sched.nothing_due_now() {
+                self.waiting = Some(r);
+            } else {
+                sched.schedule_now(r);
+            }
+        }
+
+        /// Ten events alone at their instants, then four at each of five
+        /// instants: ties in the queue.
+        fn simulation(follow: bool) -> Simulation<Echo> {
+            let mut sim = Simulation::new(Echo::new(follow));
+            for i in 0..30u32 {
+                let t = if i < 10 {
+                    i * 10
+                } else {
+                    100 + (i - 10) / 4 * 10
+                };
+                sim.sched.schedule_at(SimTime::from_nanos(u64::from(t)), i);
+            }
+            sim
+        }
+    }
+
+    impl Model for Echo {
+        type Event = u32;
+        fn handle(&mut self, sched: &mut Scheduler<u32>, ev: u32) {
+            self.fired.push((sched.now().as_nanos(), ev));
+            if ev < 100 {
+                if ev.is_multiple_of(3) {
+                    sched.schedule_now(ev + 200);
+                }
+                self.reply(sched, ev + 1000);
+                if ev.is_multiple_of(2) {
+                    self.reply(sched, ev + 2000);
+                }
+            }
+        }
+        fn has_follow_up(&self) -> bool {
+            self.waiting.is_some()
+        }
+        fn follow_up(&mut self, sched: &mut Scheduler<u32>) {
+            let r = self.waiting.take().expect("a follow-up waits");
+            self.follow_ups += 1;
+            if self.endless {
+                self.waiting = Some(r);
+            }
+            self.handle(sched, r);
+        }
+    }
+
+    /// Follow-ups take exactly the places the same replies take as events
+    /// scheduled now, and count as events.
+    #[test]
+    fn follow_ups_keep_the_order_of_events_scheduled_now() {
+        let mut events = Echo::simulation(false);
+        let by_events = events.run(&RunLimits::to_exhaustion()).unwrap();
+        let mut follow = Echo::simulation(true);
+        let by_follow_ups = follow.run(&RunLimits::to_exhaustion()).unwrap();
+        assert_eq!(follow.model.fired, events.model.fired);
+        assert_eq!(by_follow_ups, by_events);
+        // Both kinds of reply occurred: follow-ups, and events where
+        // something was due first.
+        assert!(follow.model.follow_ups > 5, "{}", follow.model.follow_ups);
+        assert!(follow.model.follow_ups < by_events.events_handled - 30);
+    }
+
+    /// A stop condition and an event limit fall between an event and its
+    /// follow-up exactly as between two events; the run goes on from there
+    /// unchanged.
+    #[test]
+    fn limits_and_stop_conditions_see_follow_ups_as_events() {
+        let mut whole = Echo::simulation(true);
+        let total = whole
+            .run(&RunLimits::to_exhaustion())
+            .unwrap()
+            .events_handled;
+        for k in 1..total {
+            let mut sim = Echo::simulation(true);
+            let r = sim
+                .run_until(&RunLimits::default(), |m| m.fired.len() as u64 >= k)
+                .unwrap();
+            assert_eq!((r.reason, r.events_handled), (StopReason::Condition, k));
+            assert_eq!(sim.model.fired.len() as u64, k);
+            sim.run(&RunLimits::to_exhaustion()).unwrap();
+            assert_eq!(sim.model.fired, whole.model.fired, "stopped after {k}");
+
+            let mut sim = Echo::simulation(true);
+            let r = sim.run(&RunLimits::default().with_max_events(k)).unwrap();
+            assert_eq!((r.reason, r.events_handled), (StopReason::EventLimit, k));
+            assert_eq!(sim.model.fired.len() as u64, k);
+        }
+        // One at a time, too.
+        let mut sim = Echo::simulation(true);
+        while sim.step().is_some() {}
+        assert_eq!(sim.model.fired, whole.model.fired);
+        assert_eq!(sim.events_handled(), total);
+    }
+
+    /// Endless follow-ups at one instant are a storm, not a hang.
+    #[test]
+    fn endless_follow_ups_are_a_storm() {
+        let mut sim = Echo::simulation(true);
+        sim.model.endless = true;
+        let limits = RunLimits {
+            max_events_per_instant: 1000,
+            ..RunLimits::default()
+        };
+        let err = sim.run(&limits).unwrap_err();
+        assert_eq!(
+            err,
+            SimError::ZeroDelayStorm {
+                at: SimTime::from_nanos(10),
+                events: 1000
+            }
+        );
     }
 
     /// Many events at one instant that do terminate are not a storm.

@@ -594,6 +594,64 @@ fn runs_are_deterministic_per_seed() {
     assert_ne!(a, other);
 }
 
+/// A client's requests through a pipeline with nothing in it (no layers,
+/// no network, one replica) are direct: no call or attempt row, and their
+/// answers come back as the engine's follow-ups where nothing else is due
+/// at that instant. A trace turns that off (its lines name every call).
+/// Both ways give the same results to the byte, in the shapes where an
+/// answer's place among other events at one instant matters: ties of
+/// constant times, bursts, refusals and sheds answered at arrival, closed
+/// loops that issue again at the answer, faults, priorities, and a direct
+/// client in front of a tier called through policies.
+#[test]
+fn direct_requests_change_no_number() {
+    let cases = [
+        r#"(name: "mmc", seed: 3, duration: "5s",
+            services: [(name: "s", workers: 2, queue_capacity: 3, service_time: Exponential(mean: "10ms"),
+                        failure_probability: 0.2)],
+            clients: [(name: "c", workload: Poisson(rate_per_s: 250), target: "s", instances: 3)])"#,
+        r#"(name: "ties", seed: 4, duration: "2s",
+            services: [(name: "s", workers: 1, service_time: Constant("1ms"))],
+            clients: [(name: "c", workload: Constant(rate_per_s: 1000), target: "s"),
+                      (name: "d", workload: Constant(rate_per_s: 500), target: "s")])"#,
+        r#"(name: "bursts", seed: 5, duration: "2s",
+            services: [(name: "s", workers: 4, queue_capacity: 20, service_time: Constant("1ms"),
+                        shed: QueueTimeout("3ms"))],
+            clients: [(name: "c", workload: Bursts(size: 50, every: "20ms"), target: "s")])"#,
+        r#"(name: "closed", seed: 6, duration: "2s",
+            services: [(name: "s", workers: 2, service_time: Exponential(mean: "5ms"), priority_admission: ())],
+            clients: [(name: "c", workload: ClosedLoop(users: 5), target: "s", priority: 1),
+                      (name: "d", workload: ClosedLoop(users: 3, think: Constant("2ms")), target: "s")])"#,
+        r#"(name: "faults", seed: 7, duration: "4s",
+            services: [(name: "s", workers: 1, service_time: Exponential(mean: "2ms"))],
+            clients: [(name: "c", workload: Poisson(rate_per_s: 300), target: "s")],
+            faults: [Outage(target: "s", start: "0.5s", end: "1s"),
+                     Outage(target: "s", start: "1.5s", end: "2s", mode: Hang),
+                     ErrorSpike(target: "s", start: "2.5s", end: "3s", failure_probability: 0.5),
+                     LatencySpike(target: "s", start: "3s", end: "3.5s", multiply: 3.0)])"#,
+        r#"(name: "tiers", seed: 8, duration: "3s",
+            services: [(name: "front", workers: 4, service_time: Exponential(mean: "2ms"),
+                        calls: [(target: "back", timeout: "20ms", retry: (max_attempts: 2))]),
+                       (name: "back", workers: 2, service_time: Exponential(mean: "5ms"))],
+            clients: [(name: "c", workload: Poisson(rate_per_s: 300), target: "front")])"#,
+    ];
+    for text in cases {
+        let scenario = scenario_from(text);
+        let run = |options: &sim_models::world::RunOptions| {
+            let doc = sim_experiments::runner::run(&scenario, scenario.seed, options)
+                .expect("run")
+                .0;
+            serde_json::to_string(&doc).unwrap()
+        };
+        let direct = run(&sim_models::world::RunOptions::default());
+        let traced = run(&sim_models::world::RunOptions {
+            trace: Some(sim_models::world::TraceSink::new(std::io::sink())),
+            max_events: None,
+        });
+        assert_eq!(direct, traced, "{text}");
+    }
+}
+
 /// Adding a component does not change the draws of the others (streams are
 /// keyed by component name): a second, independent client leaves the
 /// first client's results untouched.

@@ -7,7 +7,11 @@
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
-use super::{ClientEvent, ClientId, Event, Origin, Outcome, Rejection, World};
+use super::slab::Ref;
+use super::{
+    CallEvent, ClientEvent, ClientId, DirectAnswer, DirectRequest, Event, Origin, Outcome,
+    Rejection, ReplyTo, World,
+};
 use crate::scenario::{ClientTarget, Workload};
 
 impl World {
@@ -168,7 +172,21 @@ impl World {
                         k
                     }
                 };
-                self.start_call(sched, first + k, Origin::Client { client, user });
+                let p = first + k;
+                if self.pipelines[p as usize].direct {
+                    let instance = k as u16;
+                    self.send_direct(
+                        sched,
+                        p,
+                        DirectRequest {
+                            client,
+                            instance,
+                            user,
+                        },
+                    );
+                } else {
+                    self.start_call(sched, p, Origin::Client { client, user });
+                }
             }
             (ClientTarget::Bus(b), _) => {
                 let b = *b;
@@ -180,6 +198,66 @@ impl World {
             }
             (ClientTarget::Service(_), None) => unreachable!("service clients have a pipeline"),
         }
+    }
+
+    /// Sends a direct request ([`ReplyTo::Request`]) through pipeline `p`:
+    /// what a call and its one attempt would count, without their rows.
+    #[inline(always)]
+    fn send_direct(&mut self, sched: &mut Scheduler<Event>, p: u32, request: DirectRequest) {
+        let now = sched.now();
+        let priority = self.request_priority(request.client);
+        let pl = &mut self.pipelines[p as usize];
+        pl.stats.calls += 1;
+        pl.stats.attempts += 1;
+        pl.attempts_series.add(now, 1);
+        let s = pl.first_replica as usize;
+        self.admit_job(
+            sched,
+            s,
+            ReplyTo::Request(request),
+            priority,
+            None,
+            SimTime::MAX,
+        );
+    }
+
+    /// The answer to a direct request goes back to its client: next, as
+    /// a follow-up, when nothing else is due now (where an answer through
+    /// an event would be next too), else as an event in its place.
+    #[inline]
+    pub(crate) fn send_answer(&mut self, sched: &mut Scheduler<Event>, answer: DirectAnswer) {
+        if self.follow_up.is_none() && sched.nothing_due_now() {
+            self.follow_up = Some(answer);
+        } else {
+            let answer = self.answers.insert(answer);
+            sched.schedule_now(Event::Call(CallEvent::Answer { answer }));
+        }
+    }
+
+    /// A direct request's answer, sent as an event, arrives.
+    pub(crate) fn on_answer(&mut self, sched: &mut Scheduler<Event>, answer: Ref) {
+        if let Some(answer) = self.answers.remove(answer) {
+            self.finish_direct(sched, answer);
+        }
+    }
+
+    /// A direct request ends: what the end of its call would do.
+    #[inline]
+    pub(crate) fn finish_direct(&mut self, sched: &mut Scheduler<Event>, answer: DirectAnswer) {
+        let DirectAnswer {
+            request,
+            start,
+            outcome,
+        } = answer;
+        let k = request.client.index();
+        if !outcome.is_success()
+            && let Some(first) = self.clients[k].pipeline
+        {
+            self.pipelines[(first + u32::from(request.instance)) as usize]
+                .stats
+                .failed += 1;
+        }
+        self.finish_request(sched, k, request.user, start, outcome);
     }
 
     /// A request of client `k` ended.

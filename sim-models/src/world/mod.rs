@@ -232,6 +232,13 @@ pub enum CallEvent {
         /// How it ended.
         outcome: Outcome,
     },
+    /// The answer to a direct request ([`ReplyTo::Request`]) reaches its
+    /// client, when it could not be a follow-up (something else was due
+    /// at that instant before it).
+    Answer {
+        /// The answer (in [`World`]'s `answers`).
+        answer: Ref,
+    },
     /// The deadline a call inherited from its job passed (deadline
     /// propagation).
     Expire {
@@ -396,11 +403,42 @@ pub(crate) enum JobState {
     Calling(Option<Ref>),
 }
 
+/// Where a job's answer goes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ReplyTo {
+    /// The attempt it serves.
+    Attempt(Ref),
+    /// A client's direct request: a call through a pipeline with nothing
+    /// in it (no layers, no network delay, one replica) needs no call or
+    /// attempt row; the job answers the client itself.
+    Request(DirectRequest),
+}
+
+/// A client's request sent straight to its service ([`ReplyTo::Request`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DirectRequest {
+    client: ClientId,
+    /// The client instance (its pipeline among the group's).
+    instance: u16,
+    /// The closed-loop user (0 for open-loop requests).
+    user: u32,
+}
+
+/// The answer to a direct request on its way to the client: what its call
+/// would have reported when it ended.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct DirectAnswer {
+    request: DirectRequest,
+    /// When the request started (its job arrived at once).
+    start: SimTime,
+    outcome: Outcome,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     service: u16,
-    /// The attempt it serves; `None` once its caller gave up (orphaned).
-    caller: Option<Ref>,
+    /// Where its answer goes; `None` once its caller gave up (orphaned).
+    caller: Option<ReplyTo>,
     arrived: SimTime,
     state: JobState,
     /// The error its work ends with, if it fails.
@@ -487,6 +525,10 @@ pub(crate) struct Pipeline {
     /// The target's retry-after delays (`Service::retry_after`).
     retry_after: Vec<(crate::policy::retry::RetryOn, Option<sim_core::SimDuration>)>,
     network: Option<sim_core::Dist>,
+    /// A client's requests through it are direct ([`ReplyTo::Request`]):
+    /// no layers, no network, one replica, and no trace (whose lines name
+    /// every call and attempt by its row).
+    direct: bool,
     layers: Vec<Policy>,
     /// The frames of its calls in flight.
     frames: FrameArena,
@@ -893,6 +935,14 @@ pub struct World {
     calls: Slab<Call>,
     attempts: Slab<Attempt>,
     jobs: Slab<Job>,
+    /// The answer to a direct request due now, before every pending
+    /// event (a follow-up, [`Model::has_follow_up`]). One is enough: an
+    /// answer made while one waits here goes to the queue's lane for the
+    /// current instant, which follows it.
+    follow_up: Option<DirectAnswer>,
+    /// Answers to direct requests waiting in the queue
+    /// ([`CallEvent::Answer`]).
+    answers: Slab<DirectAnswer>,
     buses: Vec<bus::BusRt>,
     logs: Vec<log::LogRt>,
     locks: Vec<lock::LockRt>,
@@ -1031,6 +1081,7 @@ fn pipeline(
             .retry_after
             .clone(),
         network: caller.network.clone(),
+        direct: false,
         frames: FrameArena::new(layers.iter().map(Policy::fresh_state).collect()),
         layers,
         rng: seeds.stream(&format!("{name}/policies")),
@@ -1219,6 +1270,12 @@ impl World {
             .iter()
             .map(|l| lock::LockRt::new(l, seeds.stream(&format!("locks.{}", l.name))))
             .collect();
+        for p in &mut pipelines {
+            p.direct = p.layers.is_empty()
+                && p.network.is_none()
+                && p.balancer.is_none()
+                && options.trace.is_none();
+        }
         World {
             by_priority,
             clients,
@@ -1237,6 +1294,8 @@ impl World {
             calls: Slab::default(),
             attempts: Slab::default(),
             jobs: Slab::default(),
+            follow_up: None,
+            answers: Slab::default(),
             metrics: scenario.metrics.clone(),
             trace: options.trace.clone(),
             trace_error: None,
@@ -1366,6 +1425,12 @@ impl World {
                 call: self.attempt_call(attempt),
                 outcome,
             },
+            // Never while tracing (no request is direct then); named by
+            // the answer's row should that change.
+            Event::Call(CallEvent::Answer { answer }) => T::Reply {
+                call: answer,
+                outcome: self.answers.get(answer).map_or(Outcome::Ok, |a| a.outcome),
+            },
             Event::Service(ServiceEvent::WorkDone { job }) => {
                 let svc = self
                     .jobs
@@ -1472,6 +1537,18 @@ impl World {
 impl Model for World {
     type Event = Event;
 
+    #[inline(always)]
+    fn has_follow_up(&self) -> bool {
+        self.follow_up.is_some()
+    }
+
+    #[inline]
+    fn follow_up(&mut self, sched: &mut Scheduler<Event>) {
+        if let Some(answer) = self.follow_up.take() {
+            self.finish_direct(sched, answer);
+        }
+    }
+
     fn handle(&mut self, sched: &mut Scheduler<Event>, event: Event) {
         if self.trace.is_some() {
             self.trace_event(sched.now(), &event);
@@ -1497,6 +1574,7 @@ impl Model for World {
                 self.on_outlier_sweep(sched, pipeline as usize)
             }
             Event::Call(CallEvent::Expire { call }) => self.on_call_expired(sched, call),
+            Event::Call(CallEvent::Answer { answer }) => self.on_answer(sched, answer),
             Event::Service(ServiceEvent::WorkDone { job }) => self.on_work_done(sched, job),
             Event::Service(ServiceEvent::Deadline { job }) => self.on_job_deadline(sched, job),
             Event::Service(ServiceEvent::ReplicaReady { replica }) => {

@@ -91,16 +91,7 @@ impl World {
         let frames = pl.frames.alloc();
         let priority = match origin {
             _ if !self.by_priority => crate::admission::Priority::default(),
-            Origin::Client { client, .. } => {
-                let c = &mut self.clients[client.index()];
-                crate::admission::Priority {
-                    business: c.cfg.priority,
-                    user: c
-                        .priority_rng
-                        .as_mut()
-                        .map_or(0, |r| r.index(crate::admission::USER_LEVELS) as u8),
-                }
-            }
+            Origin::Client { client, .. } => self.request_priority(client),
             Origin::Job(job) => self.jobs[job].priority,
             Origin::Consumer { .. } => crate::admission::Priority::default(),
         };
@@ -132,6 +123,27 @@ impl World {
         }
         self.enter(sched, call, 0);
         call
+    }
+
+    /// The priority of a new request of `client`: its group's, and a
+    /// user's drawn from the group's stream, where some service admits by
+    /// priority (elsewhere the default, and nothing drawn).
+    #[inline(always)]
+    pub(crate) fn request_priority(
+        &mut self,
+        client: super::ClientId,
+    ) -> crate::admission::Priority {
+        if !self.by_priority {
+            return crate::admission::Priority::default();
+        }
+        let c = &mut self.clients[client.index()];
+        crate::admission::Priority {
+            business: c.cfg.priority,
+            user: c
+                .priority_rng
+                .as_mut()
+                .map_or(0, |r| r.index(crate::admission::USER_LEVELS) as u8),
+        }
     }
 
     /// The deadline a call inherited passed: it ends with a timeout,

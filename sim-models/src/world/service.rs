@@ -12,7 +12,8 @@ use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::slab::Ref;
 use super::{
-    CallEvent, ErrorKind, Event, Job, JobState, Origin, Outcome, Rejection, ServiceEvent, World,
+    CallEvent, ErrorKind, Event, Job, JobState, Origin, Outcome, Rejection, ReplyTo, ServiceEvent,
+    World,
 };
 use crate::scenario::{AbandonMode, FaultSpec, FaultTarget, OutageMode};
 use crate::station::{Admission, Dequeued};
@@ -59,7 +60,6 @@ impl World {
 
     /// An attempt of `call` reaches its target.
     pub(crate) fn arrive(&mut self, sched: &mut Scheduler<Event>, attempt: Ref, call: Ref) {
-        let now = sched.now();
         let a = &self.attempts[attempt];
         let p = a.pipeline as usize;
         let pl = &self.pipelines[p];
@@ -75,24 +75,49 @@ impl World {
             Some(_) => self.attempt_deadline(call),
             None => SimTime::MAX,
         };
-        let svc = &mut self.services[s];
-        svc.stats.arrivals += 1;
-        svc.arrivals_series.add(now, 1);
         let message = match self.calls[call].origin {
             Origin::Consumer { bus, consumer } => self.consumer_message(bus.index(), consumer),
             _ => None,
         };
-        if let Some(msg) = message {
-            self.retain_message(msg);
-        }
         let priority = if self.by_priority {
             self.calls[call].priority
         } else {
             crate::admission::Priority::default()
         };
+        self.admit_job(
+            sched,
+            s,
+            ReplyTo::Attempt(attempt),
+            priority,
+            message,
+            deadline,
+        );
+    }
+
+    /// A job for `caller` arrives at replica `s`: it is counted, then
+    /// refused, lost, queued or started. `message`: the bus message a
+    /// consumer's call works on; `deadline`: the one it carries
+    /// (`SimTime::MAX`: none).
+    #[inline(always)]
+    pub(crate) fn admit_job(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        s: usize,
+        caller: ReplyTo,
+        priority: crate::admission::Priority,
+        message: Option<Ref>,
+        deadline: SimTime,
+    ) {
+        let now = sched.now();
+        let svc = &mut self.services[s];
+        svc.stats.arrivals += 1;
+        svc.arrivals_series.add(now, 1);
+        if let Some(msg) = message {
+            self.retain_message(msg);
+        }
         let job = self.jobs.insert(Job {
             service: s as u16,
-            caller: Some(attempt),
+            caller: Some(caller),
             arrived: now,
             state: JobState::Queued,
             fail: None,
@@ -103,13 +128,13 @@ impl World {
         if let Some(msg) = message {
             self.job_messages.insert(job, msg);
         }
-        self.attempts[attempt].job = Some(job);
+        self.link_attempt(caller, Some(job));
         if deadline != SimTime::MAX {
             if deadline <= now {
                 // Its caller has given up already: no work at all.
                 self.services[s].stats.expired += 1;
                 self.discard_job(now, job);
-                self.attempts[attempt].job = None;
+                self.link_attempt(caller, None);
                 return;
             }
             self.job_deadlines.insert(job, deadline);
@@ -125,7 +150,7 @@ impl World {
         if svc.hang > 0 {
             svc.stats.lost += 1;
             self.discard_job(now, job);
-            self.attempts[attempt].job = None;
+            self.link_attempt(caller, None);
             return;
         }
         if (svc.gradient.is_some() || svc.dagor.is_some()) && !self.admit(sched, s, job, priority) {
@@ -142,6 +167,14 @@ impl World {
             }
         }
         self.gauges(s, now);
+    }
+
+    /// Points the attempt a job serves at it (`None`: at no job).
+    #[inline(always)]
+    fn link_attempt(&mut self, caller: ReplyTo, job: Option<Ref>) {
+        if let ReplyTo::Attempt(attempt) = caller {
+            self.attempts[attempt].job = job;
+        }
     }
 
     /// Admission control, before the queue: Envoy's filter in front of the
@@ -325,7 +358,7 @@ impl World {
             svc.stats.errors += 1;
         }
         match j.caller {
-            Some(attempt) => self.reply(sched, attempt, outcome),
+            Some(to) => self.reply(sched, to, j.arrived, outcome),
             None => self.services[s].stats.orphaned += 1,
         }
         self.start_queued(sched, s);
@@ -363,8 +396,10 @@ impl World {
                 g.record(sched.now(), j.arrived, &mut svc.admission_rng);
             }
         }
-        if let Some(attempt) = self.jobs[job].caller.take() {
-            self.reply(sched, attempt, outcome);
+        let j = &mut self.jobs[job];
+        if let Some(to) = j.caller.take() {
+            let arrived = j.arrived;
+            self.reply(sched, to, arrived, outcome);
         }
     }
 
@@ -392,8 +427,28 @@ impl World {
         }
     }
 
-    /// Sends `outcome` back to `attempt`'s caller, after the network delay.
-    fn reply(&mut self, sched: &mut Scheduler<Event>, attempt: Ref, outcome: Outcome) {
+    /// Sends `outcome` back to the caller of a job that arrived at
+    /// `arrived`: to an attempt after its network delay, or to the client
+    /// of a direct request.
+    #[inline]
+    fn reply(
+        &mut self,
+        sched: &mut Scheduler<Event>,
+        to: ReplyTo,
+        arrived: SimTime,
+        outcome: Outcome,
+    ) {
+        let attempt = match to {
+            ReplyTo::Attempt(attempt) => attempt,
+            ReplyTo::Request(request) => {
+                let answer = super::DirectAnswer {
+                    request,
+                    start: arrived,
+                    outcome,
+                };
+                return self.send_answer(sched, answer);
+            }
+        };
         let Some(a) = self.attempts.get_mut(attempt) else {
             return;
         };
@@ -473,7 +528,7 @@ impl World {
             return;
         };
         let s = j.service as usize;
-        if let Some(attempt) = j.caller.take()
+        if let Some(ReplyTo::Attempt(attempt)) = j.caller.take()
             && let Some(a) = self.attempts.get_mut(attempt)
         {
             a.job = None;
@@ -604,8 +659,8 @@ impl World {
                     self.respond(sched, job, Outcome::Error(ErrorKind::Unavailable))
                 }
                 OutageMode::Hang => {
-                    if let Some(attempt) = self.jobs[job].caller.take() {
-                        self.attempts[attempt].job = None;
+                    if let Some(to) = self.jobs[job].caller.take() {
+                        self.link_attempt(to, None);
                     }
                 }
             }
