@@ -254,6 +254,9 @@ impl<E> EventQueue<E> {
     /// take two.
     #[inline(always)]
     pub fn pop_until(&mut self, until: SimTime) -> Next<E> {
+        if self.lane.is_empty() && self.delay_lanes.is_empty() {
+            return self.pop_heap_until(until);
+        }
         while let Some(source) = self.next_source() {
             let e = self.peek_entry(source);
             if self.generations[e.slot as usize] != e.generation {
@@ -265,13 +268,45 @@ impl<E> EventQueue<E> {
                 return Next::Later(e.time);
             }
             let entry = self.take_entry(source);
-            let gen_slot = &mut self.generations[entry.slot as usize];
-            *gen_slot = gen_slot.wrapping_add(1);
-            self.free_slots.push(entry.slot);
-            self.current = entry.time;
+            self.fired(entry.slot, entry.time);
             return Next::Event(entry.time, entry.event);
         }
         Next::Empty
+    }
+
+    /// [`EventQueue::pop_until`] with both lanes empty (M/M/1, and any
+    /// model between zero-delay events without fixed-delay timers): the
+    /// heap's top is next, found without comparing it with the lanes'
+    /// fronts (3% of M/M/1's instructions, 2% of its time; folded into
+    /// `next_source` instead, the branches on the source stayed and saved
+    /// nothing).
+    #[inline(always)]
+    fn pop_heap_until(&mut self, until: SimTime) -> Next<E> {
+        while let Some(e) = self.heap.peek() {
+            if self.generations[e.slot as usize] != e.generation {
+                self.heap.pop();
+                self.stale -= 1;
+                continue;
+            }
+            if e.time > until {
+                return Next::Later(e.time);
+            }
+            let entry = self.heap.pop().expect("peeked");
+            self.fired(entry.slot, entry.time);
+            return Next::Event(entry.time, entry.event);
+        }
+        Next::Empty
+    }
+
+    /// A live entry at `time` in `slot` leaves the queue: the slot is
+    /// freed (its id no longer cancels anything) and the clock's instant
+    /// is its time.
+    #[inline(always)]
+    fn fired(&mut self, slot: u32, time: SimTime) {
+        let gen_slot = &mut self.generations[slot as usize];
+        *gen_slot = gen_slot.wrapping_add(1);
+        self.free_slots.push(slot);
+        self.current = time;
     }
 
     /// Removes and returns the earliest live event.

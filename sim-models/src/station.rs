@@ -373,6 +373,7 @@ impl<K: Copy> Station<K> {
     /// Like [`Station::next`], for a station that may shed: the next live
     /// job either starts or, past its allowance, is dropped (call again for
     /// the one after it).
+    #[inline]
     pub fn next_or_shed(
         &mut self,
         now: SimTime,
