@@ -464,15 +464,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn zero_delay_storm_is_an_error_not_a_hang() {
-        let mut sim = Simulation::new(Storm);
-        sim.sched.schedule_at(SimTime::from_nanos(42), ());
+    /// Runs `sim` allowing 1000 events an instant; the error it ends with.
+    fn storm_error<M: Model>(sim: &mut Simulation<M>) -> SimError {
         let limits = RunLimits {
             max_events_per_instant: 1000,
             ..RunLimits::default()
         };
-        let err = sim.run(&limits).unwrap_err();
+        sim.run(&limits).unwrap_err()
+    }
+
+    #[test]
+    fn zero_delay_storm_is_an_error_not_a_hang() {
+        let mut sim = Simulation::new(Storm);
+        sim.sched.schedule_at(SimTime::from_nanos(42), ());
+        let err = storm_error(&mut sim);
         assert_eq!(
             err,
             SimError::ZeroDelayStorm {
@@ -612,13 +617,8 @@ mod tests {
     fn endless_follow_ups_are_a_storm() {
         let mut sim = Echo::simulation(true);
         sim.model.endless = true;
-        let limits = RunLimits {
-            max_events_per_instant: 1000,
-            ..RunLimits::default()
-        };
-        let err = sim.run(&limits).unwrap_err();
         assert_eq!(
-            err,
+            storm_error(&mut sim),
             SimError::ZeroDelayStorm {
                 at: SimTime::from_nanos(10),
                 events: 1000
