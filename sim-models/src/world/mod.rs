@@ -232,9 +232,10 @@ pub enum CallEvent {
         /// How it ended.
         outcome: Outcome,
     },
-    /// The answer to a direct request ([`ReplyTo::Request`]) reaches its
-    /// client, when it could not be a follow-up (something else was due
-    /// at that instant before it).
+    /// The answer to a direct request (a client's request through a
+    /// pipeline with nothing in it, which has no call or attempt row)
+    /// reaches its client, when it could not be a follow-up (something
+    /// else was due at that instant before it).
     Answer {
         /// The answer (in [`World`]'s `answers`).
         answer: Ref,
