@@ -4,6 +4,11 @@
 //! closed-loop users wait for their request to end and think before the
 //! next, so they slow down when the system does (backoff helps them, not
 //! open-loop arrivals).
+//!
+//! A request through a pipeline with nothing in it is direct (`send_direct`):
+//! no call or attempt row, its job answers the client, and the answer comes
+//! back as the engine's follow-up where an event now would be next anyway
+//! (`send_answer`; ARCHITECTURE.md, "Calls and attempts").
 
 use sim_core::{Scheduler, SimDuration, SimTime};
 
