@@ -71,7 +71,7 @@ impl Bulkhead {
                 cx.cancel(t);
             }
             let grant = cx.grant(waiter);
-            cx.peer::<Bulkhead>(waiter).expect("a live waiter").timer = Some(grant);
+            cx.peer::<Bulkhead>(waiter).expect("a live waiter").timer = grant;
         }
     }
 }
@@ -156,6 +156,9 @@ impl Layer for Bulkhead {
     fn on_abort(&mut self, cx: &mut Cx, st: &mut BulkheadState) {
         cx.clear_timer(&mut st.timer);
         if st.holding {
+            // A slot granted but not yet taken: its grant may wait as
+            // the follow-up rather than as the event just cancelled.
+            cx.take_back_grant(cx.call());
             self.release(cx);
         } else if st.waiting {
             self.slots.forget_queued(cx.now());

@@ -25,7 +25,7 @@ use sim_core::{EventId, RngStream, Scheduler, SimDuration, SimTime};
 use super::FrameState;
 use crate::metrics::Named;
 use crate::world::slab::{Ref, Slab};
-use crate::world::{Call, CallEvent, Event, Outcome};
+use crate::world::{Call, CallEvent, Event, FollowUp, FollowUpSlot, Outcome};
 
 /// What a layer tells the call after it acted.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub struct Cx<'a> {
     pub(crate) retry_after: &'a [(super::retry::RetryOn, Option<SimDuration>)],
     /// The frames of the caller's other calls.
     pub(crate) frames: OtherFrames<'a>,
+    /// Where a grant may wait as the follow-up instead of an event.
+    pub(crate) follow_up: &'a mut FollowUpSlot,
 }
 
 /// A call's frame for the layer acting on it: a built-in layer's state
@@ -191,13 +193,32 @@ impl Cx<'_> {
     }
 
     /// Schedules [`Layer::on_grant`] of this layer for another call, at
-    /// once (through an event, so a release never re-enters another call's
-    /// processing).
-    pub(crate) fn grant(&mut self, call: Ref) -> EventId {
-        self.sched.schedule_now(Event::Call(CallEvent::Grant {
-            call,
-            layer: self.layer,
-        }))
+    /// once (after this event, so a release never re-enters another call's
+    /// processing). Returns the grant's event, or `None` when the grant
+    /// is the follow-up instead, where that event would be next anyway
+    /// ([`Cx::take_back_grant`] cancels it then).
+    pub(crate) fn grant(&mut self, call: Ref) -> Option<EventId> {
+        let layer = self.layer;
+        if self
+            .follow_up
+            .offer(self.sched, FollowUp::Grant { call, layer })
+        {
+            None
+        } else {
+            Some(
+                self.sched
+                    .schedule_now(Event::Call(CallEvent::Grant { call, layer })),
+            )
+        }
+    }
+
+    /// Cancels this layer's grant to `call` if it waits as the follow-up
+    /// ([`Cx::grant`]).
+    pub(crate) fn take_back_grant(&mut self, call: Ref) {
+        let layer = self.layer;
+        self.follow_up.take_back(
+            |f| matches!(*f, FollowUp::Grant { call: c, layer: l } if c == call && l == layer),
+        );
     }
 }
 

@@ -14,8 +14,8 @@ use sim_core::{Scheduler, SimDuration, SimTime};
 
 use super::slab::Ref;
 use super::{
-    CallEvent, ClientEvent, ClientId, DirectAnswer, DirectRequest, Event, Origin, Outcome,
-    Rejection, ReplyTo, World,
+    CallEvent, ClientEvent, ClientId, DirectAnswer, DirectRequest, Event, FollowUp, Origin,
+    Outcome, Rejection, ReplyTo, World,
 };
 use crate::scenario::{ClientTarget, Workload};
 
@@ -231,9 +231,7 @@ impl World {
     /// an event would be next too), else as an event in its place.
     #[inline]
     pub(crate) fn send_answer(&mut self, sched: &mut Scheduler<Event>, answer: DirectAnswer) {
-        if self.follow_up.is_none() && sched.nothing_due_now() {
-            self.follow_up = Some(answer);
-        } else {
+        if !self.follow_up.offer(sched, FollowUp::Answer(answer)) {
             let answer = self.answers.insert(answer);
             sched.schedule_now(Event::Call(CallEvent::Answer { answer }));
         }

@@ -194,6 +194,7 @@ impl World {
                 before,
                 after,
             },
+            follow_up: &mut self.follow_up,
         };
         f(
             &mut cx,
@@ -465,6 +466,11 @@ impl World {
             }
             if let Some(t) = a.transit {
                 sched.cancel(t);
+            } else {
+                // Its answer may wait as the follow-up instead.
+                self.follow_up.take_back(
+                    |f| matches!(*f, super::FollowUp::Reply { attempt: r, .. } if r == attempt),
+                );
             }
             if let Some(job) = a.job {
                 self.abandon_job(sched, job);

@@ -454,10 +454,16 @@ impl World {
         };
         a.job = None;
         let pl = &mut self.pipelines[a.pipeline as usize];
-        let delay = pl
-            .network
-            .as_ref()
-            .map_or(SimDuration::ZERO, |net| net.sample(&mut pl.net_rng));
+        let delay = match &pl.network {
+            Some(net) => net.sample(&mut pl.net_rng),
+            None if self
+                .follow_up
+                .offer(sched, super::FollowUp::Reply { attempt, outcome }) =>
+            {
+                return;
+            }
+            None => SimDuration::ZERO,
+        };
         a.transit =
             Some(sched.schedule_in(delay, Event::Call(CallEvent::Reply { attempt, outcome })));
     }
