@@ -4,8 +4,9 @@
 //! implementation of "wait for a slot".
 //!
 //! A freed slot goes to the first caller still waiting; the hand-over is an
-//! event at the same instant (a grant), so releasing a slot never re-enters
-//! another call's processing.
+//! event at the same instant (a grant), or the world's follow-up in its
+//! place (`Cx::grant`), so releasing a slot never re-enters another call's
+//! processing.
 
 use serde::{Deserialize, Serialize};
 use sim_core::{EventId, SimDuration};

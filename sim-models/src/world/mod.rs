@@ -216,7 +216,8 @@ pub enum CallEvent {
         /// The layer's position in its caller.
         layer: u8,
     },
-    /// A slot a layer waited for was handed to the call (a bulkhead).
+    /// A slot a layer waited for was handed to the call (a bulkhead);
+    /// where nothing else is due now, the world's follow-up instead.
     Grant {
         /// The call.
         call: Ref,
@@ -228,7 +229,8 @@ pub enum CallEvent {
         /// The attempt.
         attempt: Ref,
     },
-    /// An attempt's answer reaches the caller.
+    /// An attempt's answer reaches the caller (with no network delay and
+    /// nothing else due now, the world's follow-up instead).
     Reply {
         /// The attempt.
         attempt: Ref,

@@ -16,7 +16,8 @@
 //! whole walk, until they leave the layers (an attempt to send, the call's
 //! end, an abort) or a layer holds the call.
 //!
-//! Retries and bulkhead hand-overs always pass through an event, never a
+//! Retries and bulkhead hand-overs always pass through an event (or the
+//! follow-up in its place, handled after the current event), never a
 //! direct call, so an immediately failing retry loop cannot recurse: it
 //! shows up as a zero-delay storm instead.
 
